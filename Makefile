@@ -1,0 +1,63 @@
+# codex-conformance: every target does its own set-up (venv, Docker engine, images).
+#   make e2e                 run the conformance suite against the default cell
+#   make test                the project's own tests (unit tests + an e2e run)
+# Cell inputs: PLUGIN=<plugin checkout> CODEX_VERSION=<npm version> PLATFORM=reference
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+PYTEST_ARGS ?=
+REPORTS := reports
+REPORT_ARGS := --junitxml=$(REPORTS)/junit.xml --alluredir=$(REPORTS)/allure-results --clean-alluredir
+export PLUGIN CODEX_VERSION PLATFORM
+
+.PHONY: e2e test unit lint docker compose images clean-docker list preflight
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' || \
+	  { echo "codex-conformance: needs Python 3.11 as '$(PYTHON)' (set PYTHON=...)" >&2; exit 1; }
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@touch $@
+
+# Validate the cell's inputs before anything slow (one line, non-zero exit, seconds).
+preflight: $(STAMP)
+	@$(PY) -m codex_conformance.preflight
+
+docker:
+	@sh scripts/ensure-docker.sh
+
+compose:
+	@sh scripts/ensure-docker.sh --compose
+
+e2e: preflight docker
+	$(PY) -m pytest e2e $(REPORT_ARGS) $(PYTEST_ARGS)
+
+# The check catalogue: ID, area, contract item, one line each (no Docker needed).
+list: $(STAMP)
+	@$(PY) -m pytest e2e -q --list-checks -p no:randomly 2>/dev/null | sed -e '/check catalogue printed/d' -e '/^no tests ran/d'
+
+unit: $(STAMP)
+	$(PY) -m pytest tests $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(PY) -m ruff check codex_conformance e2e tests conftest.py
+
+# The project's own tests: lint, the harness's unit tests and the whole e2e suite against
+# the reference platform, then the skeleton's checks again with the reference platform
+# started through compose (proves the compose target).
+COMPOSE_TARGET := compose:fixtures/compose/reference-platform.yml
+COMPOSE_CHECKS := e2e/test_install.py "e2e/test_enforcement.py::test_dangerous_command_is_blocked[ENF-SSRF]" \
+  e2e/test_enforcement.py::test_allowed_command_runs_and_is_audited
+test: preflight compose lint
+	$(PY) -m pytest tests e2e $(REPORT_ARGS) $(PYTEST_ARGS)
+	PLATFORM=$(COMPOSE_TARGET) CODEX_CONFORMANCE_REPORTS=$(REPORTS)/compose \
+	  $(PY) -m pytest $(COMPOSE_CHECKS) --junitxml=$(REPORTS)/compose/junit.xml $(PYTEST_ARGS)
+
+images: preflight docker
+	$(PY) -m codex_conformance.preflight --build-images
+
+# Remove every suite container and network on this engine (any run, dead or alive).
+clean-docker: $(STAMP)
+	$(PY) -m codex_conformance.preflight --sweep-all

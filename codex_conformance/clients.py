@@ -1,0 +1,73 @@
+"""HTTP clients the test process uses to drive and read the suite's own servers.
+
+``trust_env=False``: a host HTTP(S)_PROXY must never sit between the test process and
+containers it reaches by IP (httpx's own tests strip proxy variables for the same reason).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+
+class _Client:
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url
+        self.http = httpx.Client(base_url=base_url, timeout=10.0, trust_env=False)
+
+    def close(self) -> None:
+        self.http.close()
+
+    def _json(self, method: str, path: str, **kwargs: Any) -> Any:
+        response = self.http.request(method, path, **kwargs)
+        response.raise_for_status()
+        return response.json()
+
+
+class ModelClient(_Client):
+    """The scripted model double (codex_conformance.modeldouble)."""
+
+    def register(self, key: str, turns: list[dict[str, Any]]) -> None:
+        self._json("POST", "/_suite/scripts", json={"key": key, "turns": turns})
+
+    def requests(self, key: str) -> list[dict[str, Any]]:
+        return self._json("GET", "/_suite/requests", params={"key": key})["requests"]
+
+
+class PlatformClient(_Client):
+    """The inspection API of the reference platform (refplatform's ``/_suite/``)."""
+
+    def reset(self) -> None:
+        self._json("POST", "/_suite/reset")
+
+    def requests(self) -> list[dict[str, Any]]:
+        return self._json("GET", "/_suite/requests")["requests"]
+
+    def audit(self) -> Any:
+        return self._json("GET", "/_suite/audit")
+
+    def fault(self, spec: dict[str, Any]) -> None:
+        """Stage a fault for the next matching calls (refplatform faults.py spec)."""
+        self._json("POST", "/_suite/faults", json=spec)
+
+    def health(self) -> dict[str, Any]:
+        return self._json("GET", "/health")
+
+
+class RecorderClient(_Client):
+    """A recorder standing in for an outside host (recorder/): its requests and staged answers."""
+
+    def reset(self) -> None:
+        self._json("POST", "/_suite/reset")
+
+    def requests(self) -> list[dict[str, Any]]:
+        return self._json("GET", "/_suite/requests")["requests"]
+
+    def connections(self) -> list[dict[str, Any]]:
+        """Every TCP connection accepted, even one that never became a request."""
+        return self._json("GET", "/_suite/requests")["connections"]
+
+    def stage(self, rule: dict[str, Any]) -> None:
+        """Answer the next matching request(s) as ``rule`` says (status, body, delay_s, times)."""
+        self._json("POST", "/_suite/rules", json=rule)

@@ -1,0 +1,81 @@
+"""Drive one non-interactive ``codex exec`` session inside the codex container.
+
+pexpect runs ``docker exec`` so the session is bounded by a deadline on its output
+(EOF), never by a sleep, and a stuck session is stopped and reported with everything it
+printed. Flags (contract/codex.md §0, §3): ``--skip-git-repo-check`` (cwd is no git repo),
+``--dangerously-bypass-approvals-and-sandbox`` (commands really run, so a sentinel file
+proves execution), ``--disable unbounded_connection_retries`` (a dead model double fails
+fast instead of "Reconnecting..." forever), analytics off,
+stdin from /dev/null (exec otherwise waits for EOF on an open pipe). No ``--json``: the
+event stream leaves out hook runs, while the human log on stderr records each one as
+``hook: PreToolUse Completed|Blocked|Failed`` - the proof a hook really ran.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+import shlex
+import shutil
+import time
+from dataclasses import dataclass
+
+import pexpect
+
+from ..containers import CodexBox
+from ..errors import SuiteError
+from .install import SessionPaths
+
+DEFAULT_DEADLINE_S = 90.0
+
+
+@dataclass
+class SessionResult:
+    """What one Codex session did, as seen from outside."""
+
+    command: list[str]
+    exit_code: int | None
+    stdout: str  # the final assistant message
+    stderr: str  # Codex's human-readable log: hook runs, tool calls, errors
+    duration_s: float
+    timed_out: bool = False
+
+
+def _docker_cli() -> str:
+    cli = shutil.which("docker")
+    if cli is None:
+        raise SuiteError("the docker CLI is not on PATH: it runs the Codex sessions (docker exec)")
+    return cli
+
+
+def run_exec(box: CodexBox, paths: SessionPaths, prompt: str, env: dict[str, str],
+             extra_args: tuple[str, ...] = (), deadline_s: float = DEFAULT_DEADLINE_S) -> SessionResult:
+    """Run ``codex exec`` with ``prompt`` in the session's work dir and collect the outcome."""
+    stderr_path = posixpath.join(paths.logs, "codex-exec.stderr")
+    codex = [
+        "codex", "exec", "--skip-git-repo-check", "--dangerously-bypass-approvals-and-sandbox",
+        "--disable", "unbounded_connection_retries", "-c", "analytics.enabled=false",
+        *extra_args, prompt,
+    ]
+    script = (f"cd {shlex.quote(paths.work)} && "
+              f"exec {shlex.join(codex)} </dev/null 2>{shlex.quote(stderr_path)}")
+    session_env = {"HOME": paths.home, "CODEX_HOME": paths.codex_home, **env}
+    env_args = [arg for k, v in session_env.items() for arg in ("-e", f"{k}={v}")]
+    argv = ["exec", "-u", "agent", *env_args, box.get_container_id(), "bash", "-c", script]
+    start = time.monotonic()
+    child = pexpect.spawn(_docker_cli(), argv, encoding="utf-8", codec_errors="replace",
+                          timeout=deadline_s, echo=False, dimensions=(50, 200))
+    timed_out = False
+    try:
+        child.expect(pexpect.EOF, timeout=deadline_s)
+    except pexpect.TIMEOUT:
+        timed_out = True
+        marker = re.search(r"\[scenario:([^\]]+)\]", prompt)
+        box.run(["pkill", "-KILL", "-f", marker.group(1) if marker else "codex exec"])
+        child.expect(pexpect.EOF, timeout=10)
+    finally:
+        child.close()
+    duration = time.monotonic() - start
+    stdout = (child.before or "").replace("\r\n", "\n")
+    stderr = box.run(["cat", stderr_path], user="agent").stdout
+    return SessionResult(codex, child.exitstatus, stdout, stderr, duration, timed_out)

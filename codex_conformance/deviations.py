@@ -1,0 +1,87 @@
+"""Known deviations: checks expected to fail in a given cell, each with its contract item.
+
+A deviation never weakens a check: the check still asserts the documented promise and
+still fails; the manifest only says that failure is known, so the run can pass while the
+report shows it as ``xfailed`` with the reason. Entries are strict: if the check passes
+after all, the run fails and the stale entry must be removed.
+
+Manifest files (``fixtures/deviations/*.yaml``) hold a list of::
+
+    - check: INST-DOC
+      when: {codex: ">=0.130.0", plugin: "<=1.7.0", platform: reference}
+      contract: codex.md §4.4
+      reason: Codex skips untrusted hooks silently; the documented steps never trust them.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import SuiteError
+from .paths import FIXTURES_DIR
+
+DEVIATIONS_DIR = FIXTURES_DIR / "deviations"
+
+
+def _version(text: str) -> tuple[int, ...]:
+    core = re.split(r"[-+]", text.lstrip("v"), maxsplit=1)[0]
+    try:
+        return tuple(int(p) for p in core.split("."))
+    except ValueError:
+        return (0,)
+
+
+def version_matches(version: str, spec: str) -> bool:
+    """``spec`` is comma-separated ``>=1.2.0``/``<2``/``==0.169.0`` clauses (all must hold)."""
+    for clause in (c.strip() for c in spec.split(",") if c.strip()):
+        match = re.match(r"(>=|<=|==|>|<)?\s*(\S+)", clause)
+        if match is None:
+            raise SuiteError(f"bad version clause {clause!r} in a deviation manifest")
+        op, bound = match.group(1) or "==", _version(match.group(2))
+        have = _version(version)
+        ok = {">=": have >= bound, "<=": have <= bound, ">": have > bound,
+              "<": have < bound, "==": have == bound}[op]
+        if not ok:
+            return False
+    return True
+
+
+@dataclass(frozen=True)
+class Deviation:
+    check: str
+    contract: str
+    reason: str
+    when: dict[str, str]
+    source: Path
+
+    def applies(self, cell: dict[str, str]) -> bool:
+        for key, spec in self.when.items():
+            value = cell.get(key, "")
+            if key in ("codex", "plugin"):
+                if not version_matches(value, spec):
+                    return False
+            elif value != spec:
+                return False
+        return True
+
+
+def load(directory: Path = DEVIATIONS_DIR) -> list[Deviation]:
+    deviations: list[Deviation] = []
+    for path in sorted(directory.glob("*.yaml")):
+        entries: Any = yaml.safe_load(path.read_text()) or []
+        for entry in entries:
+            try:
+                deviations.append(Deviation(entry["check"], entry["contract"], entry["reason"],
+                                            dict(entry.get("when", {})), path))
+            except (KeyError, TypeError) as exc:
+                raise SuiteError(f"{path}: each deviation needs check, contract, reason ({exc})") from None
+    return deviations
+
+
+def for_cell(cell: dict[str, str], directory: Path = DEVIATIONS_DIR) -> dict[str, Deviation]:
+    return {d.check: d for d in load(directory) if d.applies(cell)}

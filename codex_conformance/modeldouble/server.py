@@ -1,0 +1,252 @@
+"""Scripted model double: the Responses API as Codex uses it (contract/codex.md §1-2).
+
+Codex POSTs ``{base_url}/responses`` and reads an SSE stream with one
+``response.output_item.done`` per output item followed by ``response.completed``
+(without the latter Codex fails the turn). Which tool call comes next is decided by a
+script the test registers beforehand, never by heuristics: that is what makes every
+session deterministic. A session finds its script through the token ``[scenario:<key>]``
+that the harness puts in the user prompt, so several sessions can share one double.
+
+Stdlib only: this module runs inside the services image.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+SCENARIO_TOKEN = re.compile(r"\[scenario:([A-Za-z0-9_.-]+)\]")
+# The TUI sends this side request in parallel with the real turn (contract/codex.md §2).
+TITLE_REQUEST_PREFIX = "Generate a concise, single-line task title"
+MAX_BODY = 32 * 1024 * 1024
+
+
+class ScriptBook:
+    """Registered scripts, their progress and every request seen, guarded by one lock."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._scripts: dict[str, list[dict[str, Any]]] = {}
+        self._position: dict[str, int] = {}
+        self._requests: list[dict[str, Any]] = []
+        self._seq = 0
+
+    def register(self, key: str, turns: list[dict[str, Any]]) -> None:
+        with self._lock:
+            self._scripts[key] = turns
+            self._position[key] = 0
+
+    def reset(self) -> None:
+        with self._lock:
+            self._scripts.clear()
+            self._position.clear()
+            self._requests.clear()
+
+    def next_turn(self, key: str | None) -> tuple[int, dict[str, Any] | None]:
+        """Return (turn index, turn); turn is None when the script is unknown or exhausted."""
+        with self._lock:
+            if key is None or key not in self._scripts:
+                return -1, None
+            index = self._position[key]
+            self._position[key] = index + 1
+            turns = self._scripts[key]
+            return index, (turns[index] if index < len(turns) else None)
+
+    def record(self, entry: dict[str, Any]) -> None:
+        with self._lock:
+            self._seq += 1
+            entry["seq"] = self._seq
+            self._requests.append(entry)
+
+    def requests(self, key: str | None) -> list[dict[str, Any]]:
+        with self._lock:
+            return [r for r in self._requests if key is None or r.get("key") == key]
+
+
+def _texts(item: Any) -> list[str]:
+    """All text fragments of one Responses input item (messages carry content arrays)."""
+    if not isinstance(item, dict):
+        return []
+    content = item.get("content")
+    if isinstance(content, str):
+        return [content]
+    if isinstance(content, list):
+        return [c.get("text", "") for c in content if isinstance(c, dict)]
+    return []
+
+
+def find_key(body: dict[str, Any]) -> str | None:
+    for item in body.get("input", []):
+        if isinstance(item, dict) and item.get("role") == "user":
+            for text in _texts(item):
+                match = SCENARIO_TOKEN.search(text)
+                if match:
+                    return match.group(1)
+    return None
+
+
+def last_user_text(body: dict[str, Any]) -> str:
+    for item in reversed(body.get("input", [])):
+        if isinstance(item, dict) and item.get("role") == "user":
+            texts = _texts(item)
+            if texts:
+                return texts[-1]
+    return ""
+
+
+def message_item(text: str, item_id: str) -> dict[str, Any]:
+    return {
+        "type": "message",
+        "role": "assistant",
+        "id": item_id,
+        "content": [{"type": "output_text", "text": text}],
+    }
+
+
+def items_for_turn(turn: dict[str, Any], call_prefix: str) -> list[dict[str, Any]]:
+    """Translate one scripted turn into Responses output items (codex.md §2 shapes)."""
+    steps = turn.get("items") or [turn]
+    items: list[dict[str, Any]] = []
+    for n, step in enumerate(steps):
+        call_id = f"{call_prefix}_{n}"
+        if "exec" in step:
+            args = {"cmd": step["exec"], **step.get("exec_args", {})}
+            items.append(
+                {"type": "function_call", "call_id": call_id, "name": "exec_command",
+                 "arguments": json.dumps(args)}
+            )
+        elif "mcp" in step:
+            call = step["mcp"]
+            items.append(
+                {"type": "function_call", "call_id": call_id, "name": call["tool"],
+                 "namespace": f"mcp__{call['server']}",
+                 "arguments": json.dumps(call.get("arguments", {}))}
+            )
+        elif "patch" in step:
+            items.append(
+                {"type": "custom_tool_call", "call_id": call_id, "name": "apply_patch",
+                 "input": step["patch"]}
+            )
+        elif "say" in step:
+            items.append(message_item(step["say"], f"msg_{call_id}"))
+        else:
+            raise ValueError(f"unknown scripted step: {sorted(step)}")
+    return items
+
+
+def sse_stream(response_id: str, items: list[dict[str, Any]]) -> bytes:
+    events: list[dict[str, Any]] = [{"type": "response.created", "response": {"id": response_id}}]
+    for index, item in enumerate(items):
+        events.append({"type": "response.output_item.done", "output_index": index, "item": item})
+    usage = {
+        "input_tokens": 0, "input_tokens_details": {"cached_tokens": 0},
+        "output_tokens": 0, "output_tokens_details": {"reasoning_tokens": 0},
+        "total_tokens": 0,
+    }
+    events.append({"type": "response.completed", "response": {"id": response_id, "usage": usage}})
+    return b"".join(
+        f"event: {e['type']}\ndata: {json.dumps(e)}\n\n".encode() for e in events
+    )
+
+
+class Handler(BaseHTTPRequestHandler):
+    server_version = "codex-conformance-model/1"
+    book: ScriptBook  # set on the class by serve()
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+        sys.stderr.write("model-double: " + (format % args) + "\n")
+
+    def _read_json(self) -> Any:
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > MAX_BODY:
+            raise ValueError("body too large")
+        raw = self.rfile.read(length) if length else b""
+        return json.loads(raw or b"null")
+
+    def _send(self, status: int, payload: Any, content_type: str = "application/json") -> None:
+        data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self) -> None:
+        if self.path == "/health":
+            self._send(200, {"status": "ok"})
+        elif self.path.startswith("/_suite/requests"):
+            match = re.search(r"[?&]key=([^&]+)", self.path)
+            self._send(200, {"requests": self.book.requests(match.group(1) if match else None)})
+        else:
+            self._send(404, {"error": "not found"})
+
+    def do_POST(self) -> None:
+        try:
+            body = self._read_json()
+        except (ValueError, json.JSONDecodeError) as exc:
+            self._send(400, {"error": f"bad request: {exc}"})
+            return
+        if self.path == "/_suite/scripts":
+            self.book.register(body["key"], body["turns"])
+            self._send(200, {"registered": body["key"]})
+        elif self.path == "/_suite/reset":
+            self.book.reset()
+            self._send(200, {"reset": True})
+        elif self.path.endswith("/responses"):
+            self._respond(body)
+        else:
+            self._send(404, {"error": "not found"})
+
+    def _respond(self, body: dict[str, Any]) -> None:
+        key = find_key(body)
+        user_text = last_user_text(body)
+        entry: dict[str, Any] = {
+            "ts": time.time(), "key": key, "path": self.path,
+            "headers": dict(self.headers.items()), "body": body,
+        }
+        if user_text.startswith(TITLE_REQUEST_PREFIX):
+            entry["kind"] = "title"
+            items = [message_item("Scripted conformance session", "msg_title")]
+        else:
+            index, turn = self.book.next_turn(key)
+            entry["turn"] = index
+            if turn is None:
+                entry["kind"] = "unscripted" if index < 0 else "exhausted"
+                items = [message_item("DONE (no more script)", f"msg_done_{index}")]
+            else:
+                entry["kind"] = "scripted"
+                try:
+                    items = items_for_turn(turn, f"call_{(key or 'x')[:12]}_{index}")
+                except (KeyError, ValueError) as exc:
+                    entry["kind"] = "script-error"
+                    entry["error"] = str(exc)
+                    items = [message_item(f"SCRIPT ERROR: {exc}", f"msg_err_{index}")]
+        entry["output"] = items
+        self.book.record(entry)
+        self._send(200, sse_stream(f"resp_{entry.get('seq', 0)}", items), "text/event-stream")
+
+
+def serve(host: str, port: int) -> None:
+    Handler.book = ScriptBook()
+    httpd = ThreadingHTTPServer((host, port), Handler)
+    httpd.daemon_threads = True
+    print(f"model double listening on {host}:{port}", flush=True)
+    httpd.serve_forever()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--host", default="0.0.0.0")
+    parser.add_argument("--port", type=int, default=8000)
+    args = parser.parse_args(argv)
+    serve(args.host, args.port)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,215 @@
+"""Platform targets behind one interface: where the AxonFlow agent under the plugin runs.
+
+- ``reference`` (default): the embedded reference platform container; it records every
+  request itself and can inject faults.
+- ``compose:<docker-compose file>[#service[:port]]``: the user's own stack (e.g. a real
+  AxonFlow checkout). The suite drives the compose CLI itself - testcontainers'
+  DockerCompose reports success with compose v1 while nothing starts (contract/docker.md
+  §6) - labels every service and network for cleanup, verifies the containers really run,
+  joins the agent to the run's network and puts the recording proxy in front of it, so
+  checks read the real stack's traffic exactly as they read the reference platform's.
+
+Every target yields the endpoint the codex container uses (``AXONFLOW_ENDPOINT``) and a
+client for the recorded traffic.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import docker.errors
+import httpx
+import yaml
+
+from .clients import PlatformClient
+from .containers import HttpReady, RecordingProxy, ReferencePlatform, SuiteContainer
+from .errors import SuiteError
+from .progress import phase
+
+if TYPE_CHECKING:
+    from .stack import Stack
+
+AGENT_ALIAS = ReferencePlatform.ALIAS
+UPSTREAM_ALIAS = "axonflow-upstream.conformance.test"
+HEALTHY_TIMEOUT_S = 180.0
+
+
+@dataclass(frozen=True)
+class TargetSpec:
+    kind: str  # reference | compose
+    file: Path | None = None
+    service: str = "axonflow-agent"
+    port: int = 8080
+
+    @classmethod
+    def parse(cls, text: str) -> TargetSpec:
+        """``reference`` or ``compose:<file>[#service[:port]]``; errors are one line."""
+        if text == "reference":
+            return cls("reference")
+        if text.startswith("compose:"):
+            rest = text[len("compose:"):]
+            path, _, where = rest.partition("#")
+            service, _, port = where.partition(":")
+            file = Path(path).expanduser()
+            if not file.is_file():
+                raise SuiteError(f"PLATFORM={text}: no compose file at {file}")
+            try:
+                return cls("compose", file.resolve(), service or "axonflow-agent", int(port or 8080))
+            except ValueError:
+                raise SuiteError(f"PLATFORM={text}: the port after ':' must be a number") from None
+        raise SuiteError(f"PLATFORM={text} is not a known target "
+                         "(reference, compose:<file>[#service[:port]])")
+
+
+class ReferenceTarget:
+    """The embedded reference platform."""
+
+    can_inject_faults = True
+
+    def __init__(self, stack: Stack) -> None:
+        self.stack = stack
+        self.container: ReferencePlatform | None = None
+
+    def start(self, services_image: str) -> PlatformClient:
+        stack = self.stack
+        assert stack.network is not None
+        self.container = stack.enter(ReferencePlatform(
+            services_image, stack.labels, stack.network, f"{stack.name}-platform"))
+        return PlatformClient(self.container.url(ReferencePlatform.PORT))
+
+    def containers(self) -> list[SuiteContainer]:
+        return [self.container] if self.container else []
+
+
+def compose_command() -> list[str]:
+    """The compose CLI: the v2 plugin when present, else Debian's docker-compose v1."""
+    docker_cli = shutil.which("docker")
+    if docker_cli and subprocess.run([docker_cli, "compose", "version"], capture_output=True,
+                                     check=False).returncode == 0:
+        return [docker_cli, "compose"]
+    if shutil.which("docker-compose"):
+        return ["docker-compose"]
+    raise SuiteError("the compose target needs docker compose or docker-compose "
+                     "(`apt-get install docker-compose`, or `make compose`)")
+
+
+class ComposeTarget:
+    """A platform the user's compose file starts, observed through the recording proxy."""
+
+    can_inject_faults = False
+
+    def __init__(self, stack: Stack, spec: TargetSpec) -> None:
+        self.stack, self.spec = stack, spec
+        self.project = f"{stack.name}-platform".replace(".", "-")
+        self.proxy: RecordingProxy | None = None
+        self._workdir = Path(tempfile.mkdtemp(prefix=f"{self.project}-"))
+        self._agent: Any = None
+
+    def _override(self) -> Path:
+        """A compose override that labels every service and network of the user's file."""
+        assert self.spec.file is not None
+        document = yaml.safe_load(self.spec.file.read_text()) or {}
+        labels = self.stack.labels.as_dict()
+        override: dict[str, Any] = {
+            "services": {name: {"labels": labels} for name in document.get("services", {})},
+        }
+        if document.get("version"):
+            override["version"] = document["version"]
+        networks = document.get("networks") or {}
+        if networks:
+            override["networks"] = {
+                name: {"labels": labels} for name, spec in networks.items()
+                if not (isinstance(spec, dict) and spec.get("external"))
+            }
+        path = self._workdir / "codex-conformance.override.yml"
+        path.write_text(yaml.safe_dump(override))
+        return path
+
+    def _compose(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        assert self.spec.file is not None
+        command = [*compose_command(), "-p", self.project, "-f", str(self.spec.file),
+                   "-f", str(self._override()), *args]
+        env = {**os.environ, "CODEX_CONFORMANCE_SERVICES_IMAGE": self.stack.services_image}
+        proc = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600,
+                              cwd=self.spec.file.parent, check=False)
+        if check and proc.returncode != 0:
+            last = (proc.stderr.strip().splitlines() or ["(no output)"])[-1]
+            raise SuiteError(f"`{' '.join(command[-len(args):])}` for {self.spec.file} failed: {last}")
+        return proc
+
+    def start(self, services_image: str) -> PlatformClient:
+        stack = self.stack
+        assert stack.network is not None
+        with phase(f"starting the compose platform {self.spec.file}"):
+            stack.callback(self.close)
+            self._compose("up", "-d")
+            self._agent = self._agent_container()
+            stack.network.connect(self._agent.id, network_aliases=[UPSTREAM_ALIAS])
+            upstream = f"http://{UPSTREAM_ALIAS}:{self.spec.port}"
+            self.proxy = stack.enter(RecordingProxy(
+                services_image, stack.labels, stack.network, f"{stack.name}-platform-proxy",
+                upstream, aliases=(AGENT_ALIAS,)))
+            self._wait_healthy()
+        return PlatformClient(self.proxy.url(RecordingProxy.CONTROL_PORT))
+
+    def _agent_container(self) -> Any:
+        """The service's container, verified running: compose v1 can exit 0 having done nothing."""
+        client = self.stack.client
+        filters = {"label": [f"com.docker.compose.project={self.project}",
+                             f"com.docker.compose.service={self.spec.service}"]}
+        found = client.containers.list(all=True, filters=filters)
+        if not found:
+            project = client.containers.list(
+                all=True, filters={"label": f"com.docker.compose.project={self.project}"})
+            services = sorted({c.labels.get("com.docker.compose.service", "?") for c in project})
+            raise SuiteError(f"compose started no container for service {self.spec.service!r} "
+                             f"(services running: {', '.join(services) or 'none'}); name it with #service")
+        agent = found[0]
+        if agent.status != "running":
+            logs = agent.logs(tail=20).decode(errors="replace")
+            raise SuiteError(f"the {self.spec.service} container is {agent.status}: {logs.strip()[-300:]}")
+        return agent
+
+    def _wait_healthy(self) -> None:
+        """The agent serves /health before it is ready: wait for status healthy (platform.md K10)."""
+        assert self.proxy is not None
+        url = f"{self.proxy.url(RecordingProxy.PORT)}/health"
+        deadline = time.monotonic() + HEALTHY_TIMEOUT_S
+        last = "no answer"
+        with httpx.Client(trust_env=False, timeout=3) as http:
+            while time.monotonic() < deadline:
+                with contextlib.suppress(httpx.HTTPError, ValueError):
+                    response = http.get(url)
+                    last = f"HTTP {response.status_code} {response.text[:120]}"
+                    if response.status_code == 200 and response.json().get("status") == "healthy":
+                        return
+                time.sleep(0.25)
+        raise SuiteError(f"the compose platform never reported healthy within {HEALTHY_TIMEOUT_S:.0f}s "
+                         f"(last: {last})")
+
+    def close(self) -> None:
+        if self._agent is not None and self.stack.network is not None:
+            with contextlib.suppress(docker.errors.APIError):
+                self.stack.network._unwrap_network.disconnect(self._agent.id, force=True)
+        with contextlib.suppress(SuiteError, subprocess.TimeoutExpired):
+            self._compose("down", "-v", "--remove-orphans", "-t", "2", check=False)
+        shutil.rmtree(self._workdir, ignore_errors=True)
+
+    def containers(self) -> list[SuiteContainer]:
+        return [self.proxy] if self.proxy else []
+
+
+def make_target(stack: Stack, text: str) -> ReferenceTarget | ComposeTarget:
+    spec = TargetSpec.parse(text)
+    return ReferenceTarget(stack) if spec.kind == "reference" else ComposeTarget(stack, spec)
+
+
+__all__ = ["ComposeTarget", "HttpReady", "ReferenceTarget", "TargetSpec", "make_target"]

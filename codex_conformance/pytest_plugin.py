@@ -1,0 +1,268 @@
+"""pytest integration: inputs, the shared stack, per-check runners, reports, artifacts.
+
+Loaded from the root conftest.py. The three inputs of a compatibility-matrix cell come
+as options or environment variables (``--plugin``/PLUGIN, ``--codex-version``/
+CODEX_VERSION, ``--platform``/PLATFORM) and are validated before anything slow happens,
+so a bad input is one line and a non-zero exit within seconds.
+"""
+
+from __future__ import annotations
+
+import re
+import signal
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import pytest
+
+from . import deviations
+from .artifacts import ArtifactWriter, Redactor
+from .errors import SuiteError
+from .images import Images
+from .paths import reports_dir
+from .plugin_source import PluginSource
+from .preflight import validate
+from .report import CheckResult, Summary
+from .resources import RunLabels, connect, leftovers, new_run_id, owner_token, sweep
+from .runner import Runner
+from .stack import Stack, StackConfig
+
+HOST_ENV_TO_STRIP = (
+    "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "http_proxy", "https_proxy",
+    "all_proxy", "no_proxy", "SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE",
+    "CURL_CA_BUNDLE",
+)
+
+
+@dataclass
+class SuiteState:
+    plugin: PluginSource
+    codex_version: str
+    platform: str
+    summary: Summary
+    redactor: Redactor = field(default_factory=Redactor)
+    known: dict[str, deviations.Deviation] = field(default_factory=dict)
+    stack: Stack | None = None
+    run_id: str = ""
+
+
+STATE = pytest.StashKey[SuiteState]()
+RUNNER = pytest.StashKey[Runner]()
+REPORTS = pytest.StashKey[list[pytest.TestReport]]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("codex-conformance")
+    group.addoption("--plugin", default=None,
+                    help="plugin checkout under test (env PLUGIN; default: the reference plugin)")
+    group.addoption("--codex-version", default=None,
+                    help="@openai/codex npm version (env CODEX_VERSION; default 0.169.0)")
+    group.addoption("--platform", default=None,
+                    help="platform target (env PLATFORM; default reference)")
+    group.addoption("--list-checks", action="store_true",
+                    help="print the check catalogue (ID, area, contract item, summary) and exit")
+
+
+def _cell(state: SuiteState) -> dict[str, str]:
+    return {"plugin": state.plugin.version, "codex": state.codex_version, "platform": state.platform}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    try:
+        plugin, version, platform = validate(config.getoption("--plugin"),
+                                             config.getoption("--codex-version"),
+                                             config.getoption("--platform"))
+    except SuiteError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    summary = Summary(cell={
+        "plugin": {"source": str(plugin.path), "name": plugin.name, "version": plugin.version},
+        "codex": version, "platform": platform,
+    })
+    state = SuiteState(plugin, version, platform, summary)
+    state.known = deviations.for_cell(_cell(state))
+    config.stash[STATE] = state
+    # SIGTERM (CI timeouts, `kill`) must run finalizers like Ctrl-C does, or the stack leaks.
+    if signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None):
+        signal.signal(signal.SIGTERM, _interrupt)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def _check_marker(item: pytest.Item) -> pytest.Mark | None:
+    return item.get_closest_marker("check")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    state = config.stash[STATE]
+    seen: dict[str, str] = {}
+    for item in items:
+        marker = _check_marker(item)
+        if marker is None:
+            continue
+        check_id = marker.kwargs.get("id", "")
+        if not re.fullmatch(r"[A-Z][A-Z0-9]*(-[A-Z0-9]+)+", check_id):
+            raise pytest.UsageError(f"{item.nodeid}: check id {check_id!r} is not like ENF-SSRF")
+        if check_id in seen and seen[check_id] != item.nodeid:
+            raise pytest.UsageError(f"check id {check_id} used twice ({seen[check_id]}, {item.nodeid})")
+        seen[check_id] = item.nodeid
+        known = state.known.get(check_id)
+        if known is not None:
+            item.add_marker(pytest.mark.xfail(
+                strict=True, reason=f"known deviation ({known.contract}): {known.reason}"))
+
+
+def _catalogue(items: list[pytest.Item]) -> str:
+    rows = [("ID", "AREA", "CONTRACT", "SUMMARY")]
+    for item in items:
+        marker = _check_marker(item)
+        if marker is not None:
+            kw = marker.kwargs
+            rows.append((kw["id"], kw.get("area", ""), kw.get("contract", ""), kw.get("summary", "")))
+    widths = [max(len(r[i]) for r in rows) for i in range(3)]
+    lines = ["  ".join(r[i].ljust(widths[i]) for i in range(3)) + "  " + r[3] for r in rows]
+    return "\n".join(lines) + f"\n\n{len(rows) - 1} checks\n"
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Fail fast, in one line, when checks need Docker and no engine answers."""
+    if session.config.getoption("--list-checks"):
+        sys.stdout.write(_catalogue(session.items))
+        pytest.exit("check catalogue printed", returncode=0)
+    if any(_check_marker(item) for item in session.items):
+        try:
+            connect().close()
+        except SuiteError as exc:
+            raise pytest.UsageError(str(exc)) from None
+
+
+@pytest.fixture(autouse=True)
+def _clean_host_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Host proxy/TLS settings must not leak into how the test process reaches containers."""
+    for name in HOST_ENV_TO_STRIP:
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(scope="session")
+def stack(request: pytest.FixtureRequest) -> Iterator[Stack]:
+    """The run's stack, shared by every check of this process."""
+    state = request.config.stash[STATE]
+    try:
+        client = connect()
+        removed = sweep(client)
+        if any(removed):
+            sys.stderr.write(f"\n[codex-conformance] swept {removed[0]} containers and "
+                             f"{removed[1]} networks left by dead runs\n")
+        state.run_id = new_run_id()
+        labels = RunLabels(state.run_id, owner_token())
+        with Stack(client, Images(client), labels, StackConfig(state.codex_version, state.platform)) as s:
+            state.stack = s
+            yield s
+        state.stack = None
+        left = leftovers(client, state.run_id)
+        if left:
+            raise AssertionError(f"the run left resources behind: {', '.join(left)}")
+    except SuiteError as exc:
+        pytest.exit(f"codex-conformance: {exc}", returncode=3)
+
+
+@pytest.fixture
+def conformance(request: pytest.FixtureRequest, stack: Stack) -> Runner:
+    """A Runner bound to the current check (its marker gives the check id)."""
+    marker = _check_marker(request.node)
+    if marker is None:
+        raise pytest.UsageError(f"{request.node.nodeid} uses `conformance` without @pytest.mark.check")
+    state = request.config.stash[STATE]
+    runner = Runner(stack, state.plugin, marker.kwargs["id"])
+    request.node.stash[RUNNER] = runner
+    return runner
+
+
+@pytest.fixture
+def cell(request: pytest.FixtureRequest) -> SuiteState:
+    return request.config.stash[STATE]
+
+
+def _write_artifacts(item: pytest.Item, state: SuiteState, longrepr: str) -> None:
+    runner = item.stash.get(RUNNER, None)
+    marker = _check_marker(item)
+    check_id = marker.kwargs["id"] if marker else item.name
+    writer = ArtifactWriter(reports_dir() / "artifacts", check_id, state.redactor)
+    writer.write_text("failure.txt", longrepr)
+    if runner is not None:
+        for n, obs in enumerate(runner.observations, 1):
+            writer.write_text(f"session{n}-summary.txt", obs.summary())
+            writer.write_text(f"session{n}-codex-stdout.txt", obs.session.stdout)
+            writer.write_text(f"session{n}-codex-stderr.log", obs.session.stderr)
+            writer.write_json(f"session{n}-model-transcript.json", obs.model_requests)
+            writer.write_json(f"session{n}-platform-requests.json", obs.platform_requests)
+            writer.write_json(f"session{n}-session.json", {
+                "scenario_key": obs.rendered.key, "prompt": obs.rendered.prompt,
+                "turns": obs.rendered.turns, "install_steps": obs.install_steps,
+                "env": state.redactor.env(obs.env), "paths": obs.paths.root,
+            })
+    if state.stack is not None:
+        for kind, text in state.stack.logs().items():
+            writer.write_text(f"container-{kind.replace(' ', '-')}.log", text)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    report = yield
+    if _check_marker(item) is None:
+        return report
+    item.stash.setdefault(REPORTS, []).append(report)
+    if report.failed:
+        try:
+            _write_artifacts(item, item.config.stash[STATE], str(report.longrepr))
+        except Exception as exc:  # artifacts must never hide the real failure
+            sys.stderr.write(f"[codex-conformance] could not write artifacts: {exc}\n")
+    return report
+
+
+def _outcome(reports: list[pytest.TestReport]) -> tuple[str, str]:
+    """One outcome for a check from its setup/call/teardown reports (worst wins)."""
+    for report in reports:
+        if hasattr(report, "wasxfail"):
+            return ("xpassed" if report.passed else "xfailed"), report.wasxfail
+        if report.skipped:
+            reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+            return "skipped", reason
+        if report.failed:
+            crash = getattr(report.longrepr, "reprcrash", None)
+            message = crash.message if crash is not None else (report.longreprtext or "")
+            first = (message.strip().splitlines() or [""])[0]
+            return ("failed" if report.when == "call" else "error"), first[:300]
+    return "passed", ""
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    result = yield
+    marker = _check_marker(item)
+    if marker is not None:
+        reports = item.stash.get(REPORTS, [])
+        outcome, reason = _outcome(reports)
+        item.config.stash[STATE].summary.record(CheckResult(
+            id=marker.kwargs["id"], outcome=outcome,
+            duration_s=round(sum(r.duration for r in reports), 3),
+            area=marker.kwargs.get("area", ""), contract=marker.kwargs.get("contract", ""),
+            summary=marker.kwargs.get("summary", ""), reason=reason,
+            required=item.get_closest_marker("required") is not None,
+        ))
+    return result
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    state = session.config.stash.get(STATE, None)
+    if state is None or not state.summary.checks:
+        return
+    state.summary.write(reports_dir() / "summary.json")
+    skipped = state.summary.skipped_required()
+    if skipped and session.exitstatus == 0:
+        names = ", ".join(f"{c.id} ({c.reason})" for c in skipped)
+        sys.stderr.write("\n[codex-conformance] required checks were skipped, "
+                         f"so this run is not a pass: {names}\n")
+        session.exitstatus = 1

@@ -1,0 +1,138 @@
+"""Labels on everything the suite creates, and the sweep that removes what a dead run left.
+
+Every container and network carries ``codex-conformance.run=<run id>`` and an owner
+token (host, pid, process start time). Cleanup is layered (contract/docker.md §5.2):
+context managers at normal exit, the reaper container after a SIGKILL, and a sweep at
+the start and end of every run. The sweep only removes resources whose owner process is
+gone, so two runs (or two xdist workers) on one engine never remove each other's stack.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import time
+from dataclasses import dataclass
+
+import docker
+import docker.errors
+
+from .errors import SuiteError
+
+LABEL_PREFIX = "codex-conformance"
+RUN_LABEL = f"{LABEL_PREFIX}.run"
+OWNER_LABEL = f"{LABEL_PREFIX}.owner"
+
+
+def new_run_id() -> str:
+    return time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(3)
+
+
+def _start_time(pid: int) -> str | None:
+    """Process start time in clock ticks: (pid, start time) survives pid reuse."""
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+def owner_token(pid: int | None = None) -> str:
+    pid = pid or os.getpid()
+    return f"{socket.gethostname()}:{pid}:{_start_time(pid)}"
+
+
+def owner_alive(token: str | None) -> bool:
+    """Whether the process that created a resource still runs.
+
+    A resource owned by another host (a shared remote engine) counts as alive: this
+    host cannot tell, and removing a colleague's running stack is worse than a leak.
+    """
+    if not token:
+        return False
+    host, _, rest = token.partition(":")
+    pid_text, _, start = rest.partition(":")
+    if host != socket.gethostname():
+        return True
+    try:
+        return _start_time(int(pid_text)) == start
+    except ValueError:
+        return False
+
+
+@dataclass(frozen=True)
+class RunLabels:
+    """The labels of one run; ``as_dict`` goes on every container and network it creates."""
+
+    run_id: str
+    owner: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {RUN_LABEL: self.run_id, OWNER_LABEL: self.owner}
+
+    @property
+    def selector(self) -> str:
+        return f"{RUN_LABEL}={self.run_id}"
+
+
+def connect() -> docker.DockerClient:
+    """A client for the engine DOCKER_HOST names (default: the local socket), or one clear line."""
+    try:
+        client = docker.from_env(timeout=60)
+        client.ping()
+    except docker.errors.DockerException as exc:
+        where = os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+        reason = str(exc).split("(")[0].strip() or type(exc).__name__
+        if "Permission denied" in str(exc):
+            reason = "permission denied on the Docker socket"
+        raise SuiteError(
+            f"no Docker engine answers at {where} ({reason}): run `make docker` (installs and "
+            "starts Debian's docker.io as root) or start Docker yourself"
+        ) from None
+    return client
+
+
+def sweep(client: docker.DockerClient, run_id: str | None = None) -> tuple[int, int]:
+    """Remove suite containers and networks of dead owners (or all of ``run_id``).
+
+    Returns (containers removed, networks removed). Containers go first: a network with
+    a container attached cannot be removed.
+    """
+    label = f"{RUN_LABEL}={run_id}" if run_id else RUN_LABEL
+
+    def doomed(labels: dict[str, str]) -> bool:
+        return run_id is not None or not owner_alive(labels.get(OWNER_LABEL))
+
+    containers = networks = 0
+    for container in client.containers.list(all=True, filters={"label": label}):
+        if doomed(container.labels):
+            try:
+                container.remove(force=True, v=True)
+                containers += 1
+            except docker.errors.NotFound:
+                pass
+            except docker.errors.APIError as exc:
+                if "already in progress" not in str(exc):
+                    raise
+    for network in client.networks.list(filters={"label": label}):
+        if doomed(network.attrs.get("Labels") or {}):
+            try:
+                network.remove()
+                networks += 1
+            except docker.errors.NotFound:
+                pass
+    return containers, networks
+
+
+def leftovers(client: docker.DockerClient, run_id: str) -> list[str]:
+    """Names of anything of ``run_id`` still present (for the no-leak assertions)."""
+    selector = {"label": f"{RUN_LABEL}={run_id}"}
+    names = [f"container {c.name}" for c in client.containers.list(all=True, filters=selector)]
+    names += [f"network {n.name}" for n in client.networks.list(filters=selector)]
+    return names
+
+
+def require(condition: bool, message: str) -> None:
+    if not condition:
+        raise SuiteError(message)

@@ -1,0 +1,204 @@
+"""Run one scenario through a real Codex session and collect what can be observed.
+
+scenario -> (install in a fresh HOME) -> Codex session -> observation. The observation
+holds only outside evidence: the model double's transcript (what Codex sent back to the
+model), the platform's request log, files in the session's working directory, Codex's
+own event stream and log. Checks assert on it; reports dump it.
+"""
+
+from __future__ import annotations
+
+import itertools
+import posixpath
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import scenario as scenarios
+from .codex.install import InstallOptions, SessionPaths, install
+from .codex.session import SessionResult, run_exec
+from .plugin_source import PluginSource
+from .stack import Stack
+
+_counter = itertools.count(1)
+# Hosts the Codex CLI itself contacts in the background (contract/codex.md §9): recorded,
+# but never blamed on the plugin.
+CODEX_OWN_EGRESS = ("github.com", "chatgpt.com", "openai.com")
+
+
+def is_codex_own_egress(name: str) -> bool:
+    return any(name == host or name.endswith("." + host) for host in CODEX_OWN_EGRESS)
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:40]
+
+
+@dataclass
+class Observation:
+    """Everything one session left behind that a check may assert on."""
+
+    check_id: str
+    rendered: scenarios.Rendered
+    paths: SessionPaths
+    session: SessionResult
+    install_steps: list[str]
+    env: dict[str, str]
+    started_at: float
+    _stack: Stack = field(repr=False)
+    model_requests: list[dict[str, Any]] = field(default_factory=list)
+    platform_requests: list[dict[str, Any]] = field(default_factory=list)
+
+    # -- model side ---------------------------------------------------------------------
+    def refresh(self) -> None:
+        assert self._stack.model_client and self._stack.platform_client
+        self.model_requests = self._stack.model_client.requests(self.rendered.key)
+        self.platform_requests = self._stack.platform_client.requests()
+
+    def tool_outputs(self) -> dict[str, str]:
+        """call_id -> the output text Codex returned to the model for that call."""
+        outputs: dict[str, str] = {}
+        for request in self.model_requests:
+            for item in request["body"].get("input", []):
+                if isinstance(item, dict) and item.get("type", "").endswith("_call_output"):
+                    output = item.get("output")
+                    if isinstance(output, list):
+                        output = "\n".join(part.get("text", "") for part in output)
+                    outputs[item["call_id"]] = str(output)
+        return outputs
+
+    def output_of_turn(self, turn: int, item: int = 0) -> str | None:
+        """The tool output for the ``item``-th call of scripted ``turn`` (None: never sent)."""
+        for request in self.model_requests:
+            if request.get("turn") == turn:
+                calls = [o for o in request["output"] if "call_id" in o]
+                if item < len(calls):
+                    return self.tool_outputs().get(calls[item]["call_id"])
+        return None
+
+    # -- platform side ------------------------------------------------------------------
+    def platform_calls(self, tool: str) -> list[dict[str, Any]]:
+        return [r for r in self.platform_requests if r.get("tool") == tool]
+
+    def wait_for_platform(self, predicate: Callable[[list[dict[str, Any]]], bool],
+                          timeout_s: float = 10.0) -> bool:
+        """Poll the platform log until ``predicate`` holds (hooks audit in the background)."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            self.refresh()
+            if predicate(self.platform_requests):
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.1)
+
+    # -- outside hosts ------------------------------------------------------------------
+    def outside_requests(self, hostname: str) -> list[dict[str, Any]]:
+        """Requests the recorder standing in for ``hostname`` received."""
+        return self._stack.outside[hostname].requests()
+
+    def outside_connections(self, hostname: str) -> list[dict[str, Any]]:
+        """TCP connections to ``hostname``'s recorder, even ones that never sent a request."""
+        return self._stack.outside[hostname].connections()
+
+    def dns_queries(self) -> list[str]:
+        """Outside names looked up since this session started, except Codex's own (codex.md
+        §9: it contacts GitHub and ChatGPT hosts whatever the plugin does)."""
+        assert self._stack.dns is not None
+        return [name for name in self._stack.dns.queries(since=self.started_at)
+                if not is_codex_own_egress(name)]
+
+    def codex_own_dns_queries(self) -> list[str]:
+        """Codex's own background lookups in this session, recorded apart from the plugin's."""
+        assert self._stack.dns is not None
+        return [n for n in self._stack.dns.queries(since=self.started_at) if is_codex_own_egress(n)]
+
+    def wait_for(self, predicate: Callable[[], bool], timeout_s: float = 10.0) -> bool:
+        """Poll ``predicate`` until true or the deadline (for background hook work)."""
+        deadline = time.monotonic() + timeout_s
+        while not predicate():
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.1)
+        return True
+
+    # -- files --------------------------------------------------------------------------
+    def work_path(self, relative: str) -> str:
+        return posixpath.join(self.paths.work, relative)
+
+    def home_path(self, relative: str) -> str:
+        return posixpath.join(self.paths.home, relative)
+
+    def exists(self, relative: str) -> bool:
+        """Whether ``relative`` (to the work dir; absolute paths as given) exists."""
+        assert self._stack.codex is not None
+        return self._stack.codex.run(["test", "-e", self.work_path(relative)]).exit_code == 0
+
+    def stat(self, path: str) -> tuple[str, str] | None:
+        """(octal mode, content) of an absolute path in the codex container, None if absent."""
+        assert self._stack.codex is not None
+        result = self._stack.codex.run(
+            ["sh", "-c", 'stat -c %a "$1" && { [ -d "$1" ] || cat "$1"; }', "-", path])
+        if result.exit_code != 0:
+            return None
+        mode, _, content = result.stdout.partition("\n")
+        return mode, content
+
+    def read(self, relative: str) -> str:
+        assert self._stack.codex is not None
+        return self._stack.codex.run_ok(["cat", self.work_path(relative)]).stdout
+
+    # -- evidence -----------------------------------------------------------------------
+    def summary(self) -> str:
+        """A few lines a failure message can carry: what happened, in order."""
+        lines = [f"session {self.rendered.key}: exit {self.session.exit_code}, "
+                 f"{self.session.duration_s:.2f}s{' (TIMED OUT)' if self.session.timed_out else ''}"]
+        for call_id, output in self.tool_outputs().items():
+            lines.append(f"  tool output {call_id}: {output[:300]!r}")
+        for request in self.platform_requests:
+            lines.append(f"  platform <- {request.get('method')} {request.get('path')} "
+                         f"{request.get('rpc_method') or ''} {request.get('tool') or ''}".rstrip())
+        hook_lines = [ln for ln in self.session.stderr.splitlines() if "hook:" in ln or "ERROR" in ln]
+        lines += [f"  codex: {ln[:200]}" for ln in hook_lines[-10:]]
+        return "\n".join(lines)
+
+
+class Runner:
+    """Per-check entry point: ``runner.run("enf-ssrf")`` returns an Observation."""
+
+    def __init__(self, stack: Stack, plugin: PluginSource, check_id: str) -> None:
+        self.stack, self.plugin, self.check_id = stack, plugin, check_id
+        self.observations: list[Observation] = []
+
+    def run(self, scenario_name: str, env: dict[str, str | None] | None = None,
+            trust_hooks: bool = True, faults: list[dict[str, Any]] | None = None,
+            deadline_s: float = 90.0) -> Observation:
+        """Install, run one Codex session for the scenario, and observe it.
+
+        ``faults`` are staged on the platform after its reset, so they hit only this session.
+        ``env`` adds to the session environment (default: ``AXONFLOW_ENDPOINT`` = the run's
+        platform); a ``None`` value removes a variable, an empty string sets it empty.
+        """
+        stack = self.stack
+        assert stack.codex and stack.model_client and stack.platform_client
+        stack.platform_client.reset()
+        for recorder in stack.outside.values():
+            recorder.reset()
+        for fault in faults or []:
+            stack.platform_client.fault(fault)
+        paths = SessionPaths(f"/sessions/{_slug(self.check_id)}-{next(_counter)}")
+        options = InstallOptions(stack.platform_endpoint, stack.model_base_url, trust_hooks)
+        install(stack.codex, paths, self.plugin.path, options)
+        rendered = scenarios.load(scenario_name).render(work=paths.work)
+        stack.model_client.register(rendered.key, rendered.turns)
+        merged = {"AXONFLOW_ENDPOINT": stack.platform_endpoint, **(env or {})}
+        session_env = {k: v for k, v in merged.items() if v is not None}
+        started_at = time.time()
+        result = run_exec(stack.codex, paths, rendered.prompt, session_env, deadline_s=deadline_s)
+        observation = Observation(self.check_id, rendered, paths, result, options.steps,
+                                  session_env, started_at, stack)
+        observation.refresh()
+        self.observations.append(observation)
+        return observation

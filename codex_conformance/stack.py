@@ -1,0 +1,194 @@
+"""The stack of one run: reaper, private network, model double, platform, Codex.
+
+Started once per pytest session (per xdist worker), shared by the checks: each check
+isolates itself with a fresh HOME/CODEX_HOME/working directory and a platform reset,
+which costs milliseconds, instead of a fresh stack, which costs seconds.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import socket
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import docker
+
+from .clients import ModelClient, PlatformClient, RecorderClient
+from .containers import (
+    CodexBox,
+    DnsSink,
+    ModelDouble,
+    OutsideHost,
+    Reaper,
+    ReferencePlatform,
+    SuiteContainer,
+    SuiteNetwork,
+)
+from .errors import SuiteError
+from .images import Images
+from .platforms import make_target
+from .progress import phase
+from .resources import RunLabels, sweep
+from .tls import OUTSIDE_HOSTS, RunCA
+
+REAPER_GRACE_S = 3.0
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    codex_version: str
+    platform: str = "reference"
+
+
+class ReaperLink:
+    """The test process's open connection to its reaper; closing it (or dying) arms it."""
+
+    def __init__(self, socket_path: Path, selector: str, timeout_s: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout_s
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        while True:
+            try:
+                self.sock.connect(str(socket_path))
+                break
+            except (FileNotFoundError, ConnectionRefusedError):
+                if time.monotonic() > deadline:
+                    raise SuiteError(f"the reaper did not open {socket_path} within {timeout_s}s") from None
+                time.sleep(0.05)
+        self.sock.sendall(f"label={selector}\n".encode())
+        self.sock.settimeout(timeout_s)
+        if self.sock.recv(16).strip() != b"ACK":
+            raise SuiteError("the reaper did not acknowledge the run label")
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+class Stack:
+    """Context manager owning every container and the network of one run."""
+
+    def __init__(self, client: docker.DockerClient, images: Images, labels: RunLabels,
+                 config: StackConfig) -> None:
+        self.client, self.images, self.labels, self.config = client, images, labels, config
+        self.name = f"cc-{labels.run_id}"
+        self._stack = contextlib.ExitStack()
+        self.network: SuiteNetwork | None = None
+        self.dns: DnsSink | None = None
+        self.model: ModelDouble | None = None
+        self.codex: CodexBox | None = None
+        self.services_image = ""
+        self.ca = RunCA()
+        self.outside: dict[str, RecorderClient] = {}
+        self.outside_containers: list[OutsideHost] = []
+        self.target = make_target(self, config.platform)
+        self.model_client: ModelClient | None = None
+        self.platform_client: PlatformClient | None = None
+        self._socket_dir: Path | None = None
+
+    # -- lifecycle ----------------------------------------------------------------------
+    def __enter__(self) -> Stack:
+        try:
+            self._start()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    def _start(self) -> None:
+        with phase("preparing images"):
+            services = self.services_image = self.images.services()
+            codex = self.images.codex(self.config.codex_version)
+        with phase(f"starting stack {self.name}"):
+            self._start_reaper(services)
+            self.network = self._stack.enter_context(SuiteNetwork(self.labels, self.name))
+            self.dns = self._stack.enter_context(
+                DnsSink(services, self.labels, self.network, f"{self.name}-dns"))
+            self.model = self._stack.enter_context(
+                ModelDouble(services, self.labels, self.network, f"{self.name}-model"))
+            self.platform_client = self.target.start(services)
+            self._stack.callback(self.platform_client.close)
+            self._start_outside_hosts(services)
+            self.codex = self._stack.enter_context(CodexBox(
+                codex, self.labels, self.network, f"{self.name}-codex", self.dns.ip, self.ca.cert_pem))
+            self.model_client = ModelClient(self.model.url(ModelDouble.PORT))
+            self._stack.callback(self.model_client.close)
+
+    def _start_reaper(self, services_image: str) -> None:
+        engine = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
+        if not engine.startswith("unix://"):
+            return  # the reaper's socket is a host bind mount; the start/end sweep covers remote engines
+        self._socket_dir = Path(tempfile.mkdtemp(prefix=f"{self.name}-reaper-"))
+        self._socket_dir.chmod(0o777)
+        reaper = Reaper(services_image, self.labels, f"{self.name}-reaper", self._socket_dir,
+                        engine.removeprefix("unix://"), REAPER_GRACE_S)
+        reaper.start()
+        link = ReaperLink(self._socket_dir / "reaper.sock", self.labels.selector)
+        # Normal exit: close the link first, then remove the reaper ourselves so nothing of
+        # the suite outlives the run (ExitStack runs callbacks last-in first-out).
+        self._stack.callback(self._remove_quietly, reaper)
+        self._stack.callback(link.close)
+
+    def _start_outside_hosts(self, services: str) -> None:
+        """Recorders under the hostnames the plugin hard-codes (plugin.md §3.2 R5, R7).
+
+        The Community-SaaS host serves registration itself and the agent surface by
+        proxying to the run's platform (same contract); the telemetry host takes pings.
+        """
+        assert self.network is not None
+        cert = self.ca.issue(*OUTSIDE_HOSTS)
+        saas, telemetry = OUTSIDE_HOSTS
+        for role, hostname, upstream in (("saas", saas, self.platform_endpoint),
+                                         ("telemetry", telemetry, "")):
+            host = self.enter(OutsideHost(services, self.labels, self.network,
+                                          f"{self.name}-{hostname.split('.')[0]}", role, hostname,
+                                          cert, upstream))
+            client = RecorderClient(host.url(OutsideHost.CONTROL_PORT))
+            self._stack.callback(client.close)
+            self.outside[hostname] = client
+            self.outside_containers.append(host)
+
+    def enter(self, container: SuiteContainer) -> Any:
+        """Start ``container`` now and stop it when the stack closes."""
+        return self._stack.enter_context(container)
+
+    def callback(self, function: Callable[[], None]) -> None:
+        self._stack.callback(function)
+
+    @staticmethod
+    def _remove_quietly(container: Reaper) -> None:
+        with contextlib.suppress(docker.errors.APIError, docker.errors.NotFound):
+            container.get_wrapped_container().remove(force=True)
+
+    def close(self) -> None:
+        try:
+            self._stack.close()
+        finally:
+            sweep(self.client, self.labels.run_id)
+            if self._socket_dir is not None:
+                shutil.rmtree(self._socket_dir, ignore_errors=True)
+
+    # -- what checks use ----------------------------------------------------------------
+    @property
+    def platform_endpoint(self) -> str:
+        """AXONFLOW_ENDPOINT as the codex container reaches the platform."""
+        return f"http://{ReferencePlatform.ALIAS}:{ReferencePlatform.PORT}"
+
+    @property
+    def model_base_url(self) -> str:
+        return f"http://{ModelDouble.ALIAS}:{ModelDouble.PORT}/v1"
+
+    def logs(self) -> dict[str, str]:
+        containers = [self.dns, self.model, *self.target.containers(), *self.outside_containers,
+                      self.codex]
+        return {c.kind: c.logs_text() for c in containers if c}

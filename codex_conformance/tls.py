@@ -1,0 +1,38 @@
+"""The run's own certificate authority, for the real hostnames the plugin calls.
+
+The plugin hard-codes ``https://try.getaxonflow.com`` and
+``https://checkpoint.getaxonflow.com`` (contract/plugin.md §3.2 R5, R7). On the run's
+network those names are aliases of the suite's recorders, which serve certificates from a
+CA created for this run only (trustme) and trusted by the codex container's system bundle,
+so curl in the hooks verifies TLS as it would in production. A second, untrusted CA signs
+the certificate a check uses for "untrusted TLS" (the plugin must not accept it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import trustme
+
+OUTSIDE_HOSTS = ("try.getaxonflow.com", "checkpoint.getaxonflow.com")
+
+
+@dataclass(frozen=True)
+class ServerCert:
+    chain_pem: bytes
+    key_pem: bytes
+
+
+class RunCA:
+    def __init__(self) -> None:
+        self._ca = trustme.CA(organization_name="codex-conformance run CA")
+        self._untrusted = trustme.CA(organization_name="codex-conformance UNTRUSTED CA")
+
+    @property
+    def cert_pem(self) -> bytes:
+        return self._ca.cert_pem.bytes()
+
+    def issue(self, *names: str, trusted: bool = True) -> ServerCert:
+        leaf = (self._ca if trusted else self._untrusted).issue_cert(*names)
+        chain = b"".join(blob.bytes() for blob in leaf.cert_chain_pems)
+        return ServerCert(chain, leaf.private_key_pem.bytes())

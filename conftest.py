@@ -1,0 +1,3 @@
+"""Root conftest: the suite's pytest integration lives in the harness package."""
+
+pytest_plugins = ["codex_conformance.pytest_plugin"]

@@ -1,0 +1,115 @@
+"""Enforcement: terminal commands pass through the plugin's PreToolUse hook.
+
+The integration guide's core promise ("Governance Model"): a dangerous terminal command
+is blocked before it runs (exit 2), the model is told why with the decision context, and
+an allowed command runs and is audited. Every block is proven to come from the hook: the
+platform saw the ``check_policy`` for exactly that command, and Codex recorded the hook run.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from codex_conformance.evidence import (
+    assert_blocked_by_hook,
+    decision_of,
+    hook_events,
+    only_call,
+    sentinel,
+    tool_output,
+)
+from codex_conformance.runner import Observation, Runner
+
+FAMILIES = [
+    ("enf-ssrf", "ENF-SSRF", "cloud-metadata SSRF", "platform.md §4.2 sys_dangerous_cloud_metadata"),
+    ("enf-revshell", "ENF-REVSHELL", "reverse shell", "platform.md §4.2 sys_dangerous_reverse_shell"),
+    ("enf-destructive", "ENF-DESTRUCTIVE", "destructive delete",
+     "platform.md §4.2 sys_dangerous_destructive_fs"),
+    ("enf-credentials", "ENF-CREDENTIALS", "credential file access",
+     "platform.md §4.2 sys_dangerous_credential_access"),
+    ("enf-traversal", "ENF-TRAVERSAL", "sensitive system file access",
+     "platform.md §4.2 sys_dangerous_path_traversal"),
+    ("enf-sqli", "ENF-SQLI", "SQL injection in a sqlite3 command", "platform.md §4.4 sys_sqli_admin_bypass"),
+]
+
+
+def blocked_audit(obs: Observation) -> dict[str, Any]:
+    """The R2 blocked audit, sent in the background after a block (waited for, not slept)."""
+    __tracebackhide__ = True
+    seen = obs.wait_for_platform(
+        lambda requests: any(r.get("tool") == "audit_tool_call" for r in requests))
+    assert seen, f"no blocked audit_tool_call reached the platform within 10 s\n{obs.summary()}"
+    return obs.platform_calls("audit_tool_call")[0]["arguments"]
+
+
+@pytest.mark.required
+@pytest.mark.parametrize("scenario", [
+    pytest.param(name, id=check_id, marks=pytest.mark.check(
+        id=check_id, area="enforcement",
+        contract=f"plugin.md §12 PRE-01, PRE-02, PRE-03, PRE-05; codex.md §4.6; {policy}",
+        summary=f"a {family} command is blocked by the hook, never runs, and the model is told why"))
+    for name, check_id, family, policy in FAMILIES
+])
+def test_dangerous_command_is_blocked(conformance: Runner, scenario: str) -> None:
+    obs = conformance.run(scenario)
+    assert_blocked_by_hook(obs)
+
+
+@pytest.mark.required
+@pytest.mark.check(
+    id="ENF-BLOCK-AUDIT", area="enforcement",
+    contract="plugin.md §12 PRE-06, PRE-07; §3.2 R2",
+    summary="a block is audited: audit_tool_call with success false, policy_decision blocked, caller codex",
+)
+def test_block_is_audited(conformance: Runner) -> None:
+    obs = conformance.run("enf-ssrf")
+    decision = assert_blocked_by_hook(obs)
+    audit = blocked_audit(obs)
+    assert audit["tool_name"] == "Bash", audit
+    assert audit["caller_name"] == "codex" and audit["tool_type"] == "codex", audit
+    assert audit["success"] is False, audit
+    assert audit["input"] == {"statement": obs.rendered.expect["statement"]}, audit
+    assert audit["output"]["policy_decision"] == "blocked", audit
+    assert audit["output"]["block_reason"] == decision["block_reason"], audit
+    assert str(audit["output"]["policies_evaluated"]) == str(decision["policies_evaluated"]), audit
+    assert audit["error_message"] == f"Blocked by policy: {decision['block_reason']}", audit
+
+
+@pytest.mark.required
+@pytest.mark.check(
+    id="ENF-ALLOW", area="enforcement",
+    contract="plugin.md §12 PRE-04, PRE-05, POST-01, PRE-07; §3.2 R1, R3; codex.md §4.6",
+    summary="a harmless command is checked exactly once, runs, and is audited after it ran",
+)
+def test_allowed_command_runs_and_is_audited(conformance: Runner) -> None:
+    obs = conformance.run("enf-allow")
+    expect = obs.rendered.expect
+
+    call = only_call(obs, "check_policy")
+    assert call["arguments"] == {
+        "connector_type": "codex.Bash", "statement": expect["statement"], "operation": "execute",
+    }, obs.summary()
+    assert decision_of(call)["allowed"] is True
+    assert hook_events(obs) == ["Completed"], hook_events(obs)
+
+    assert obs.exists(sentinel(obs)), f"the allowed command did not run\n{obs.summary()}"
+    assert obs.read(sentinel(obs)) == expect["content"]
+    assert "Process exited with code 0" in tool_output(obs, turn=0)
+
+    # The post-hook audits in the background: wait for it with a deadline, not a sleep.
+    audited = obs.wait_for_platform(
+        lambda requests: any(r.get("tool") == "audit_tool_call" for r in requests))
+    assert audited, f"no audit_tool_call reached the platform within 10 s\n{obs.summary()}"
+    audits = obs.platform_calls("audit_tool_call")
+    assert len(audits) == 1, f"expected one audit, got {len(audits)}\n{obs.summary()}"
+    audit = audits[0]["arguments"]
+    assert audit["tool_name"] == "Bash", audit
+    assert audit["caller_name"] == "codex" and audit["tool_type"] == "codex", audit
+    assert audit["input"] == {"command": expect["statement"]}, audit
+    assert isinstance(audit["success"], bool), audit
+    assert isinstance(audit["output"]["summary"], str) and len(audit["output"]["summary"]) <= 500, audit
+    # Order: the check came before the command ran, the audit after.
+    tools = [r.get("tool") for r in obs.platform_requests if r.get("tool")]
+    assert tools.index("check_policy") < tools.index("audit_tool_call"), tools

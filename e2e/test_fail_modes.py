@@ -1,0 +1,120 @@
+"""Fail-open and fail-closed: what the hook does when the platform gives no clear verdict.
+
+The documented rule (contract/plugin.md §3.3-§3.4, README "fail-open"): a platform that
+cannot be reached, is slow, or answers garbage must not stop the developer (the command
+runs); a configuration error the platform reports as JSON-RPC -32001/-32601/-32602 must
+stop it, with ``AxonFlow governance blocked: <message> (code <c>)``. Each row stages one
+fault on the reference platform (or points the plugin somewhere dead) and runs a command
+the platform would otherwise block, so "it ran" can only mean the hook failed open.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from codex_conformance.evidence import BLOCK_PREFIX, assert_ran_after_hook, hook_events, sentinel, tool_output
+from codex_conformance.runner import Runner
+from codex_conformance.stack import Stack
+
+CHECK_POLICY = {"tool": "check_policy"}
+DEAD_PORT = "http://axonflow.conformance.test:9"
+NO_SUCH_HOST = "http://no-such-agent.conformance.test:8080"
+
+
+def row(check_id: str, summary: str, contract: str, fault: dict[str, Any] | None = None,
+        env: dict[str, str] | None = None, blocked: bool = False, message: str = "",
+        code: int = 0) -> Any:
+    return pytest.param(
+        {"fault": fault, "env": env or {}, "blocked": blocked, "message": message, "code": code},
+        id=check_id,
+        marks=pytest.mark.check(id=check_id, area="fail-modes", contract=contract, summary=summary),
+    )
+
+
+def rpc_error(code: int, message: str, status: int = 200) -> dict[str, Any]:
+    return {"kind": "rpc_error", "code": code, "message": message, "status": status,
+            "match": CHECK_POLICY, "count": 1}
+
+
+ROWS = [
+    row("FAIL-UNREACHABLE", "nothing listens at the endpoint: the command runs",
+        "plugin.md §3.4 row 1; §12 FAIL-01", env={"AXONFLOW_ENDPOINT": DEAD_PORT}),
+    row("FAIL-DNS", "the endpoint's name does not resolve: the command runs",
+        "plugin.md §3.4 row 1", env={"AXONFLOW_ENDPOINT": NO_SUCH_HOST}),
+    row("FAIL-RESET", "the platform resets the connection: the command runs",
+        "plugin.md §3.4 row 1; §3.3 step 8",
+        fault={"kind": "reset", "match": CHECK_POLICY, "count": 1}),
+    row("FAIL-5XX-HTML", "HTTP 502 with an HTML body: the command runs",
+        "plugin.md §3.4 row 4; §12 FAIL-05",
+        fault={"kind": "http_status", "status": 502, "body": "html", "match": CHECK_POLICY, "count": 1}),
+    row("FAIL-5XX-INTERNAL", "HTTP 500 with JSON-RPC -32603: the command runs",
+        "plugin.md §3.4 row 4; §3.3 step 12", fault=rpc_error(-32603, "Internal error", 500)),
+    row("FAIL-5XX-AUTH", "HTTP 500 carrying JSON-RPC -32001: blocked (the body decides)",
+        "plugin.md §3.4 row 5; F8; §12 FAIL-05", fault=rpc_error(-32001, "Authentication required", 500),
+        blocked=True, message="Authentication required", code=-32001),
+    row("FAIL-RPC-AUTH", "JSON-RPC -32001: blocked with the governance-blocked message",
+        "plugin.md §3.3 step 12; §4.3; §12 FAIL-03", fault=rpc_error(-32001, "Authentication required"),
+        blocked=True, message="Authentication required", code=-32001),
+    row("FAIL-RPC-METHOD", "JSON-RPC -32601: blocked", "plugin.md §3.3 step 12; §12 FAIL-03",
+        fault=rpc_error(-32601, "Method not found: tools/call"), blocked=True,
+        message="Method not found: tools/call", code=-32601),
+    row("FAIL-RPC-PARAMS", "JSON-RPC -32602: blocked", "plugin.md §3.3 step 12; §12 FAIL-03",
+        fault=rpc_error(-32602, "Invalid tool call parameters"), blocked=True,
+        message="Invalid tool call parameters", code=-32602),
+    row("FAIL-RPC-PARSE", "JSON-RPC -32700: the command runs", "plugin.md §3.3 step 12; §12 FAIL-04",
+        fault=rpc_error(-32700, "Parse error: invalid JSON")),
+    row("FAIL-RPC-UNKNOWN", "an unknown JSON-RPC error code: the command runs",
+        "plugin.md §3.3 step 12; §12 FAIL-04", fault=rpc_error(-99999, "Something else")),
+    row("FAIL-EMPTY", "an empty 200 body: the command runs", "plugin.md §3.3 step 11; §12 FAIL-07",
+        fault={"kind": "empty", "status": 200, "match": CHECK_POLICY, "count": 1}),
+    row("FAIL-NONJSON", "a non-JSON 200 body: the command runs", "plugin.md §3.3 steps 12-15; §12 FAIL-07",
+        fault={"kind": "malformed", "status": 200, "body_text": "upstream says no", "match": CHECK_POLICY,
+               "count": 1}),
+    row("FAIL-403-NO-ENVELOPE", "HTTP 403 without an upgrade envelope, body -32001: blocked",
+        "plugin.md §3.4 row 5; §12 FAIL-06", fault=rpc_error(-32001, "Authentication required", 403),
+        blocked=True, message="Authentication required", code=-32001),
+    row("FAIL-401", "HTTP 401 without a per-user token: the command runs (cooldown starts)",
+        "plugin.md §3.3 step 10; §3.4; §12 THR-01",
+        fault={"kind": "unauthorized", "match": CHECK_POLICY, "count": 1}),
+    row("FAIL-429-ENVELOPE", "HTTP 429 with an upgrade envelope: the command runs (throttled)",
+        "plugin.md §3.3 step 9; §3.5; §12 THR-04",
+        fault={"kind": "upgrade", "status": 429, "limit_type": "daily_quota", "match": CHECK_POLICY,
+               "count": 1}),
+    row("FAIL-TIMEOUT", "a platform slower than AXONFLOW_TIMEOUT_SECONDS: the command runs after ~T s",
+        "plugin.md §2 AXONFLOW_TIMEOUT_SECONDS; §3.4 row 1; §12 FAIL-02; spec Timeout Tuning",
+        fault={"kind": "latency", "delay_ms": 6000, "match": CHECK_POLICY, "count": 1},
+        env={"AXONFLOW_TIMEOUT_SECONDS": "2"}),
+]
+
+
+@pytest.fixture(autouse=True)
+def _faults_supported(stack: Stack) -> None:
+    if not stack.target.can_inject_faults:
+        pytest.skip(f"platform target {stack.config.platform} cannot inject faults")
+
+
+@pytest.mark.parametrize("case", ROWS)
+def test_fail_mode(conformance: Runner, stack: Stack, case: dict[str, Any]) -> None:
+    faults = [case["fault"]] if case["fault"] else []
+    obs = conformance.run("fail-ssrf", env=case["env"], faults=faults)
+    if case["fault"]:
+        calls = obs.platform_calls("check_policy")
+        assert len(calls) == 1, f"the hook's check_policy never reached the platform\n{obs.summary()}"
+    if case["blocked"]:
+        assert hook_events(obs) == ["Blocked"], f"Codex's hook record: {hook_events(obs)}\n{obs.summary()}"
+        assert not obs.exists(sentinel(obs)), f"the command ran although it must fail closed\n{obs.summary()}"
+        output = tool_output(obs)
+        expected = (f"AxonFlow governance blocked: {case['message']} (code {case['code']}). "
+                    "Fix AxonFlow configuration to restore tool access.")
+        assert output.startswith(BLOCK_PREFIX) and expected in output, (
+            f"expected the documented fail-closed line\n  {expected!r}\nin {output!r}")
+    else:
+        assert_ran_after_hook(obs)
+    if "AXONFLOW_TIMEOUT_SECONDS" in case["env"]:
+        budget = float(case["env"]["AXONFLOW_TIMEOUT_SECONDS"])
+        # The whole session: the hook's wait (~T) plus about 1 s of Codex and the command.
+        assert budget <= obs.session.duration_s < budget + 3.5, (
+            f"session took {obs.session.duration_s:.2f}s; with the platform 6 s late and "
+            f"AXONFLOW_TIMEOUT_SECONDS={budget:g} the hook must give up after about {budget:g}s")

@@ -1,0 +1,102 @@
+"""PostToolUse: audit after every governed command, and the PII scan of its output.
+
+The guide promises "ALLOWED -> command executes -> PostToolUse audits + PII scans" and
+lists "PII detection in tool outputs" among what AxonFlow adds. Under real Codex the hook
+receives the output as a plain string in ``tool_response`` (contract/codex.md §4.5;
+plugin.md F3): these checks drive real Codex, so they test the promise against what Codex
+really sends. Redaction reaches the model as a developer message (codex.md §4.6).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from codex_conformance.evidence import hook_events, tool_output
+from codex_conformance.runner import Observation, Runner
+
+ALERT = "GOVERNANCE ALERT: PII/sensitive data detected in tool output"
+
+
+def developer_texts(obs: Observation) -> list[str]:
+    """Developer messages Codex inserted in the model's context after the first turn."""
+    texts: list[str] = []
+    for request in obs.model_requests:
+        if request.get("turn", 0) < 1:
+            continue
+        for item in request["body"].get("input", []):
+            if isinstance(item, dict) and item.get("role") == "developer":
+                texts += [c.get("text", "") for c in item.get("content", []) if isinstance(c, dict)]
+    return texts
+
+
+def scans(obs: Observation) -> list[dict[str, Any]]:
+    obs.wait_for_platform(lambda requests: any(r.get("tool") == "check_output" for r in requests), 5)
+    return obs.platform_calls("check_output")
+
+
+@pytest.mark.check(
+    id="POST-PII-SCAN", area="post-tool",
+    contract="spec How AxonFlow Plugs In (PostToolUse ... PII scans); plugin.md §5 R4; F3; "
+             "§12 POST-02, POST-03",
+    summary="terminal output with PII is sent to check_output (connector codex.Bash) after the command ran",
+)
+def test_terminal_output_is_scanned(conformance: Runner) -> None:
+    obs = conformance.run("post-pii")
+    assert hook_events(obs, "PostToolUse") == ["Completed"], hook_events(obs, "PostToolUse")
+    found = scans(obs)
+    assert found, ("the PostToolUse hook never sent the command's output to check_output: "
+                   "terminal-output PII is not scanned under this Codex (tool_response is a plain "
+                   f"string, codex.md §4.5)\n{obs.summary()}")
+    arguments = found[0]["arguments"]
+    assert arguments["connector_type"] == "codex.Bash", arguments
+    assert obs.rendered.expect["output"] in arguments["message"], arguments
+
+
+@pytest.mark.check(
+    id="POST-PII-REDACT", area="post-tool",
+    contract="plugin.md §5 (redacted_message -> additionalContext); §12 POST-04; codex.md §4.6",
+    summary="the platform's redaction reaches the model as the documented GOVERNANCE ALERT context",
+)
+def test_redaction_reaches_the_model(conformance: Runner) -> None:
+    obs = conformance.run("post-pii")
+    expected = (f"{ALERT} (76 policies evaluated). You MUST use this redacted version instead of "
+                f"the original: {obs.rendered.expect['redacted']}")
+    texts = developer_texts(obs)
+    assert any(expected in text for text in texts), (
+        f"the model never received the redaction\n  expected: {expected!r}\n"
+        f"  developer messages after the command: {texts!r}\n{obs.summary()}")
+
+
+@pytest.mark.check(
+    id="POST-BLOCKED-OUTPUT", area="post-tool",
+    contract="plugin.md §5 (allowed false -> additionalContext); §12 POST-05",
+    summary="output the platform blocks is flagged to the model with the documented context",
+)
+def test_blocked_output_is_flagged(conformance: Runner) -> None:
+    verdict = {"allowed": False, "block_reason": "Secret material in output", "policies_evaluated": 76}
+    obs = conformance.run("post-pii", faults=[{"kind": "tool_result", "text": verdict,
+                                               "match": {"tool": "check_output"}, "count": 1}])
+    expected = ("GOVERNANCE ALERT: Tool output blocked by policy: Secret material in output. "
+                "Do not use or reference the blocked output in your response.")
+    texts = developer_texts(obs)
+    assert any(expected in text for text in texts), (
+        f"expected {expected!r} in the model's context, got {texts!r}\n{obs.summary()}")
+
+
+@pytest.mark.check(
+    id="POST-AUDIT", area="post-tool",
+    contract="plugin.md §5 R3; §3.2 R3; §12 POST-01, POST-06; codex.md §4.5",
+    summary="after a command the hook audits it: the command, a <=500-char output summary, caller codex",
+)
+def test_post_hook_audits_what_codex_sent(conformance: Runner) -> None:
+    obs = conformance.run("post-clean")
+    assert "hello world" in tool_output(obs)
+    assert obs.wait_for_platform(lambda r: any(x.get("tool") == "audit_tool_call" for x in r)), obs.summary()
+    audit = obs.platform_calls("audit_tool_call")[0]["arguments"]
+    assert audit["input"] == {"command": obs.rendered.expect["statement"]}, audit
+    assert "hello world" in audit["output"]["summary"], audit
+    assert len(audit["output"]["summary"]) <= 500, audit
+    assert audit["success"] is True, audit
+    assert not [t for t in developer_texts(obs) if "GOVERNANCE ALERT" in t], "clean output raised an alert"

@@ -1,0 +1,82 @@
+"""Timeouts: how long a slow platform can hold a governed command (spec "Timeout Tuning").
+
+Documented: PreToolUse waits 8 s by default, PostToolUse 5 s, AXONFLOW_TIMEOUT_SECONDS
+sets both; hooks.json gives each hook 15 s, which Codex enforces by killing the hook and
+letting the tool run (codex.md §4.6). Each check delays the platform's answer and measures
+the whole Codex session against the budget: elapsed time is observed, never slept for.
+Bounds are the budget plus at most ~3.5 s of Codex, the command and the other hook.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from codex_conformance.evidence import assert_ran_after_hook, hook_events
+from codex_conformance.runner import Runner
+from codex_conformance.stack import Stack
+
+SLACK_S = 3.5
+
+
+def delay(tool: str, seconds: float) -> dict:
+    return {"kind": "latency", "delay_ms": int(seconds * 1000), "match": {"tool": tool}, "count": 1}
+
+
+@pytest.fixture(autouse=True)
+def _faults_supported(stack: Stack) -> None:
+    if not stack.target.can_inject_faults:
+        pytest.skip(f"platform target {stack.config.platform} cannot inject faults")
+
+
+@pytest.mark.check(
+    id="TIME-PRE-DEFAULT", area="timeouts",
+    contract="spec Timeout Tuning (PreToolUse defaults to 8 seconds); plugin.md §2; §12 FAIL-02",
+    summary="with no AXONFLOW_TIMEOUT_SECONDS the pre-hook gives up after 8 s and the command runs",
+)
+def test_pre_hook_default_timeout(conformance: Runner) -> None:
+    obs = conformance.run("fail-ssrf", faults=[delay("check_policy", 11)])
+    assert_ran_after_hook(obs)
+    assert 8.0 <= obs.session.duration_s < 8.0 + SLACK_S, (
+        f"session took {obs.session.duration_s:.2f}s; the pre-hook must wait 8 s, no more")
+
+
+@pytest.mark.check(
+    id="TIME-POST-DEFAULT", area="timeouts",
+    contract="spec Timeout Tuning (PostToolUse defaults to 5 seconds); plugin.md §2, §5",
+    summary="with no AXONFLOW_TIMEOUT_SECONDS the post-hook's scan gives up after 5 s",
+)
+def test_post_hook_default_timeout(conformance: Runner) -> None:
+    obs = conformance.run("post-pii", faults=[delay("check_output", 8)])
+    assert hook_events(obs, "PostToolUse") == ["Completed"], hook_events(obs, "PostToolUse")
+    assert obs.platform_calls("check_output") or obs.wait_for_platform(
+        lambda r: any(x.get("tool") == "check_output" for x in r), 2), "no scan was attempted"
+    assert 5.0 <= obs.session.duration_s < 5.0 + SLACK_S, (
+        f"session took {obs.session.duration_s:.2f}s; the post-hook must wait 5 s for the scan, no more")
+
+
+@pytest.mark.check(
+    id="TIME-OVERRIDE-POST", area="timeouts",
+    contract="spec Timeout Tuning (AXONFLOW_TIMEOUT_SECONDS applies the same timeout to all hook "
+             "HTTP calls)",
+    summary="AXONFLOW_TIMEOUT_SECONDS=2 also bounds the post-hook's scan",
+)
+def test_timeout_override_applies_to_post_hook(conformance: Runner) -> None:
+    obs = conformance.run("post-pii", env={"AXONFLOW_TIMEOUT_SECONDS": "2"},
+                          faults=[delay("check_output", 8)])
+    assert hook_events(obs, "PostToolUse") == ["Completed"], hook_events(obs, "PostToolUse")
+    assert 2.0 <= obs.session.duration_s < 2.0 + SLACK_S, (
+        f"session took {obs.session.duration_s:.2f}s with AXONFLOW_TIMEOUT_SECONDS=2")
+
+
+@pytest.mark.check(
+    id="TIME-HOOK-15", area="timeouts",
+    contract="plugin.md §1.1 hooks.json timeout 15; codex.md §4.6 (timeout: Failed, command runs); "
+             "§12 TIME-01",
+    summary="a hook that outlives hooks.json's 15 s is stopped by Codex and the command runs (fail-open)",
+)
+def test_codex_enforces_the_hook_timeout(conformance: Runner) -> None:
+    obs = conformance.run("fail-ssrf", env={"AXONFLOW_TIMEOUT_SECONDS": "30"},
+                          faults=[delay("check_policy", 25)])
+    assert_ran_after_hook(obs, outcome="Failed")
+    assert 15.0 <= obs.session.duration_s < 15.0 + SLACK_S, (
+        f"session took {obs.session.duration_s:.2f}s; Codex must stop the hook at 15 s")

@@ -1,0 +1,77 @@
+"""The model double speaks the Responses SSE sequence Codex needs (contract/codex.md §2)."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import ThreadingHTTPServer
+
+import httpx
+import pytest
+
+from codex_conformance.modeldouble import server
+
+
+@pytest.fixture
+def double() -> Iterator[httpx.Client]:
+    server.Handler.book = server.ScriptBook()
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), server.Handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    with httpx.Client(base_url=f"http://127.0.0.1:{httpd.server_address[1]}", trust_env=False) as c:
+        yield c
+    httpd.shutdown()
+
+
+def events(response: httpx.Response) -> list[dict]:
+    return [json.loads(line[6:]) for line in response.text.splitlines() if line.startswith("data: ")]
+
+
+def responses_body(key: str, extra: list | None = None) -> dict:
+    return {"input": [{"role": "user", "content": [{"type": "input_text", "text": f"[scenario:{key}] go"}]},
+                      *(extra or [])]}
+
+
+def test_scripted_turns_in_order_then_done(double: httpx.Client) -> None:
+    double.post("/_suite/scripts", json={"key": "k1", "turns": [
+        {"exec": "echo hi"}, {"say": "bye"}]})
+    first = events(double.post("/v1/responses", json=responses_body("k1")))
+    assert [e["type"] for e in first] == ["response.created", "response.output_item.done",
+                                          "response.completed"]
+    call = first[1]["item"]
+    assert call["type"] == "function_call" and call["name"] == "exec_command"
+    assert json.loads(call["arguments"]) == {"cmd": "echo hi"}
+    second = events(double.post("/v1/responses", json=responses_body("k1")))
+    assert second[1]["item"]["content"][0]["text"] == "bye"
+    third = events(double.post("/v1/responses", json=responses_body("k1")))
+    assert third[1]["item"]["content"][0]["text"] == "DONE (no more script)"
+    recorded = double.get("/_suite/requests", params={"key": "k1"}).json()["requests"]
+    assert [r["kind"] for r in recorded] == ["scripted", "scripted", "exhausted"]
+    assert [r["turn"] for r in recorded] == [0, 1, 2]
+
+
+def test_mcp_and_patch_items(double: httpx.Client) -> None:
+    double.post("/_suite/scripts", json={"key": "k2", "turns": [{"items": [
+        {"mcp": {"server": "axonflow", "tool": "check_policy", "arguments": {"a": 1}}},
+        {"patch": "*** Begin Patch\n*** End Patch\n"}]}]})
+    items = [e["item"] for e in events(double.post("/v1/responses", json=responses_body("k2")))
+             if e["type"] == "response.output_item.done"]
+    assert items[0]["namespace"] == "mcp__axonflow" and items[0]["name"] == "check_policy"
+    assert items[1]["type"] == "custom_tool_call" and items[1]["name"] == "apply_patch"
+
+
+def test_title_side_request_does_not_consume_a_turn(double: httpx.Client) -> None:
+    """codex.md §2: the TUI's title request would otherwise eat a scripted turn."""
+    double.post("/_suite/scripts", json={"key": "k3", "turns": [{"say": "real"}]})
+    title = {"input": [{"role": "user", "content": [{"type": "input_text",
+             "text": "Generate a concise, single-line task title for [scenario:k3]"}]}]}
+    double.post("/v1/responses", json=title)
+    real = events(double.post("/v1/responses", json=responses_body("k3")))
+    assert real[1]["item"]["content"][0]["text"] == "real"
+
+
+def test_unknown_scenario_is_recorded_as_unscripted(double: httpx.Client) -> None:
+    answer = events(double.post("/v1/responses", json=responses_body("nope")))
+    assert answer[-1]["type"] == "response.completed"
+    assert double.get("/_suite/requests").json()["requests"][0]["kind"] == "unscripted"

@@ -1,0 +1,50 @@
+"""Scenarios are data; rendering must never leave a placeholder half-filled."""
+
+from pathlib import Path
+
+import pytest
+
+from codex_conformance import scenario
+from codex_conformance.errors import SuiteError
+from codex_conformance.paths import SCENARIOS_DIR
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    (tmp_path / "s.yaml").write_text(text)
+    return tmp_path
+
+
+def test_render_fills_vars_and_runtime_values(tmp_path: Path) -> None:
+    d = write(tmp_path, "id: X-ONE\nprompt: do {{thing}}\nvars: {thing: it, out: '{{work}}/o'}\n"
+                        "turns: [{exec: 'echo > {{out}}'}, {say: ok}]\nexpect: {file: '{{out}}'}\n")
+    rendered = scenario.load("s", d).render(work="/w")
+    assert rendered.prompt == f"[scenario:{rendered.key}] do it"
+    assert rendered.turns == [{"exec": "echo > /w/o"}, {"say": "ok"}]
+    assert rendered.expect == {"file": "/w/o"}
+    assert rendered.key.startswith("x-one-")
+
+
+def test_each_render_has_a_fresh_key(tmp_path: Path) -> None:
+    s = scenario.load("s", write(tmp_path, "id: X-ONE\nprompt: p\nturns: [{say: ok}]\n"))
+    assert s.render().key != s.render().key
+
+
+def test_unknown_placeholder_is_an_error(tmp_path: Path) -> None:
+    s = scenario.load("s", write(tmp_path, "id: X-ONE\nprompt: p\nturns: [{exec: '{{nope}}'}]\n"))
+    with pytest.raises(SuiteError, match="nope"):
+        s.render()
+
+
+def test_shape_errors_name_the_file(tmp_path: Path) -> None:
+    with pytest.raises(SuiteError, match="turn 0"):
+        scenario.load("s", write(tmp_path, "id: X-ONE\nprompt: p\nturns: [{run: x}]\n"))
+    with pytest.raises(SuiteError, match="missing"):
+        scenario.load("s", write(tmp_path, "id: X-ONE\n"))
+    with pytest.raises(SuiteError, match="no scenario"):
+        scenario.load("absent", tmp_path)
+
+
+@pytest.mark.parametrize("path", sorted(SCENARIOS_DIR.glob("*.yaml")), ids=lambda p: p.stem)
+def test_shipped_scenarios_load_and_render(path: Path) -> None:
+    rendered = scenario.load(path.stem).render(work="/sessions/x/work")
+    assert rendered.turns
