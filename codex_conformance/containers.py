@@ -39,8 +39,8 @@ def tail(text: str, lines: int = 30) -> str:
 class SuiteNetwork(Network):
     """The run's private bridge: ``internal`` (no route out), labelled for cleanup."""
 
-    def __init__(self, labels: RunLabels, name: str) -> None:
-        super().__init__(docker_network_kw={"internal": True, "labels": labels.as_dict()})
+    def __init__(self, labels: RunLabels, name: str, internal: bool = True) -> None:
+        super().__init__(docker_network_kw={"internal": internal, "labels": labels.as_dict()})
         self.name = name
 
     def remove(self) -> None:
@@ -242,8 +242,8 @@ class RecordingProxy(SuiteContainer):
     CONTROL_PORT = 8081
 
     def __init__(self, image: str, labels: RunLabels, network: SuiteNetwork, name: str,
-                 upstream: str, aliases: tuple[str, ...]) -> None:
-        super().__init__(image, labels, network, name, aliases=aliases,
+                 upstream: str, aliases: tuple[str, ...], **kwargs: Any) -> None:
+        super().__init__(image, labels, network, name, aliases=aliases, **kwargs,
                          command=["python3", "-m", "codex_conformance.recorder", "--role", "proxy",
                                   "--upstream", upstream, "--http-port", str(self.PORT),
                                   "--control-port", str(self.CONTROL_PORT)])

@@ -2,6 +2,7 @@
 
 - ``reference`` (default): the embedded reference platform container; it records every
   request itself and can inject faults.
+- ``url:<endpoint>``: an agent already running; observed through the recording proxy.
 - ``compose:<docker-compose file>[#service[:port]]``: the user's own stack (e.g. a real
   AxonFlow checkout). The suite drives the compose CLI itself - testcontainers'
   DockerCompose reports success with compose v1 while nothing starts (contract/docker.md
@@ -24,13 +25,14 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import docker.errors
 import httpx
 import yaml
 
 from .clients import PlatformClient
-from .containers import HttpReady, RecordingProxy, ReferencePlatform, SuiteContainer
+from .containers import RecordingProxy, ReferencePlatform, SuiteContainer, SuiteNetwork
 from .errors import SuiteError
 from .progress import phase
 
@@ -44,16 +46,23 @@ HEALTHY_TIMEOUT_S = 180.0
 
 @dataclass(frozen=True)
 class TargetSpec:
-    kind: str  # reference | compose
+    kind: str  # reference | compose | url
     file: Path | None = None
     service: str = "axonflow-agent"
     port: int = 8080
+    url: str = ""
 
     @classmethod
     def parse(cls, text: str) -> TargetSpec:
         """``reference`` or ``compose:<file>[#service[:port]]``; errors are one line."""
         if text == "reference":
             return cls("reference")
+        if text.startswith("url:"):
+            url = text[len("url:"):].rstrip("/")
+            parts = urlsplit(url)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise SuiteError(f"PLATFORM={text}: give the agent's base URL, e.g. url:http://host:8080")
+            return cls("url", url=url)
         if text.startswith("compose:"):
             rest = text[len("compose:"):]
             path, _, where = rest.partition("#")
@@ -66,7 +75,7 @@ class TargetSpec:
             except ValueError:
                 raise SuiteError(f"PLATFORM={text}: the port after ':' must be a number") from None
         raise SuiteError(f"PLATFORM={text} is not a known target "
-                         "(reference, compose:<file>[#service[:port]])")
+                         "(reference, compose:<file>[#service[:port]], url:<endpoint>)")
 
 
 class ReferenceTarget:
@@ -157,7 +166,7 @@ class ComposeTarget:
             self.proxy = stack.enter(RecordingProxy(
                 services_image, stack.labels, stack.network, f"{stack.name}-platform-proxy",
                 upstream, aliases=(AGENT_ALIAS,)))
-            self._wait_healthy()
+            wait_healthy(f"{self.proxy.url(RecordingProxy.PORT)}/health", str(self.spec.file))
         return PlatformClient(self.proxy.url(RecordingProxy.CONTROL_PORT))
 
     def _agent_container(self) -> Any:
@@ -178,23 +187,6 @@ class ComposeTarget:
             raise SuiteError(f"the {self.spec.service} container is {agent.status}: {logs.strip()[-300:]}")
         return agent
 
-    def _wait_healthy(self) -> None:
-        """The agent serves /health before it is ready: wait for status healthy (platform.md K10)."""
-        assert self.proxy is not None
-        url = f"{self.proxy.url(RecordingProxy.PORT)}/health"
-        deadline = time.monotonic() + HEALTHY_TIMEOUT_S
-        last = "no answer"
-        with httpx.Client(trust_env=False, timeout=3) as http:
-            while time.monotonic() < deadline:
-                with contextlib.suppress(httpx.HTTPError, ValueError):
-                    response = http.get(url)
-                    last = f"HTTP {response.status_code} {response.text[:120]}"
-                    if response.status_code == 200 and response.json().get("status") == "healthy":
-                        return
-                time.sleep(0.25)
-        raise SuiteError(f"the compose platform never reported healthy within {HEALTHY_TIMEOUT_S:.0f}s "
-                         f"(last: {last})")
-
     def close(self) -> None:
         if self._agent is not None and self.stack.network is not None:
             with contextlib.suppress(docker.errors.APIError):
@@ -207,9 +199,64 @@ class ComposeTarget:
         return [self.proxy] if self.proxy else []
 
 
-def make_target(stack: Stack, text: str) -> ReferenceTarget | ComposeTarget:
+class UrlTarget:
+    """An agent already running at a URL, observed through the recording proxy.
+
+    Only the proxy gets a route out (one extra, non-internal network of the run); the codex
+    container stays on the internal network. ``localhost`` means the host running the suite
+    (reached through Docker's host gateway, so the agent must listen beyond 127.0.0.1).
+    Faults cannot be injected into someone else's agent: those checks skip with the reason.
+    """
+
+    can_inject_faults = False
+
+    def __init__(self, stack: Stack, spec: TargetSpec) -> None:
+        self.stack, self.spec = stack, spec
+        self.proxy: RecordingProxy | None = None
+
+    def start(self, services_image: str) -> PlatformClient:
+        stack = self.stack
+        assert stack.network is not None
+        parts = urlsplit(self.spec.url)
+        upstream, extra_hosts = self.spec.url, {}
+        if parts.hostname in ("localhost", "127.0.0.1", "::1"):
+            upstream = self.spec.url.replace(parts.hostname, "host.docker.internal", 1)
+            extra_hosts = {"host.docker.internal": "host-gateway"}
+        egress = stack.enter(SuiteNetwork(stack.labels, f"{stack.name}-egress", internal=False))
+        self.proxy = stack.enter(RecordingProxy(
+            services_image, stack.labels, stack.network, f"{stack.name}-platform-proxy",
+            upstream, aliases=(AGENT_ALIAS,), extra_hosts=extra_hosts))
+        egress.connect(self.proxy.get_wrapped_container().id)
+        wait_healthy(f"{self.proxy.url(RecordingProxy.PORT)}/health", self.spec.url)
+        return PlatformClient(self.proxy.url(RecordingProxy.CONTROL_PORT))
+
+    def containers(self) -> list[SuiteContainer]:
+        return [self.proxy] if self.proxy else []
+
+
+def wait_healthy(url: str, what: str) -> None:
+    """The agent serves /health before it is ready: wait for status healthy (platform.md K10)."""
+    deadline = time.monotonic() + HEALTHY_TIMEOUT_S
+    last = "no answer"
+    with httpx.Client(trust_env=False, timeout=3) as http:
+        while time.monotonic() < deadline:
+            with contextlib.suppress(httpx.HTTPError, ValueError):
+                response = http.get(url)
+                last = f"HTTP {response.status_code} {response.text[:120]}"
+                if response.status_code == 200 and response.json().get("status") == "healthy":
+                    return
+            time.sleep(0.25)
+    raise SuiteError(f"the platform at {what} never reported healthy within {HEALTHY_TIMEOUT_S:.0f}s "
+                     f"(last: {last})")
+
+
+def make_target(stack: Stack, text: str) -> ReferenceTarget | ComposeTarget | UrlTarget:
     spec = TargetSpec.parse(text)
-    return ReferenceTarget(stack) if spec.kind == "reference" else ComposeTarget(stack, spec)
+    if spec.kind == "compose":
+        return ComposeTarget(stack, spec)
+    if spec.kind == "url":
+        return UrlTarget(stack, spec)
+    return ReferenceTarget(stack)
 
 
-__all__ = ["ComposeTarget", "HttpReady", "ReferenceTarget", "TargetSpec", "make_target"]
+__all__ = ["ComposeTarget", "ReferenceTarget", "TargetSpec", "UrlTarget", "make_target"]

@@ -93,43 +93,70 @@ def connect() -> docker.DockerClient:
     return client
 
 
+def _remove_container(api: docker.APIClient, container_id: str) -> bool:
+    try:
+        api.remove_container(container_id, force=True, v=True)
+        return True
+    except docker.errors.NotFound:
+        return False
+    except docker.errors.APIError as exc:
+        if "already in progress" in str(exc):
+            return False
+        raise
+
+
+def _remove_network(api: docker.APIClient, network_id: str, deadline_s: float = 10.0) -> bool:
+    """Remove a network, first force-removing whatever is still attached to it.
+
+    A dying run (or its reaper) may still be tearing containers down while we sweep, so
+    "has active endpoints" is retried until the deadline instead of failing the run.
+    """
+    deadline = time.monotonic() + deadline_s
+    while True:
+        try:
+            attached = api.inspect_network(network_id).get("Containers") or {}
+            for container_id in attached:
+                _remove_container(api, container_id)
+            api.remove_network(network_id)
+            return True
+        except docker.errors.NotFound:
+            return False
+        except docker.errors.APIError as exc:
+            if "active endpoints" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
 def sweep(client: docker.DockerClient, run_id: str | None = None) -> tuple[int, int]:
     """Remove suite containers and networks of dead owners (or all of ``run_id``).
 
     Returns (containers removed, networks removed). Containers go first: a network with
-    a container attached cannot be removed.
+    a container attached cannot be removed. Listing uses the low-level API (one call, no
+    per-container inspect) so resources vanishing mid-sweep are not errors.
     """
+    api = client.api
     label = f"{RUN_LABEL}={run_id}" if run_id else RUN_LABEL
 
-    def doomed(labels: dict[str, str]) -> bool:
-        return run_id is not None or not owner_alive(labels.get(OWNER_LABEL))
+    def doomed(labels: dict[str, str] | None) -> bool:
+        return run_id is not None or not owner_alive((labels or {}).get(OWNER_LABEL))
 
-    containers = networks = 0
-    for container in client.containers.list(all=True, filters={"label": label}):
-        if doomed(container.labels):
-            try:
-                container.remove(force=True, v=True)
-                containers += 1
-            except docker.errors.NotFound:
-                pass
-            except docker.errors.APIError as exc:
-                if "already in progress" not in str(exc):
-                    raise
-    for network in client.networks.list(filters={"label": label}):
-        if doomed(network.attrs.get("Labels") or {}):
-            try:
-                network.remove()
-                networks += 1
-            except docker.errors.NotFound:
-                pass
+    containers = sum(
+        _remove_container(api, c["Id"])
+        for c in api.containers(all=True, filters={"label": label}) if doomed(c.get("Labels"))
+    )
+    networks = sum(
+        _remove_network(api, n["Id"])
+        for n in api.networks(filters={"label": label}) if doomed(n.get("Labels"))
+    )
     return containers, networks
 
 
 def leftovers(client: docker.DockerClient, run_id: str) -> list[str]:
     """Names of anything of ``run_id`` still present (for the no-leak assertions)."""
     selector = {"label": f"{RUN_LABEL}={run_id}"}
-    names = [f"container {c.name}" for c in client.containers.list(all=True, filters=selector)]
-    names += [f"network {n.name}" for n in client.networks.list(filters=selector)]
+    names = [f"container {c['Names'][0].lstrip('/')}"
+             for c in client.api.containers(all=True, filters=selector)]
+    names += [f"network {n['Name']}" for n in client.api.networks(filters=selector)]
     return names
 
 

@@ -35,10 +35,11 @@ def client() -> Iterator[docker.DockerClient]:
 
 def owned_by(client: docker.DockerClient, pid: int) -> list[str]:
     prefix = f"{socket.gethostname()}:{pid}:"
-    found = [f"container {c.name}" for c in client.containers.list(all=True, filters={"label": RUN_LABEL})
-             if c.labels.get(OWNER_LABEL, "").startswith(prefix)]
-    found += [f"network {n.name}" for n in client.networks.list(filters={"label": RUN_LABEL})
-              if (n.attrs.get("Labels") or {}).get(OWNER_LABEL, "").startswith(prefix)]
+    api = client.api  # one listing call each: no per-container inspect racing the reaper
+    found = [f"container {c['Names'][0]}" for c in api.containers(all=True, filters={"label": RUN_LABEL})
+             if (c.get("Labels") or {}).get(OWNER_LABEL, "").startswith(prefix)]
+    found += [f"network {n['Name']}" for n in api.networks(filters={"label": RUN_LABEL})
+              if (n.get("Labels") or {}).get(OWNER_LABEL, "").startswith(prefix)]
     return found
 
 
