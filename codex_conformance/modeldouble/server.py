@@ -22,6 +22,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 SCENARIO_TOKEN = re.compile(r"\[scenario:([A-Za-z0-9_.-]+)\]")
+# A scripted value taken from what Codex just returned to the model, e.g. the decision id
+# of a block: {{output:decision: ([0-9a-f-]{36})}} -> the first group, matched against the
+# most recent tool output in the request. The script stays data; the model "reads".
+OUTPUT_PLACEHOLDER = re.compile(r"\{\{output:(.+?)\}\}")
 # The TUI sends this side request in parallel with the real turn (contract/codex.md §2).
 TITLE_REQUEST_PREFIX = "Generate a concise, single-line task title"
 MAX_BODY = 32 * 1024 * 1024
@@ -109,8 +113,36 @@ def message_item(text: str, item_id: str) -> dict[str, Any]:
     }
 
 
-def items_for_turn(turn: dict[str, Any], call_prefix: str) -> list[dict[str, Any]]:
+def latest_tool_output(body: dict[str, Any]) -> str:
+    """The text of the most recent ``*_call_output`` item Codex sent back."""
+    for item in reversed(body.get("input", [])):
+        if isinstance(item, dict) and str(item.get("type", "")).endswith("_call_output"):
+            output = item.get("output")
+            if isinstance(output, list):
+                return "\n".join(str(p.get("text", "")) for p in output if isinstance(p, dict))
+            return str(output)
+    return ""
+
+
+def resolve_outputs(value: Any, output: str) -> Any:
+    """Fill ``{{output:REGEX}}`` placeholders from ``output``; a miss is a script error."""
+    if isinstance(value, str):
+        def fill(match: re.Match[str]) -> str:
+            found = re.search(match.group(1), output)
+            if found is None:
+                raise ValueError(f"{match.group(1)!r} not found in the last tool output {output[:300]!r}")
+            return found.group(1) if found.groups() else found.group(0)
+        return OUTPUT_PLACEHOLDER.sub(fill, value)
+    if isinstance(value, list):
+        return [resolve_outputs(v, output) for v in value]
+    if isinstance(value, dict):
+        return {k: resolve_outputs(v, output) for k, v in value.items()}
+    return value
+
+
+def items_for_turn(turn: dict[str, Any], call_prefix: str, last_output: str = "") -> list[dict[str, Any]]:
     """Translate one scripted turn into Responses output items (codex.md §2 shapes)."""
+    turn = resolve_outputs(turn, last_output)
     steps = turn.get("items") or [turn]
     items: list[dict[str, Any]] = []
     for n, step in enumerate(steps):
@@ -222,7 +254,8 @@ class Handler(BaseHTTPRequestHandler):
             else:
                 entry["kind"] = "scripted"
                 try:
-                    items = items_for_turn(turn, f"call_{(key or 'x')[:12]}_{index}")
+                    items = items_for_turn(turn, f"call_{(key or 'x')[:12]}_{index}",
+                                           latest_tool_output(body))
                 except (KeyError, ValueError) as exc:
                     entry["kind"] = "script-error"
                     entry["error"] = str(exc)

@@ -75,3 +75,24 @@ def test_unknown_scenario_is_recorded_as_unscripted(double: httpx.Client) -> Non
     answer = events(double.post("/v1/responses", json=responses_body("nope")))
     assert answer[-1]["type"] == "response.completed"
     assert double.get("/_suite/requests").json()["requests"][0]["kind"] == "unscripted"
+
+
+def test_output_placeholders_read_the_last_tool_output(double: httpx.Client) -> None:
+    double.post("/_suite/scripts", json={"key": "k4", "turns": [
+        {"exec": "x"},
+        {"mcp": {"server": "axonflow", "tool": "explain_decision",
+                 "arguments": {"decision_id": "{{output:decision: ([0-9a-f-]{36})}}"}}}]})
+    double.post("/v1/responses", json=responses_body("k4"))
+    decision = "0e5f8a3c-1111-4222-8333-944455556666"
+    blocked = {"type": "function_call_output", "call_id": "c",
+               "output": f"Command blocked by PreToolUse hook: ... [decision: {decision}, risk: medium]"}
+    second = events(double.post("/v1/responses", json=responses_body("k4", [blocked])))
+    assert json.loads(second[1]["item"]["arguments"]) == {"decision_id": decision}
+
+
+def test_missing_output_value_is_a_visible_script_error(double: httpx.Client) -> None:
+    double.post("/_suite/scripts", json={"key": "k5", "turns": [{"say": "{{output:nope (\\d+)}}"}]})
+    answer = events(double.post("/v1/responses", json=responses_body("k5")))
+    assert answer[1]["item"]["content"][0]["text"].startswith("SCRIPT ERROR")
+    recorded = double.get("/_suite/requests", params={"key": "k5"}).json()["requests"]
+    assert recorded[0]["kind"] == "script-error"

@@ -1,0 +1,83 @@
+"""Explain and override: the enforced and advisory paths converge after a block.
+
+The guide ("What This Integration Enables", "MCP Tools"): a blocked exec_command carries
+the decision id; Codex can call explain_decision and, if the decision is overridable,
+create_override through the agent's MCP server, and the blocked action may then pass,
+with an audit trail. Critical-risk policies cannot be overridden. The model here is
+scripted, but it reads the decision and policy ids from what Codex returned to it.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from codex_conformance.evidence import decision_of, hook_events, sentinel
+from codex_conformance.runner import Observation, Runner
+
+
+def mcp_calls(obs: Observation, tool: str) -> list[dict[str, Any]]:
+    """Calls Codex's own MCP client made (they carry its session id; the hooks never do)."""
+    return [r for r in obs.platform_calls(tool)
+            if any(k.lower() == "mcp-session-id" for k in r["headers"])]
+
+
+def result_of(request: dict[str, Any]) -> dict[str, Any]:
+    text = request["response"]["result"]["content"][0]["text"]
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return {"error_text": text, "isError": request["response"]["result"].get("isError")}
+
+
+@pytest.mark.check(
+    id="EXPLAIN-OVERRIDE", area="explain-override",
+    contract="spec What This Integration Enables; MCP Tools; platform.md §6.1, §6.3, §6.4; "
+             "plugin.md §4.3 (active override suffix)",
+    summary="a block is explained over MCP, an override is created, and the same command then runs",
+)
+def test_block_explain_override_then_pass(conformance: Runner) -> None:
+    obs = conformance.run("explain-override")
+    checks = obs.platform_calls("check_policy")
+    assert len(checks) == 2, f"expected two check_policy calls (block, then retry)\n{obs.summary()}"
+    first, second = decision_of(checks[0]), decision_of(checks[1])
+    assert first["allowed"] is False and first["blocked_by"] == obs.rendered.expect["policy"], first
+
+    explains = mcp_calls(obs, "explain_decision")
+    assert len(explains) == 1, f"Codex made {len(explains)} explain_decision calls\n{obs.summary()}"
+    assert explains[0]["arguments"] == {"decision_id": first["decision_id"]}, explains[0]["arguments"]
+    explanation = result_of(explains[0])
+    assert explanation.get("decision_id") == first["decision_id"], explanation
+
+    creates = mcp_calls(obs, "create_override")
+    assert len(creates) == 1, obs.summary()
+    assert creates[0]["arguments"]["policy_id"] == obs.rendered.expect["policy"], creates[0]["arguments"]
+    override = result_of(creates[0])
+    assert override.get("id"), f"the override was not created: {override}"
+
+    assert second["allowed"] is True, f"the retried command was not allowed: {second}"
+    assert second.get("override_existing_id") == override["id"], second
+    assert hook_events(obs) == ["Blocked", "Completed"], hook_events(obs)
+    assert obs.exists(sentinel(obs)), f"the overridden command did not run\n{obs.summary()}"
+
+
+@pytest.mark.check(
+    id="OVERRIDE-CRITICAL", area="explain-override",
+    contract="spec MCP Tools (create_override); platform.md §4.9, §6.1 (403 critical)",
+    summary="an override on a critical-risk policy is refused and the command stays blocked",
+)
+def test_critical_policy_cannot_be_overridden(conformance: Runner) -> None:
+    obs = conformance.run("override-critical")
+    checks = obs.platform_calls("check_policy")
+    assert len(checks) == 2, obs.summary()
+    assert all(decision_of(c)["allowed"] is False for c in checks), [decision_of(c) for c in checks]
+    assert decision_of(checks[0])["risk_level"] == "critical", decision_of(checks[0])
+    creates = mcp_calls(obs, "create_override")
+    assert len(creates) == 1, obs.summary()
+    refusal = result_of(creates[0])
+    assert refusal.get("isError") is True and "Critical-risk policies cannot be overridden" in str(refusal), (
+        refusal)
+    assert hook_events(obs) == ["Blocked", "Blocked"], hook_events(obs)
+    assert not obs.exists(sentinel(obs)), obs.summary()
