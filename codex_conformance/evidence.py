@@ -115,3 +115,35 @@ def assert_ran_after_hook(obs: Observation, outcome: str = "Completed") -> None:
         f"expected Codex to record one PreToolUse run {outcome!r}, it recorded {hook_events(obs)}"
         f"\n{obs.summary()}")
     assert obs.exists(sentinel(obs)), f"the command did not run\n{obs.summary()}"
+
+
+# -- outside hosts (plugin.md §3.2 R5, R7) ------------------------------------------------
+SAAS = "try.getaxonflow.com"
+TELEMETRY = "checkpoint.getaxonflow.com"
+# Background work (heartbeat, registration) is bounded by the plugin's own timeouts; a
+# check that something did NOT happen watches this long after the session ended.
+QUIET_WINDOW_S = 3.0
+
+
+def header(request: dict[str, Any], name: str) -> str | None:
+    """A request header, case-insensitively (None when absent)."""
+    return next((v for k, v in request["headers"].items() if k.lower() == name.lower()), None)
+
+
+def registrations(obs: Observation) -> list[dict[str, Any]]:
+    return [r for r in obs.outside_requests(SAAS)
+            if r["method"] == "POST" and r["path"] == "/api/v1/register"]
+
+
+def saas_calls(obs: Observation, tool: str) -> list[dict[str, Any]]:
+    return [r for r in obs.outside_requests(SAAS) if r.get("tool") == tool]
+
+
+def pings(obs: Observation) -> list[dict[str, Any]]:
+    return [r for r in obs.outside_requests(TELEMETRY) if r["path"] == "/v1/ping"]
+
+
+def stays_quiet(obs: Observation, hostname: str) -> list[dict[str, Any]]:
+    """Connections to ``hostname`` during the quiet window after the session (ideally none)."""
+    obs.wait_for(lambda: bool(obs.outside_connections(hostname)), QUIET_WINDOW_S)
+    return obs.outside_connections(hostname)

@@ -201,6 +201,12 @@ def _write_artifacts(item: pytest.Item, state: SuiteState, longrepr: str) -> Non
             writer.write_text(f"session{n}-codex-stderr.log", obs.session.stderr)
             writer.write_json(f"session{n}-model-transcript.json", obs.model_requests)
             writer.write_json(f"session{n}-platform-requests.json", obs.platform_requests)
+            for hostname in state.stack.outside if state.stack else ():
+                writer.write_json(f"session{n}-outside-{hostname}.json", {
+                    "requests": obs.outside_requests(hostname),
+                    "connections": obs.outside_connections(hostname)})
+            writer.write_json(f"session{n}-dns.json", {
+                "plugin_or_unknown": obs.dns_queries(), "codex_own": obs.codex_own_dns_queries()})
             writer.write_json(f"session{n}-session.json", {
                 "scenario_key": obs.rendered.key, "prompt": obs.rendered.prompt,
                 "turns": obs.rendered.turns, "install_steps": obs.install_steps,

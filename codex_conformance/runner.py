@@ -174,12 +174,18 @@ class Runner:
 
     def run(self, scenario_name: str, env: dict[str, str | None] | None = None,
             trust_hooks: bool = True, faults: list[dict[str, Any]] | None = None,
-            deadline_s: float = 90.0) -> Observation:
+            deadline_s: float = 90.0, after: Observation | None = None,
+            setup: str = "", outside: dict[str, list[dict[str, Any]]] | None = None,
+            ) -> Observation:
         """Install, run one Codex session for the scenario, and observe it.
 
         ``faults`` are staged on the platform after its reset, so they hit only this session.
         ``env`` adds to the session environment (default: ``AXONFLOW_ENDPOINT`` = the run's
         platform); a ``None`` value removes a variable, an empty string sets it empty.
+        ``after`` continues in that earlier session's HOME and work dir (what the plugin
+        stored there - registration, stamps, throttle - is kept). ``setup`` is a shell
+        snippet run as the session user, with its HOME, before Codex starts (seeding files).
+        ``outside`` stages answers on the outside-host recorders: hostname -> rules.
         """
         stack = self.stack
         assert stack.codex and stack.model_client and stack.platform_client
@@ -188,9 +194,16 @@ class Runner:
             recorder.reset()
         for fault in faults or []:
             stack.platform_client.fault(fault)
-        paths = SessionPaths(f"/sessions/{_slug(self.check_id)}-{next(_counter)}")
+        for hostname, rules in (outside or {}).items():
+            for rule in rules:
+                stack.outside[hostname].stage(rule)
+        paths = after.paths if after is not None else SessionPaths(
+            f"/sessions/{_slug(self.check_id)}-{next(_counter)}")
         options = InstallOptions(stack.platform_endpoint, stack.model_base_url, trust_hooks)
         install(stack.codex, paths, self.plugin.path, options)
+        if setup:
+            stack.codex.run_ok(["bash", "-c", setup], user="agent",
+                               env={"HOME": paths.home}, workdir=paths.work)
         rendered = scenarios.load(scenario_name).render(work=paths.work)
         stack.model_client.register(rendered.key, rendered.turns)
         merged = {"AXONFLOW_ENDPOINT": stack.platform_endpoint, **(env or {})}

@@ -13,44 +13,33 @@ from __future__ import annotations
 
 import base64
 import re
-from typing import Any
 
 import pytest
 
-from codex_conformance.evidence import decision_of, hook_events, only_call, tool_output
+from codex_conformance.evidence import (
+    QUIET_WINDOW_S,
+    SAAS,
+    TELEMETRY,
+    decision_of,
+    header,
+    hook_events,
+    only_call,
+    pings,
+    registrations,
+    saas_calls,
+    tool_output,
+)
 from codex_conformance.pytest_plugin import SuiteState
-from codex_conformance.runner import Observation, Runner
+from codex_conformance.runner import Runner
 from codex_conformance.stack import Stack
 
-SAAS = "try.getaxonflow.com"
-TELEMETRY = "checkpoint.getaxonflow.com"
 SAAS_URL = f"https://{SAAS}"
-# Background work (heartbeat, registration) is bounded by the plugin's own timeouts;
-# a check that something did NOT happen watches this long after the session ended.
-QUIET_WINDOW_S = 3.0
 NOT_A_SECRET = base64.b64encode(b"codex-conformance:not-a-secret").decode()
 
 
 def canary(endpoint: str, mode: str) -> str:
     """plugin.md §4.3: the first stderr line of every pre-hook run."""
     return f"[AxonFlow] Connected to AxonFlow at {endpoint} (mode={mode})"
-
-
-def saas_calls(obs: Observation, tool: str) -> list[dict[str, Any]]:
-    return [r for r in obs.outside_requests(SAAS) if r.get("tool") == tool]
-
-
-def registrations(obs: Observation) -> list[dict[str, Any]]:
-    return [r for r in obs.outside_requests(SAAS)
-            if r["method"] == "POST" and r["path"] == "/api/v1/register"]
-
-
-def pings(obs: Observation) -> list[dict[str, Any]]:
-    return [r for r in obs.outside_requests(TELEMETRY) if r["path"] == "/v1/ping"]
-
-
-def header(request: dict[str, Any], name: str) -> str | None:
-    return next((v for k, v in request["headers"].items() if k.lower() == name.lower()), None)
 
 
 @pytest.mark.parametrize("env", [
@@ -81,7 +70,10 @@ def test_bootstrap_registers_and_authenticates(conformance: Runner, cell: SuiteS
     obs = conformance.run("outbound-probe", env={"AXONFLOW_ENDPOINT": None, "AXONFLOW_AUTH": None})
     regs = registrations(obs)
     assert len(regs) == 1, f"expected one registration, saw {len(regs)}\n{obs.summary()}"
-    assert regs[0]["json"] == {"label": f"codex-plugin@{cell.plugin.version} / Linux-x86_64"}, regs[0]["json"]
+    expected_body = {"label": f"codex-plugin@{cell.plugin.version} / Linux-x86_64"}
+    assert regs[0]["json"] == expected_body, (
+        f"registration body {regs[0]['body']!r} (Content-Length {header(regs[0], 'Content-Length')}), "
+        f"expected {expected_body}")
     assert header(regs[0], "X-Axonflow-Client") == f"codex-plugin/{cell.plugin.version}", regs[0]["headers"]
     assert header(regs[0], "Authorization") is None, "registration must carry no credential"
 

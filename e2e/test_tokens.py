@@ -1,0 +1,102 @@
+"""Licence and per-user tokens, and the 401 cooldown (contract/plugin.md §8.2, §8.3, §3.5).
+
+The guide ("Plugin Pro"): an ``AXON-`` licence token in AXONFLOW_LICENSE_TOKEN is picked
+up by the next governed call; the plugin's CHANGELOG promises an expired token is not
+forwarded. A per-user token travels as X-User-Token and makes a 401 fail closed. No token
+value may ever appear in what the hook prints (it reaches the model on a block).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+
+import pytest
+
+from codex_conformance.evidence import assert_ran_after_hook, header, hook_events, only_call, tool_output
+from codex_conformance.runner import Runner
+
+UNAUTHORIZED = {"kind": "unauthorized", "match": {"tool": "check_policy"}, "count": 1}
+USER_TOKEN = "eyJhbGciOiJIUzI1NiJ9.eyJlbWFpbCI6ImRldkBleGFtcGxlLmNvbSJ9.c2lnbmF0dXJl"
+
+
+def axon_token(expires_in_s: int) -> str:
+    """An ``AXON-`` licence token whose JWT payload carries ``exp`` (the plugin reads only that)."""
+    def part(data: dict) -> str:
+        return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
+    payload = {"exp": int(time.time()) + expires_in_s, "tier": "pro", "tenant_id": "cs_conformance"}
+    return f"AXON-{part({'alg': 'EdDSA', 'typ': 'JWT'})}.{part(payload)}.c2lnbmF0dXJl"
+
+
+VALID = axon_token(30 * 86400)
+EXPIRED = axon_token(-86400)
+
+
+@pytest.mark.parametrize("token,expected", [
+    pytest.param(VALID, VALID, id="LIC-ENV", marks=pytest.mark.check(
+        id="LIC-ENV", area="tokens", contract="spec Plugin Pro; plugin.md §8.2; §12 LIC-01",
+        summary="an AXON- licence token in AXONFLOW_LICENSE_TOKEN is sent as X-License-Token")),
+    pytest.param("PRO-1234-not-axon", None, id="LIC-NO-PREFIX", marks=pytest.mark.check(
+        id="LIC-NO-PREFIX", area="tokens", contract="plugin.md §8.2 (AXON- filter); §12 LIC-03",
+        summary="a licence token without the AXON- prefix is not sent")),
+    pytest.param(EXPIRED, None, id="LIC-EXPIRED", marks=pytest.mark.check(
+        id="LIC-EXPIRED", area="tokens",
+        contract="plugin.md F5 (CHANGELOG 1.2.0: expired tokens not forwarded); LIC-04",
+        summary="an expired AXON- licence token is not forwarded")),
+])
+def test_license_token_header(conformance: Runner, token: str, expected: str | None) -> None:
+    obs = conformance.run("outbound-probe", env={"AXONFLOW_LICENSE_TOKEN": token})
+    call = only_call(obs, "check_policy")
+    assert header(call, "X-License-Token") == expected, (
+        f"X-License-Token: {'(absent)' if header(call, 'X-License-Token') is None else '(present)'}, "
+        f"expected {'the token' if expected else 'none'}")
+    assert token not in tool_output(obs), "the licence token appears in the hook's output"
+
+
+@pytest.mark.check(
+    id="UTOK-ENV", area="tokens", contract="plugin.md §8.3; §3.2 R1; §12 UTOK-01, UTOK-06",
+    summary="AXONFLOW_USER_TOKEN is sent as X-User-Token and never printed",
+)
+def test_user_token_header(conformance: Runner) -> None:
+    obs = conformance.run("outbound-probe", env={"AXONFLOW_USER_TOKEN": USER_TOKEN})
+    call = only_call(obs, "check_policy")
+    assert header(call, "X-User-Token") == USER_TOKEN, "X-User-Token missing or altered"
+    assert USER_TOKEN not in tool_output(obs) and USER_TOKEN not in obs.session.stderr
+
+
+@pytest.mark.check(
+    id="UTOK-401-BLOCK", area="tokens",
+    contract="plugin.md §3.3 step 10; §4.3 (HTTP 401 with per-user token); §12 UTOK-05",
+    summary="with a per-user token, a 401 blocks the command and names the token without printing it",
+)
+def test_user_token_401_fails_closed(conformance: Runner, stack) -> None:  # type: ignore[no-untyped-def]
+    if not stack.target.can_inject_faults:
+        pytest.skip(f"platform target {stack.config.platform} cannot inject faults")
+    obs = conformance.run("fail-ssrf", env={"AXONFLOW_USER_TOKEN": USER_TOKEN}, faults=[UNAUTHORIZED])
+    assert hook_events(obs) == ["Blocked"], hook_events(obs)
+    assert not obs.exists(obs.rendered.variables["sentinel"]), obs.summary()
+    output = tool_output(obs)
+    expected = (f"AxonFlow governance blocked: the AxonFlow agent at {stack.platform_endpoint} rejected "
+                "authentication (HTTP 401), so this tool call is blocked.")
+    assert expected in output, output
+    assert "per-user token" in output and USER_TOKEN not in output, output
+
+
+@pytest.mark.check(
+    id="THR-COOLDOWN", area="tokens",
+    contract="plugin.md §3.5 (401 cooldown 300 s); §3.3 step 7b; §12 THR-01, THR-02",
+    summary="after a 401 the next command runs without asking the platform during the cooldown",
+)
+def test_auth_failure_cooldown(conformance: Runner, stack) -> None:  # type: ignore[no-untyped-def]
+    if not stack.target.can_inject_faults:
+        pytest.skip(f"platform target {stack.config.platform} cannot inject faults")
+    first = conformance.run("fail-ssrf", faults=[UNAUTHORIZED])
+    assert_ran_after_hook(first)
+    throttle = first.stat(first.home_path(".cache/axonflow/throttle-until"))
+    assert throttle is not None, "no throttle file after a 401"
+    until, reason = throttle[1].split()[:2]
+    assert reason == "auth_failure" and 290 <= int(until) - time.time() <= 301, throttle
+    second = conformance.run("fail-ssrf", after=first)
+    assert_ran_after_hook(second)
+    assert second.platform_calls("check_policy") == [], "the platform was asked during the cooldown"
