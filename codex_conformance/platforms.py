@@ -1,7 +1,8 @@
 """Platform targets behind one interface: where the AxonFlow agent under the plugin runs.
 
-- ``reference`` (default): the embedded reference platform container; it records every
-  request itself and can inject faults.
+- ``reference[@profile]`` (default ``reference``, profile ``newest``): the embedded reference
+  platform container, imitating one platform build (``9.2.0``, ``0f245f06``, ...); it records
+  every request itself and can inject faults.
 - ``url:<endpoint>``: an agent already running; observed through the recording proxy.
 - ``compose:<docker-compose file>[#service[:port]]``: the user's own stack (e.g. a real
   AxonFlow checkout). The suite drives the compose CLI itself - testcontainers'
@@ -35,6 +36,7 @@ from .clients import PlatformClient
 from .containers import RecordingProxy, ReferencePlatform, SuiteContainer, SuiteNetwork
 from .errors import SuiteError
 from .progress import phase
+from .refplatform.config import PROFILES
 
 if TYPE_CHECKING:
     from .stack import Stack
@@ -51,12 +53,17 @@ class TargetSpec:
     service: str = "axonflow-agent"
     port: int = 8080
     url: str = ""
+    profile: str = "newest"
 
     @classmethod
     def parse(cls, text: str) -> TargetSpec:
         """``reference`` or ``compose:<file>[#service[:port]]``; errors are one line."""
-        if text == "reference":
-            return cls("reference")
+        if text == "reference" or text.startswith("reference@"):
+            profile = text.partition("@")[2] or "newest"
+            if profile not in PROFILES:
+                raise SuiteError(f"PLATFORM={text}: unknown reference profile {profile!r} "
+                                 f"(known: {', '.join(PROFILES)})")
+            return cls("reference", profile=profile)
         if text.startswith("url:"):
             url = text[len("url:"):].rstrip("/")
             parts = urlsplit(url)
@@ -83,15 +90,16 @@ class ReferenceTarget:
 
     can_inject_faults = True
 
-    def __init__(self, stack: Stack) -> None:
-        self.stack = stack
+    def __init__(self, stack: Stack, profile: str = "newest") -> None:
+        self.stack, self.profile = stack, profile
         self.container: ReferencePlatform | None = None
 
     def start(self, services_image: str) -> PlatformClient:
         stack = self.stack
         assert stack.network is not None
         self.container = stack.enter(ReferencePlatform(
-            services_image, stack.labels, stack.network, f"{stack.name}-platform"))
+            services_image, stack.labels, stack.network, f"{stack.name}-platform",
+            extra_args=("--profile", self.profile)))
         return PlatformClient(self.container.url(ReferencePlatform.PORT))
 
     def containers(self) -> list[SuiteContainer]:
@@ -256,7 +264,7 @@ def make_target(stack: Stack, text: str) -> ReferenceTarget | ComposeTarget | Ur
         return ComposeTarget(stack, spec)
     if spec.kind == "url":
         return UrlTarget(stack, spec)
-    return ReferenceTarget(stack)
+    return ReferenceTarget(stack, spec.profile)
 
 
 __all__ = ["ComposeTarget", "ReferenceTarget", "TargetSpec", "UrlTarget", "make_target"]

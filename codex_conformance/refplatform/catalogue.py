@@ -185,11 +185,16 @@ TOOLS: list[dict[str, Any]] = [
 TOOL_NAMES = frozenset(tool["name"] for tool in TOOLS)
 
 
-def listing(tier: str = "") -> list[dict[str, Any]]:
-    """Tools visible to a tier, without internal keys; empty tier sees all 16 (§2.7)."""
+def listing(tier: str = "", present: frozenset[str] | None = None) -> list[dict[str, Any]]:
+    """Tools visible to a tier, without internal keys; empty tier sees all 16 (§2.7).
+
+    ``present`` limits the catalogue to the tools an older platform build had (profiles).
+    """
     visible = []
     for tool in TOOLS:
         if tier == "Free" and tool.get("required_tier") == "Pro":
+            continue
+        if present is not None and tool["name"] not in present:
             continue
         visible.append({k: v for k, v in tool.items() if k != "required_tier"})
     return visible

@@ -16,15 +16,48 @@ from typing import Any
 
 MODES = ("community", "enterprise")
 
-# Build-dependent behaviours (platform.md K8, K9, §2.8, §3.6). "newest" is the default because
-# the plugin 1.7.0 targets current platforms; "f7f51e71" is the main reference handler commit.
+# The 6 governance tools of the first MCP server (commit 0f245f06), the 4 explain/override
+# tools of "Batch 1" (the guide's 10), and the later 6 (list_recent_decisions, V1 Pro) (K8).
+GOVERNANCE_TOOLS = frozenset({"check_policy", "check_output", "audit_tool_call", "list_policies",
+                              "get_policy_stats", "search_audit_events"})
+BATCH1_TOOLS = GOVERNANCE_TOOLS | {"explain_decision", "create_override", "delete_override",
+                                   "list_overrides"}
+
+# Build-dependent behaviours (platform.md K8, K9, §1.6, §2.7, §2.8, §3.6), one profile per
+# platform column of the compatibility matrix. "newest" (the default) is what plugin 1.7.0
+# targets; "9.2.0" is the platform the integration guide names (its "10 MCP tools"); the
+# older "0f245f06" is the first MCP server: 6 tools, no decision context on check_policy,
+# no plugin_compatibility on /health. Where the sources give no date for a change (#4131,
+# #4261), the older profiles take the older behaviour [der].
 PROFILES: dict[str, dict[str, Any]] = {
     "newest": {
+        "version": "9.18.0",  # the newest compose file's AXONFLOW_VERSION default (§1.2)
         "dangerous_case_insensitive": True,  # #4131 (K9)
         "envelope_http_status": True,  # #4261/#4274: 429/403 instead of 200 + isError (§3.6)
         "store_caller_name": True,  # platform >= 9.11.0 (§2.7)
     },
     "f7f51e71": {
+        "version": "9.18.0",
+        "dangerous_case_insensitive": False,
+        "envelope_http_status": False,
+        "store_caller_name": False,
+    },
+    "9.2.0": {
+        "version": "9.2.0",
+        "tools": BATCH1_TOOLS,
+        "dangerous_case_insensitive": False,
+        "envelope_http_status": False,
+        "store_caller_name": False,  # caller_name is stored from 9.11.0 (§2.7)
+        # plugincompat.go's codex row is newer than 9.2.0; the guide pairs 9.2.0 with plugin
+        # 1.5.2, so that is its recommended version here [der].
+        "plugin_recommended_versions": {"codex": "1.5.2", "claude-code": "1.4.0", "cursor": "1.4.0",
+                                        "openclaw": "2.4.0", "claude-desktop": "0.2.0"},
+    },
+    "0f245f06": {
+        "version": "8.0.0",  # [der]: the first MCP-server build; its exact release is not given
+        "tools": GOVERNANCE_TOOLS,
+        "decision_context": False,  # check_policy: allowed, block_reason, policies_evaluated (§2.8)
+        "plugin_compatibility": False,
         "dangerous_case_insensitive": False,
         "envelope_http_status": False,
         "store_caller_name": False,
@@ -81,6 +114,9 @@ class Settings:
     dangerous_case_insensitive: bool = True
     envelope_http_status: bool = True
     store_caller_name: bool = True
+    tools: frozenset[str] | None = None  # None: every tool of the catalogue
+    decision_context: bool = True  # decision_id, risk, matches, override fields on check_policy
+    plugin_compatibility: bool = True  # /health carries plugin_compatibility
     clients: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_CLIENTS))
     jwt_secret: str = DEFAULT_JWT_SECRET
     verify_user_token: bool = True
@@ -139,7 +175,7 @@ class Settings:
         values["mode"] = deployment
         values["profile"] = profile_name
         values["org_id"] = env.get("ORG_ID", "local-dev-org")
-        values["version"] = env.get("AXONFLOW_VERSION", "9.18.0")
+        values["version"] = env.get("AXONFLOW_VERSION") or values.get("version", "9.18.0")
         values["integrations"] = frozenset(
             part.strip().lower() for part in env.get("AXONFLOW_INTEGRATIONS", "").split(",") if part.strip()
         )

@@ -83,7 +83,7 @@ class McpEndpoint:
         if method == "ping":
             return rpc_result(rpc_id, {})
         if method == "tools/list":
-            return rpc_result(rpc_id, {"tools": catalogue.listing("")})
+            return rpc_result(rpc_id, {"tools": catalogue.listing("", self.settings.tools)})
         return self._tools_call(identity, rpc_id, params)
 
     def _identity(self, headers: HeaderView) -> Identity:
@@ -135,7 +135,7 @@ class McpEndpoint:
         if not name:
             return rpc_error(200, rpc_id, -32602, "Missing tool name in tools/call")
         handler = HANDLERS.get(name)
-        if handler is None:
+        if handler is None or (self.settings.tools is not None and name not in self.settings.tools):
             return rpc_error(200, rpc_id, -32602, f"Unknown tool: {name}")
         ctx = ToolContext(identity, self.settings, self.engine, self.store)
         try:

@@ -165,6 +165,9 @@ def check_policy(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
     elif ev.used_overrides:
         result["override_existing_id"] = ev.used_overrides[0]
         _override_used_event(ctx, ev, decision_id, connector, "check_policy")
+    if not ctx.settings.decision_context:
+        # The first MCP server answered only these three (§2.8 "Older versions").
+        result = {k: v for k, v in result.items() if k in ("allowed", "block_reason", "policies_evaluated")}
     _record_decision(
         ctx,
         {
