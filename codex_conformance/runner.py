@@ -176,6 +176,7 @@ class Runner:
             trust_hooks: bool = True, faults: list[dict[str, Any]] | None = None,
             deadline_s: float = 90.0, after: Observation | None = None,
             setup: str = "", outside: dict[str, list[dict[str, Any]]] | None = None,
+            install_plugin: bool = False, codex_args: tuple[str, ...] = (),
             ) -> Observation:
         """Install, run one Codex session for the scenario, and observe it.
 
@@ -186,6 +187,8 @@ class Runner:
         stored there - registration, stamps, throttle - is kept). ``setup`` is a shell
         snippet run as the session user, with its HOME, before Codex starts (seeding files).
         ``outside`` stages answers on the outside-host recorders: hostname -> rules.
+        ``install_plugin`` also installs the plugin itself (its skills); ``codex_args`` are
+        extra ``codex exec`` arguments (e.g. ``-c model=...``).
         """
         stack = self.stack
         assert stack.codex and stack.model_client and stack.platform_client
@@ -199,7 +202,8 @@ class Runner:
                 stack.outside[hostname].stage(rule)
         paths = after.paths if after is not None else SessionPaths(
             f"/sessions/{_slug(self.check_id)}-{next(_counter)}")
-        options = InstallOptions(stack.platform_endpoint, stack.model_base_url, trust_hooks)
+        options = InstallOptions(stack.platform_endpoint, stack.model_base_url, trust_hooks,
+                                 install_plugin)
         install(stack.codex, paths, self.plugin.path, options)
         if setup:
             stack.codex.run_ok(["bash", "-c", setup], user="agent",
@@ -209,7 +213,8 @@ class Runner:
         merged = {"AXONFLOW_ENDPOINT": stack.platform_endpoint, **(env or {})}
         session_env = {k: v for k, v in merged.items() if v is not None}
         started_at = time.time()
-        result = run_exec(stack.codex, paths, rendered.prompt, session_env, deadline_s=deadline_s)
+        result = run_exec(stack.codex, paths, rendered.prompt, session_env, codex_args,
+                          deadline_s=deadline_s)
         observation = Observation(self.check_id, rendered, paths, result, options.steps,
                                   session_env, started_at, stack)
         observation.refresh()

@@ -66,6 +66,7 @@ class InstallOptions:
     platform_endpoint: str
     model_base_url: str
     trust_hooks: bool = True
+    install_plugin: bool = False  # step 6 without a TUI: `codex plugin marketplace add` + `add`
     extra_config: str = ""  # more harness TOML, appended before the documented blocks
     steps: list[str] = field(default_factory=list)  # filled in: what was done, for reports
 
@@ -137,3 +138,13 @@ def install(box: CodexBox, paths: SessionPaths, plugin_source: Path, options: In
         posixpath.join(paths.work, ".agents", "plugins", "marketplace.json"):
             json.dumps(marketplace, indent=2) + "\n",
     })
+    if options.install_plugin:
+        # Step 6 says "install the plugin via /plugins" (TUI). The CLI does the same install
+        # non-interactively (contract/codex.md §6): the marketplace the guide's step 5 wrote,
+        # then the plugin from it; both edit config.toml and keep the keys written above.
+        env = {"HOME": paths.home, "CODEX_HOME": paths.codex_home}
+        box.run_ok(["codex", "plugin", "marketplace", "add", paths.work], user="agent", env=env,
+                   workdir=paths.work)
+        box.run_ok(["codex", "plugin", "add", "axonflow@axonflow-local"], user="agent", env=env,
+                   workdir=paths.work)
+        options.steps.append("6. plugin installed: codex plugin marketplace add + codex plugin add")

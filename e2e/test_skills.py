@@ -1,0 +1,106 @@
+"""Advisory governance: skills reach the model, and the advisory boundary is what it is.
+
+The guide ("Governance Model", "Skills"): other tools are covered only advisorily, through
+skills that tell the agent to call the platform's MCP tools (check_policy before a write);
+"the agent ultimately decides". These checks install the plugin (its skills), read what
+Codex puts in the model's context, and show both sides of the boundary: a model following
+pre-execute-check is denied over MCP and does not write; a model ignoring it writes with
+apply_patch, which the plugin's hooks do not cover.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from codex_conformance.evidence import hook_events
+from codex_conformance.pytest_plugin import SuiteState
+from codex_conformance.runner import Observation, Runner
+
+
+def skills_of(plugin: Path) -> dict[str, tuple[str, str]]:
+    """name -> (description, body) from the plugin's SKILL.md frontmatter and text."""
+    found: dict[str, tuple[str, str]] = {}
+    for path in sorted(plugin.glob("skills/*/SKILL.md")):
+        text = path.read_text()
+        match = re.match(r"---\n(.*?)\n---\n(.*)", text, re.S)
+        if not match:
+            continue
+        meta = dict(re.findall(r"^(\w+):\s*(.*)$", match.group(1), re.M))
+        found[meta.get("name", path.parent.name)] = (meta.get("description", "").strip(), match.group(2))
+    return found
+
+
+def context_text(obs: Observation, turn: int = 0) -> str:
+    """Everything Codex sent the model in the request for scripted ``turn``."""
+    for request in obs.model_requests:
+        if request.get("turn") == turn:
+            return str(request["body"].get("input"))
+    raise AssertionError(f"no model request for turn {turn}\n{obs.summary()}")
+
+
+def mcp_calls(obs: Observation, tool: str) -> list[dict[str, Any]]:
+    return [r for r in obs.platform_calls(tool) if any(k.lower() == "mcp-session-id" for k in r["headers"])]
+
+
+@pytest.mark.check(
+    id="SKILL-LISTED", area="skills", contract="spec Skills; plugin.md §9; codex.md §6 (skills in context)",
+    summary="once the plugin is installed, every skill's name and description reach the model's context",
+)
+def test_skills_are_listed_to_the_model(conformance: Runner, cell: SuiteState) -> None:
+    skills = skills_of(cell.plugin.path)
+    assert skills, f"the plugin at {cell.plugin.path} ships no skills/*/SKILL.md"
+    obs = conformance.run("skill-probe", install_plugin=True)
+    context = context_text(obs)
+    missing = [name for name, (description, _) in skills.items()
+               if f"axonflow:{name}" not in context or description[:60] not in context]
+    assert not missing, f"skills missing from the model's context: {missing}"
+    for required in ("pre-execute-check", "pii-scan", "explain-decision"):
+        assert required in skills, f"the plugin lacks the documented skill {required}"
+
+
+@pytest.mark.check(
+    id="SKILL-INVOKED", area="skills", contract="spec Skills (explicit invocation); codex.md §6",
+    summary="naming a skill explicitly puts its full instructions, with the MCP tool to call, in context",
+)
+def test_invoked_skill_body_reaches_the_model(conformance: Runner, cell: SuiteState) -> None:
+    _, body = skills_of(cell.plugin.path)["pre-execute-check"]
+    obs = conformance.run("skill-invoke", install_plugin=True)
+    context = context_text(obs).replace("\\n", "\n")
+    first_line = next(line for line in body.splitlines() if line.strip() and not line.startswith("<!--"))
+    assert first_line.strip() in context, "the invoked skill's text did not reach the model"
+    assert "check_policy" in body, "pre-execute-check does not tell the model to call check_policy"
+
+
+@pytest.mark.check(
+    id="ADVISORY-FOLLOW", area="skills",
+    contract="spec Governance Model (advisory: agent calls check_policy); How AxonFlow Plugs In; "
+             "Quick Start step 3 ([mcp_servers.axonflow])",
+    summary="a model following pre-execute-check is denied by check_policy over MCP and does not write",
+)
+def test_following_the_skill_prevents_the_write(conformance: Runner) -> None:
+    obs = conformance.run("advisory-follow", install_plugin=True)
+    calls = mcp_calls(obs, "check_policy")
+    assert len(calls) == 1, f"Codex's MCP client made {len(calls)} check_policy calls\n{obs.summary()}"
+    assert calls[0]["arguments"]["connector_type"] == "codex.Write", calls[0]["arguments"]
+    assert calls[0]["arguments"]["statement"] == obs.rendered.expect["statement"], calls[0]["arguments"]
+    text = calls[0]["response"]["result"]["content"][0]["text"]
+    assert '"allowed": false' in text, text
+    assert not obs.exists(obs.rendered.variables["target"]), "the denied file was written"
+    assert hook_events(obs) == [], "no terminal command ran, so no PreToolUse hook should have"
+
+
+@pytest.mark.check(
+    id="ADVISORY-IGNORED", area="skills",
+    contract="spec Governance coverage (does not enforce file edits); plugin.md F15; §12 SKILL-02, PRE-09",
+    summary="a model ignoring the skills writes a protected file with apply_patch and nothing stops it",
+)
+def test_ignoring_the_skill_is_not_prevented(conformance: Runner) -> None:
+    obs = conformance.run("advisory-ignore", install_plugin=True, codex_args=("-c", 'model="gpt-5.5"'))
+    assert obs.exists(obs.rendered.variables["target"]), (
+        f"apply_patch did not write the file (is apply_patch offered to this model?)\n{obs.summary()}")
+    assert obs.platform_calls("check_policy") == [], "something governed the apply_patch write"
+    assert hook_events(obs) == [], f"the plugin's hooks ran for apply_patch: {hook_events(obs)}"
