@@ -35,10 +35,17 @@ def skills_of(plugin: Path) -> dict[str, tuple[str, str]]:
 
 
 def context_text(obs: Observation, turn: int = 0) -> str:
-    """Everything Codex sent the model in the request for scripted ``turn``."""
+    """The text of every message Codex sent the model in the request for scripted ``turn``."""
     for request in obs.model_requests:
         if request.get("turn") == turn:
-            return str(request["body"].get("input"))
+            texts = []
+            for item in request["body"].get("input", []):
+                content = item.get("content") if isinstance(item, dict) else None
+                if isinstance(content, list):
+                    texts += [c.get("text", "") for c in content if isinstance(c, dict)]
+                elif isinstance(content, str):
+                    texts.append(content)
+            return "\n".join(texts)
     raise AssertionError(f"no model request for turn {turn}\n{obs.summary()}")
 
 
@@ -69,7 +76,7 @@ def test_skills_are_listed_to_the_model(conformance: Runner, cell: SuiteState) -
 def test_invoked_skill_body_reaches_the_model(conformance: Runner, cell: SuiteState) -> None:
     _, body = skills_of(cell.plugin.path)["pre-execute-check"]
     obs = conformance.run("skill-invoke", install_plugin=True)
-    context = context_text(obs).replace("\\n", "\n")
+    context = context_text(obs)
     first_line = next(line for line in body.splitlines() if line.strip() and not line.startswith("<!--"))
     assert first_line.strip() in context, "the invoked skill's text did not reach the model"
     assert "check_policy" in body, "pre-execute-check does not tell the model to call check_policy"
