@@ -37,7 +37,7 @@ from .images import Images
 from .platforms import make_target
 from .progress import phase
 from .resources import RunLabels, sweep
-from .tls import OUTSIDE_HOSTS, RunCA
+from .tls import OUTSIDE_HOSTS, UNTRUSTED_AGENT, RunCA
 
 REAPER_GRACE_S = 3.0
 
@@ -157,6 +157,13 @@ class Stack:
             self._stack.callback(client.close)
             self.outside[hostname] = client
             self.outside_containers.append(host)
+        # The platform again, behind a certificate from a CA nobody trusts.
+        untrusted = self.enter(OutsideHost(
+            services, self.labels, self.network, f"{self.name}-untrusted", "proxy", UNTRUSTED_AGENT,
+            self.ca.issue(UNTRUSTED_AGENT, trusted=False), self.platform_endpoint))
+        self.outside[UNTRUSTED_AGENT] = RecorderClient(untrusted.url(OutsideHost.CONTROL_PORT))
+        self._stack.callback(self.outside[UNTRUSTED_AGENT].close)
+        self.outside_containers.append(untrusted)
 
     def enter(self, container: SuiteContainer) -> Any:
         """Start ``container`` now and stop it when the stack closes."""

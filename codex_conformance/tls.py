@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import trustme
 
 OUTSIDE_HOSTS = ("try.getaxonflow.com", "checkpoint.getaxonflow.com")
+# An agent endpoint whose certificate no client trusts (the "untrusted TLS" fail-open row).
+UNTRUSTED_AGENT = "axonflow-untrusted.conformance.test"
 
 
 @dataclass(frozen=True)

@@ -81,3 +81,23 @@ def test_critical_policy_cannot_be_overridden(conformance: Runner) -> None:
         refusal)
     assert hook_events(obs) == ["Blocked", "Blocked"], hook_events(obs)
     assert not obs.exists(sentinel(obs)), obs.summary()
+
+
+@pytest.mark.check(
+    id="OVERRIDE-LIFECYCLE", area="explain-override",
+    contract="spec MCP Tools (create_override, list_overrides, delete_override); platform.md §6.1, §6.2",
+    summary="an override is listed after creation; once revoked, the command is blocked again",
+)
+def test_override_list_and_revoke(conformance: Runner) -> None:
+    obs = conformance.run("override-lifecycle")
+    override = result_of(mcp_calls(obs, "create_override")[0])
+    assert override.get("id"), override
+    listed = result_of(mcp_calls(obs, "list_overrides")[0])
+    assert override["id"] in [o.get("id") for o in listed.get("overrides", [])], listed
+    deleted = mcp_calls(obs, "delete_override")
+    assert len(deleted) == 1 and deleted[0]["arguments"] == {"override_id": override["id"]}, deleted
+    assert result_of(deleted[0]).get("revoked_at"), result_of(deleted[0])
+    checks = obs.platform_calls("check_policy")
+    assert [decision_of(c)["allowed"] for c in checks] == [False, False], [decision_of(c) for c in checks]
+    assert hook_events(obs) == ["Blocked", "Blocked"], hook_events(obs)
+    assert not obs.exists(sentinel(obs)), obs.summary()

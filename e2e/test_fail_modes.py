@@ -17,6 +17,7 @@ import pytest
 from codex_conformance.evidence import BLOCK_PREFIX, assert_ran_after_hook, hook_events, sentinel, tool_output
 from codex_conformance.runner import Runner
 from codex_conformance.stack import Stack
+from codex_conformance.tls import UNTRUSTED_AGENT
 
 CHECK_POLICY = {"tool": "check_policy"}
 DEAD_PORT = "http://axonflow.conformance.test:9"
@@ -89,12 +90,27 @@ ROWS = [
 ]
 
 
-@pytest.fixture(autouse=True)
+@pytest.mark.check(
+    id="FAIL-UNTRUSTED-TLS", area="fail-modes",
+    contract="plugin.md §3.4 row 1 (TLS failure); §2 (TLS verification is on); §12 FAIL-08",
+    summary="an agent whose TLS certificate is not trusted is not talked to; the command runs",
+)
+def test_untrusted_tls_endpoint(conformance: Runner) -> None:
+    obs = conformance.run("fail-ssrf", env={"AXONFLOW_ENDPOINT": f"https://{UNTRUSTED_AGENT}"})
+    assert obs.outside_connections(UNTRUSTED_AGENT), "the hook never tried the configured endpoint"
+    assert obs.outside_requests(UNTRUSTED_AGENT) == [], (
+        "a request was sent over a TLS connection the client should have refused: "
+        f"{[(r['method'], r['path']) for r in obs.outside_requests(UNTRUSTED_AGENT)]}")
+    assert_ran_after_hook(obs)
+
+
+@pytest.fixture
 def _faults_supported(stack: Stack) -> None:
     if not stack.target.can_inject_faults:
         pytest.skip(f"platform target {stack.config.platform} cannot inject faults")
 
 
+@pytest.mark.usefixtures("_faults_supported")
 @pytest.mark.parametrize("case", ROWS)
 def test_fail_mode(conformance: Runner, stack: Stack, case: dict[str, Any]) -> None:
     faults = [case["fault"]] if case["fault"] else []

@@ -100,3 +100,26 @@ def test_auth_failure_cooldown(conformance: Runner, stack) -> None:  # type: ign
     second = conformance.run("fail-ssrf", after=first)
     assert_ran_after_hook(second)
     assert second.platform_calls("check_policy") == [], "the platform was asked during the cooldown"
+
+
+@pytest.mark.check(
+    id="THR-ENVELOPE", area="tokens",
+    contract="plugin.md §3.3 step 9; §3.5 (throttle until resets_at); §12 THR-04",
+    summary="a 429 upgrade envelope throttles until its resets_at: the next command runs unasked",
+)
+def test_envelope_throttles_until_reset(conformance: Runner, stack) -> None:  # type: ignore[no-untyped-def]
+    if not stack.target.can_inject_faults:
+        pytest.skip(f"platform target {stack.config.platform} cannot inject faults")
+    resets = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 3600))
+    envelope = {"kind": "upgrade", "status": 429, "limit_type": "daily_quota", "resets_at": resets,
+                "match": {"tool": "check_policy"}, "count": 1}
+    first = conformance.run("fail-ssrf", faults=[envelope])
+    assert_ran_after_hook(first)
+    throttle = first.stat(first.home_path(".cache/axonflow/throttle-until"))
+    assert throttle is not None, "no throttle file after an upgrade envelope"
+    until, reason = throttle[1].split()[:2]
+    expected = int(time.mktime(time.strptime(resets, "%Y-%m-%dT%H:%M:%SZ"))) - time.timezone
+    assert reason == "daily_quota" and abs(int(until) - expected) <= 1, (throttle, resets)
+    second = conformance.run("fail-ssrf", after=first)
+    assert_ran_after_hook(second)
+    assert second.platform_calls("check_policy") == [], "the platform was asked while throttled"
