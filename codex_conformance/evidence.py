@@ -39,6 +39,12 @@ def only_call(obs: Observation, tool: str) -> dict[str, Any]:
     return calls[0]
 
 
+def mcp_calls(obs: Observation, tool: str) -> list[dict[str, Any]]:
+    """Calls Codex's own MCP client made: they carry its session id; the hooks' never do."""
+    return [r for r in obs.platform_calls(tool)
+            if any(k.lower() == "mcp-session-id" for k in r["headers"])]
+
+
 def tool_output(obs: Observation, turn: int = 0) -> str:
     """What Codex returned to the model for the first call of scripted ``turn``."""
     __tracebackhide__ = True

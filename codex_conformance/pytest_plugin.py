@@ -172,6 +172,13 @@ def stack(request: pytest.FixtureRequest) -> Iterator[Stack]:
 
 
 @pytest.fixture
+def faults_supported(stack: Stack) -> None:
+    """Skip, with the reason, where the platform target cannot inject faults (compose, url)."""
+    if not stack.target.can_inject_faults:
+        pytest.skip(f"platform target {stack.config.platform} cannot inject faults")
+
+
+@pytest.fixture
 def conformance(request: pytest.FixtureRequest, stack: Stack) -> Runner:
     """A Runner bound to the current check (its marker gives the check id)."""
     marker = _check_marker(request.node)

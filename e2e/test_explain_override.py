@@ -14,14 +14,8 @@ from typing import Any
 
 import pytest
 
-from codex_conformance.evidence import decision_of, hook_events, sentinel
-from codex_conformance.runner import Observation, Runner
-
-
-def mcp_calls(obs: Observation, tool: str) -> list[dict[str, Any]]:
-    """Calls Codex's own MCP client made (they carry its session id; the hooks never do)."""
-    return [r for r in obs.platform_calls(tool)
-            if any(k.lower() == "mcp-session-id" for k in r["headers"])]
+from codex_conformance.evidence import decision_of, hook_events, mcp_calls, sentinel
+from codex_conformance.runner import Runner
 
 
 def result_of(request: dict[str, Any]) -> dict[str, Any]:

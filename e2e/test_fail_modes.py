@@ -16,7 +16,6 @@ import pytest
 
 from codex_conformance.evidence import BLOCK_PREFIX, assert_ran_after_hook, hook_events, sentinel, tool_output
 from codex_conformance.runner import Runner
-from codex_conformance.stack import Stack
 from codex_conformance.tls import UNTRUSTED_AGENT
 
 CHECK_POLICY = {"tool": "check_policy"}
@@ -104,15 +103,9 @@ def test_untrusted_tls_endpoint(conformance: Runner) -> None:
     assert_ran_after_hook(obs)
 
 
-@pytest.fixture
-def _faults_supported(stack: Stack) -> None:
-    if not stack.target.can_inject_faults:
-        pytest.skip(f"platform target {stack.config.platform} cannot inject faults")
-
-
-@pytest.mark.usefixtures("_faults_supported")
+@pytest.mark.usefixtures("faults_supported")
 @pytest.mark.parametrize("case", ROWS)
-def test_fail_mode(conformance: Runner, stack: Stack, case: dict[str, Any]) -> None:
+def test_fail_mode(conformance: Runner, case: dict[str, Any]) -> None:
     faults = [case["fault"]] if case["fault"] else []
     obs = conformance.run("fail-ssrf", env=case["env"], faults=faults)
     if case["fault"]:

@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from codex_conformance.evidence import hook_events
+from codex_conformance.evidence import hook_events, mcp_calls
 from codex_conformance.pytest_plugin import SuiteState
 from codex_conformance.runner import Observation, Runner
 
@@ -49,8 +48,6 @@ def context_text(obs: Observation, turn: int = 0) -> str:
     raise AssertionError(f"no model request for turn {turn}\n{obs.summary()}")
 
 
-def mcp_calls(obs: Observation, tool: str) -> list[dict[str, Any]]:
-    return [r for r in obs.platform_calls(tool) if any(k.lower() == "mcp-session-id" for k in r["headers"])]
 
 
 @pytest.mark.check(

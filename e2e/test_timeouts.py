@@ -13,7 +13,6 @@ import pytest
 
 from codex_conformance.evidence import assert_ran_after_hook, hook_events
 from codex_conformance.runner import Runner
-from codex_conformance.stack import Stack
 
 SLACK_S = 3.5
 
@@ -22,10 +21,7 @@ def delay(tool: str, seconds: float) -> dict:
     return {"kind": "latency", "delay_ms": int(seconds * 1000), "match": {"tool": tool}, "count": 1}
 
 
-@pytest.fixture(autouse=True)
-def _faults_supported(stack: Stack) -> None:
-    if not stack.target.can_inject_faults:
-        pytest.skip(f"platform target {stack.config.platform} cannot inject faults")
+pytestmark = pytest.mark.usefixtures("faults_supported")
 
 
 @pytest.mark.check(

@@ -16,6 +16,7 @@ import pytest
 
 from codex_conformance.evidence import assert_ran_after_hook, header, hook_events, only_call, tool_output
 from codex_conformance.runner import Runner
+from codex_conformance.stack import Stack
 
 UNAUTHORIZED = {"kind": "unauthorized", "match": {"tool": "check_policy"}, "count": 1}
 USER_TOKEN = "eyJhbGciOiJIUzI1NiJ9.eyJlbWFpbCI6ImRldkBleGFtcGxlLmNvbSJ9.c2lnbmF0dXJl"
@@ -70,9 +71,8 @@ def test_user_token_header(conformance: Runner) -> None:
     contract="plugin.md §3.3 step 10; §4.3 (HTTP 401 with per-user token); §12 UTOK-05",
     summary="with a per-user token, a 401 blocks the command and names the token without printing it",
 )
-def test_user_token_401_fails_closed(conformance: Runner, stack) -> None:  # type: ignore[no-untyped-def]
-    if not stack.target.can_inject_faults:
-        pytest.skip(f"platform target {stack.config.platform} cannot inject faults")
+@pytest.mark.usefixtures("faults_supported")
+def test_user_token_401_fails_closed(conformance: Runner, stack: Stack) -> None:
     obs = conformance.run("fail-ssrf", env={"AXONFLOW_USER_TOKEN": USER_TOKEN}, faults=[UNAUTHORIZED])
     assert hook_events(obs) == ["Blocked"], hook_events(obs)
     assert not obs.exists(obs.rendered.variables["sentinel"]), obs.summary()
@@ -88,9 +88,8 @@ def test_user_token_401_fails_closed(conformance: Runner, stack) -> None:  # typ
     contract="plugin.md §3.5 (401 cooldown 300 s); §3.3 step 7b; §12 THR-01, THR-02",
     summary="after a 401 the next command runs without asking the platform during the cooldown",
 )
-def test_auth_failure_cooldown(conformance: Runner, stack) -> None:  # type: ignore[no-untyped-def]
-    if not stack.target.can_inject_faults:
-        pytest.skip(f"platform target {stack.config.platform} cannot inject faults")
+@pytest.mark.usefixtures("faults_supported")
+def test_auth_failure_cooldown(conformance: Runner) -> None:
     first = conformance.run("fail-ssrf", faults=[UNAUTHORIZED])
     assert_ran_after_hook(first)
     throttle = first.stat(first.home_path(".cache/axonflow/throttle-until"))
@@ -107,9 +106,8 @@ def test_auth_failure_cooldown(conformance: Runner, stack) -> None:  # type: ign
     contract="plugin.md §3.3 step 9; §3.5 (throttle until resets_at); §12 THR-04",
     summary="a 429 upgrade envelope throttles until its resets_at: the next command runs unasked",
 )
-def test_envelope_throttles_until_reset(conformance: Runner, stack) -> None:  # type: ignore[no-untyped-def]
-    if not stack.target.can_inject_faults:
-        pytest.skip(f"platform target {stack.config.platform} cannot inject faults")
+@pytest.mark.usefixtures("faults_supported")
+def test_envelope_throttles_until_reset(conformance: Runner) -> None:
     resets = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 3600))
     envelope = {"kind": "upgrade", "status": 429, "limit_type": "daily_quota", "resets_at": resets,
                 "match": {"tool": "check_policy"}, "count": 1}
