@@ -26,7 +26,7 @@ from .preflight import validate
 from .report import CheckResult, Summary
 from .resources import RunLabels, connect, leftovers, new_run_id, owner_token, sweep
 from .runner import Runner
-from .stack import Stack, StackConfig
+from .stack import Stack, StackConfig, remove_stale_reaper_dirs
 
 HOST_ENV_TO_STRIP = (
     "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "http_proxy", "https_proxy",
@@ -155,6 +155,7 @@ def stack(request: pytest.FixtureRequest) -> Iterator[Stack]:
     try:
         client = connect()
         removed = sweep(client)
+        remove_stale_reaper_dirs()
         if any(removed):
             sys.stderr.write(f"\n[codex-conformance] swept {removed[0]} containers and "
                              f"{removed[1]} networks left by dead runs\n")

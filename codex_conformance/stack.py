@@ -40,6 +40,17 @@ from .resources import RunLabels, sweep
 from .tls import OUTSIDE_HOSTS, UNTRUSTED_AGENT, RunCA
 
 REAPER_GRACE_S = 3.0
+REAPER_DIR_SUFFIX = "-reaper-"
+
+
+def remove_stale_reaper_dirs() -> int:
+    """Empty socket directories of killed runs (their reaper removed the socket on exit)."""
+    removed = 0
+    for directory in Path(tempfile.gettempdir()).glob(f"cc-*{REAPER_DIR_SUFFIX}*"):
+        with contextlib.suppress(OSError):  # not empty: that run's reaper is still alive
+            directory.rmdir()
+            removed += 1
+    return removed
 
 
 @dataclass(frozen=True)
@@ -128,7 +139,7 @@ class Stack:
         engine = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
         if not engine.startswith("unix://"):
             return  # the reaper's socket is a host bind mount; the start/end sweep covers remote engines
-        self._socket_dir = Path(tempfile.mkdtemp(prefix=f"{self.name}-reaper-"))
+        self._socket_dir = Path(tempfile.mkdtemp(prefix=f"{self.name}{REAPER_DIR_SUFFIX}"))
         self._socket_dir.chmod(0o777)
         reaper = Reaper(services_image, self.labels, f"{self.name}-reaper", self._socket_dir,
                         engine.removeprefix("unix://"), REAPER_GRACE_S)

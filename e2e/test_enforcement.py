@@ -113,3 +113,34 @@ def test_allowed_command_runs_and_is_audited(conformance: Runner) -> None:
     # Order: the check came before the command ran, the audit after.
     tools = [r.get("tool") for r in obs.platform_requests if r.get("tool")]
     assert tools.index("check_policy") < tools.index("audit_tool_call"), tools
+
+
+def staged_block(**fields: object) -> dict[str, object]:
+    decision = {"allowed": False, "block_reason": "Blocked by the conformance suite's staged decision",
+                "policies_evaluated": 93, **fields}
+    return {"kind": "tool_result", "text": decision, "match": {"tool": "check_policy"}, "count": 1}
+
+
+@pytest.mark.usefixtures("faults_supported")
+@pytest.mark.parametrize("decision,suffix", [
+    pytest.param({"decision_id": "3f1c2b4a-0000-4000-8000-00000000aa01", "risk_level": "high",
+                  "override_available": True, "override_existing_id": "9d8e7f60-0000-4000-8000-0000000000b2"},
+                 " [decision: 3f1c2b4a-0000-4000-8000-00000000aa01, risk: high, "
+                 "active override: 9d8e7f60-0000-4000-8000-0000000000b2]",
+                 id="ENF-SUFFIX-ACTIVE", marks=pytest.mark.check(
+                     id="ENF-SUFFIX-ACTIVE", area="enforcement", contract="plugin.md §4.3; §12 PRE-03",
+                     summary="a block with an existing override names it: "
+                             "[decision, risk, active override]")),
+    pytest.param({}, "", id="ENF-SUFFIX-NONE", marks=pytest.mark.check(
+        id="ENF-SUFFIX-NONE", area="enforcement", contract="plugin.md §4.3 (suffix only with decision_id)",
+        summary="a block without a decision id (older platforms) carries no suffix")),
+])
+def test_block_line_suffix_variants(conformance: Runner, decision: dict, suffix: str) -> None:
+    obs = conformance.run("fail-ssrf", faults=[staged_block(**decision)])
+    assert hook_events(obs) == ["Blocked"], hook_events(obs)
+    assert not obs.exists(sentinel(obs)), obs.summary()
+    expected = ("AxonFlow policy violation: Blocked by the conformance suite's staged decision "
+                f"(93 policies evaluated){suffix}")
+    output = tool_output(obs)
+    assert f"{expected}\n" in output or f"{expected}." in output, (
+        f"expected the block line exactly\n  {expected!r}\nin {output!r}")
