@@ -226,9 +226,11 @@ class ReferencePlatform(SuiteContainer):
     PORT = 8080
     ALIAS = "axonflow.conformance.test"
 
+    ENTERPRISE_ALIAS = "axonflow-enterprise.conformance.test"
+
     def __init__(self, image: str, labels: RunLabels, network: SuiteNetwork, name: str,
-                 extra_args: tuple[str, ...] = ()) -> None:
-        super().__init__(image, labels, network, name, aliases=(self.ALIAS,),
+                 extra_args: tuple[str, ...] = (), alias: str = ALIAS) -> None:
+        super().__init__(image, labels, network, name, aliases=(alias,),
                          command=["python3", "-m", "codex_conformance.refplatform",
                                   "--host", "0.0.0.0", "--port", str(self.PORT), *extra_args])
         self.waiting_for(HttpReady(self.PORT, hint="see the refplatform traceback above"))

@@ -93,6 +93,8 @@ class ReferenceTarget:
     def __init__(self, stack: Stack, profile: str = "newest") -> None:
         self.stack, self.profile = stack, profile
         self.container: ReferencePlatform | None = None
+        self.enterprise: ReferencePlatform | None = None
+        self.enterprise_client: PlatformClient | None = None
 
     def start(self, services_image: str) -> PlatformClient:
         stack = self.stack
@@ -100,10 +102,18 @@ class ReferenceTarget:
         self.container = stack.enter(ReferencePlatform(
             services_image, stack.labels, stack.network, f"{stack.name}-platform",
             extra_args=("--profile", self.profile)))
+        # Its enterprise-mode twin: HTTP Basic required on every call, MCP included (§3.4),
+        # with the demo client (REFPLATFORM_CLIENTS default demo-client:demo-secret).
+        self.enterprise = stack.enter(ReferencePlatform(
+            services_image, stack.labels, stack.network, f"{stack.name}-enterprise",
+            extra_args=("--profile", self.profile, "--mode", "enterprise"),
+            alias=ReferencePlatform.ENTERPRISE_ALIAS))
+        self.enterprise_client = PlatformClient(self.enterprise.url(ReferencePlatform.PORT))
+        stack.callback(self.enterprise_client.close)
         return PlatformClient(self.container.url(ReferencePlatform.PORT))
 
     def containers(self) -> list[SuiteContainer]:
-        return [self.container] if self.container else []
+        return [c for c in (self.container, self.enterprise) if c]
 
 
 def compose_command() -> list[str]:

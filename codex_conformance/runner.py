@@ -177,6 +177,7 @@ class Runner:
             deadline_s: float = 90.0, after: Observation | None = None,
             setup: str = "", outside: dict[str, list[dict[str, Any]]] | None = None,
             install_plugin: bool = False, codex_args: tuple[str, ...] = (),
+            mcp_url: str = "", mcp_env_headers: dict[str, str] | None = None,
             ) -> Observation:
         """Install, run one Codex session for the scenario, and observe it.
 
@@ -188,7 +189,8 @@ class Runner:
         snippet run as the session user, with its HOME, before Codex starts (seeding files).
         ``outside`` stages answers on the outside-host recorders: hostname -> rules.
         ``install_plugin`` also installs the plugin itself (its skills); ``codex_args`` are
-        extra ``codex exec`` arguments (e.g. ``-c model=...``).
+        extra ``codex exec`` arguments (e.g. ``-c model=...``). ``mcp_url`` and
+        ``mcp_env_headers`` set the guide's enterprise MCP configuration.
         """
         stack = self.stack
         assert stack.codex and stack.model_client and stack.platform_client
@@ -203,7 +205,8 @@ class Runner:
         paths = after.paths if after is not None else SessionPaths(
             f"/sessions/{_slug(self.check_id)}-{next(_counter)}")
         options = InstallOptions(stack.platform_endpoint, stack.model_base_url, trust_hooks,
-                                 install_plugin)
+                                 install_plugin, mcp_url=mcp_url,
+                                 mcp_env_headers=dict(mcp_env_headers or {}))
         install(stack.codex, paths, self.plugin.path, options)
         if setup:
             stack.codex.run_ok(["bash", "-c", setup], user="agent",

@@ -67,6 +67,10 @@ class InstallOptions:
     model_base_url: str
     trust_hooks: bool = True
     install_plugin: bool = False  # step 6 without a TUI: `codex plugin marketplace add` + `add`
+    # The guide's "Self-hosted / Enterprise authentication": the agent URL Codex's MCP client
+    # uses, and [mcp_servers.axonflow.env_http_headers] (header -> env var sent verbatim).
+    mcp_url: str = ""
+    mcp_env_headers: dict[str, str] = field(default_factory=dict)
     extra_config: str = ""  # more harness TOML, appended before the documented blocks
     steps: list[str] = field(default_factory=list)  # filled in: what was done, for reports
 
@@ -113,7 +117,12 @@ def install(box: CodexBox, paths: SessionPaths, plugin_source: Path, options: In
 
     # Steps 3 and 4 (config part), appended after the harness's provider keys.
     config = provider_toml(options.model_base_url) + options.extra_config
-    config += f'\n[mcp_servers.axonflow]\nurl = "{options.platform_endpoint}/api/v1/mcp-server"\n'
+    config += (f'\n[mcp_servers.axonflow]\n'
+               f'url = "{options.mcp_url or options.platform_endpoint}/api/v1/mcp-server"\n')
+    if options.mcp_env_headers:
+        config += "\n[mcp_servers.axonflow.env_http_headers]\n" + "".join(
+            f'"{header}" = "{variable}"\n' for header, variable in options.mcp_env_headers.items())
+        options.steps.append("enterprise auth: [mcp_servers.axonflow.env_http_headers] appended")
     config += "\n[features]\ncodex_hooks = true\n"
     options.steps.append("3. [mcp_servers.axonflow] url appended to config.toml")
     options.steps.append("4. [features] codex_hooks = true appended to config.toml")
