@@ -188,3 +188,26 @@ def test_heartbeat_switches(conformance: Runner, env: dict[str, str], expect_pin
         obs.wait_for(lambda: bool(obs.outside_connections(TELEMETRY)), QUIET_WINDOW_S)
         assert obs.outside_connections(TELEMETRY) == [], obs.outside_requests(TELEMETRY)
         assert obs.stat(stamp) is None, "a telemetry stamp was written although telemetry is off"
+
+
+@pytest.mark.usefixtures("faults_supported")
+@pytest.mark.check(
+    id="VER-MIN", area="outbound",
+    contract="plugin.md §8.1 (plugin_compatibility.min_plugin_version.codex); §4.3 marker; §12 VER-01",
+    summary="a platform requiring a newer plugin makes the hook warn the user (once) in the "
+            "documented words",
+)
+def test_version_below_minimum_is_reported(conformance: Runner, stack: Stack, cell: SuiteState) -> None:
+    assert stack.platform_client is not None
+    health = stack.platform_client.health()
+    health["plugin_compatibility"] = {"min_plugin_version": {"codex": "99.0.0"},
+                                      "recommended_plugin_version": {"codex": "99.1.0"}}
+    newer_required = {"kind": "http_status", "status": 200, "body": "json", "json": health,
+                      "match": {"path": "/health"}, "count": None}
+    warning = f"Plugin v{cell.plugin.version} is below the platform's minimum supported version (v99.0.0)"
+    first = conformance.run("outbound-probe", faults=[newer_required])
+    second = conformance.run("outbound-probe", faults=[newer_required], after=first)
+    shown = [tool_output(obs).count(warning) for obs in (first, second)]
+    assert sum(shown) == 1, (
+        f"the minimum-version warning appeared {shown} times in the two runs' block messages "
+        f"(expected once): {tool_output(first)!r} / {tool_output(second)!r}")

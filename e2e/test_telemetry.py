@@ -63,3 +63,31 @@ def test_no_stamp_after_failed_ping(conformance: Runner) -> None:
     assert not stamped, "a stamp was written although the checkpoint answered 500"
     second = conformance.run("outbound-probe", after=first)
     assert second.wait_for(lambda: bool(pings(second))), "the next run did not retry the heartbeat"
+
+
+@pytest.mark.check(
+    id="TEL-CONCURRENT", area="telemetry",
+    contract="plugin.md §7 (in-flight gate: N hooks, one ping); TEL-06",
+    summary="three concurrent pre-hooks (one model turn, three commands) send exactly one heartbeat",
+)
+def test_concurrent_hooks_ping_once(conformance: Runner) -> None:
+    obs = conformance.run("parallel-commands")
+    assert len(obs.platform_calls("check_policy")) == 3, f"expected three hooks\n{obs.summary()}"
+    assert obs.wait_for(lambda: bool(pings(obs))), "no heartbeat at all"
+    obs.wait_for(lambda: len(pings(obs)) > 1, 3.0)  # the window in which a second one would come
+    assert len(pings(obs)) == 1, f"{len(pings(obs))} heartbeats from concurrent hooks"
+
+
+@pytest.mark.check(
+    id="TEL-NO-STALL", area="telemetry",
+    contract="plugin.md §7 (3 s ping, background); F13; §12 LAT-01; spec Latency Considerations",
+    summary="a checkpoint that never answers does not hold up the governed command",
+)
+def test_black_holed_checkpoint_does_not_stall(conformance: Runner) -> None:
+    hang = {"method": "POST", "path": "/v1/ping", "status": 200, "body": {}, "delay_s": 10}
+    obs = conformance.run("enf-allow", outside={TELEMETRY: [hang]})
+    assert obs.exists(obs.rendered.variables["sentinel"]), obs.summary()
+    assert pings(obs) or obs.outside_connections(TELEMETRY), "the heartbeat was never attempted"
+    assert obs.session.duration_s < 3.0, (
+        f"the session took {obs.session.duration_s:.2f}s with the checkpoint hanging: "
+        "Codex waited for the hook's background heartbeat")
