@@ -15,7 +15,7 @@ import time
 import pytest
 
 from codex_conformance.evidence import assert_ran_after_hook, header, hook_events, only_call, tool_output
-from codex_conformance.runner import Runner
+from codex_conformance.runner import Observation, Runner
 from codex_conformance.stack import Stack
 
 UNAUTHORIZED = {"kind": "unauthorized", "match": {"tool": "check_policy"}, "count": 1}
@@ -28,6 +28,20 @@ def axon_token(expires_in_s: int) -> str:
         return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
     payload = {"exp": int(time.time()) + expires_in_s, "tier": "pro", "tenant_id": "cs_conformance"}
     return f"AXON-{part({'alg': 'EdDSA', 'typ': 'JWT'})}.{part(payload)}.c2lnbmF0dXJl"
+
+
+def throttled_then_unasked(conformance: Runner, first: Observation) -> tuple[int, str]:
+    """The first run fell open and stamped the throttle; a next run in the same HOME must
+    run its command without asking the platform (§3.5). Returns (until epoch, reason)."""
+    __tracebackhide__ = True
+    assert_ran_after_hook(first)
+    throttle = first.stat(first.home_path(".cache/axonflow/throttle-until"))
+    assert throttle is not None, "no throttle file after the platform's answer"
+    until, reason = throttle[1].split()[:2]
+    second = conformance.run("fail-ssrf", after=first)
+    assert_ran_after_hook(second)
+    assert second.platform_calls("check_policy") == [], "the platform was asked while throttled"
+    return int(until), reason
 
 
 VALID = axon_token(30 * 86400)
@@ -91,14 +105,8 @@ def test_user_token_401_fails_closed(conformance: Runner, stack: Stack) -> None:
 @pytest.mark.usefixtures("faults_supported")
 def test_auth_failure_cooldown(conformance: Runner) -> None:
     first = conformance.run("fail-ssrf", faults=[UNAUTHORIZED])
-    assert_ran_after_hook(first)
-    throttle = first.stat(first.home_path(".cache/axonflow/throttle-until"))
-    assert throttle is not None, "no throttle file after a 401"
-    until, reason = throttle[1].split()[:2]
-    assert reason == "auth_failure" and 290 <= int(until) - time.time() <= 301, throttle
-    second = conformance.run("fail-ssrf", after=first)
-    assert_ran_after_hook(second)
-    assert second.platform_calls("check_policy") == [], "the platform was asked during the cooldown"
+    until, reason = throttled_then_unasked(conformance, first)
+    assert reason == "auth_failure" and 290 <= until - time.time() <= 301, (until, reason)
 
 
 @pytest.mark.check(
@@ -112,12 +120,6 @@ def test_envelope_throttles_until_reset(conformance: Runner) -> None:
     envelope = {"kind": "upgrade", "status": 429, "limit_type": "daily_quota", "resets_at": resets,
                 "match": {"tool": "check_policy"}, "count": 1}
     first = conformance.run("fail-ssrf", faults=[envelope])
-    assert_ran_after_hook(first)
-    throttle = first.stat(first.home_path(".cache/axonflow/throttle-until"))
-    assert throttle is not None, "no throttle file after an upgrade envelope"
-    until, reason = throttle[1].split()[:2]
+    until, reason = throttled_then_unasked(conformance, first)
     expected = int(time.mktime(time.strptime(resets, "%Y-%m-%dT%H:%M:%SZ"))) - time.timezone
-    assert reason == "daily_quota" and abs(int(until) - expected) <= 1, (throttle, resets)
-    second = conformance.run("fail-ssrf", after=first)
-    assert_ran_after_hook(second)
-    assert second.platform_calls("check_policy") == [], "the platform was asked while throttled"
+    assert reason == "daily_quota" and abs(until - expected) <= 1, (until, reason, resets)
