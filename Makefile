@@ -12,7 +12,7 @@ REPORTS := reports
 REPORT_ARGS := --junitxml=$(REPORTS)/junit.xml --alluredir=$(REPORTS)/allure-results --clean-alluredir
 export PLUGIN CODEX_VERSION PLATFORM
 
-.PHONY: e2e test unit lint docker compose images clean-docker list preflight
+.PHONY: e2e test unit lint docker compose images clean-docker list preflight validate
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' || \
@@ -46,7 +46,7 @@ lint: $(STAMP)
 
 # The project's own tests: lint, the harness's unit tests and the whole e2e suite against
 # the reference platform, then the skeleton's checks again with the reference platform
-# started through compose (proves the compose target).
+# started through compose (proves the compose target), then the mutant kill matrix.
 COMPOSE_TARGET := compose:fixtures/compose/reference-platform.yml
 COMPOSE_CHECKS := e2e/test_install.py "e2e/test_enforcement.py::test_dangerous_command_is_blocked[ENF-SSRF]" \
   e2e/test_enforcement.py::test_allowed_command_runs_and_is_audited
@@ -54,9 +54,15 @@ test: preflight compose lint
 	$(PY) -m pytest tests e2e $(REPORT_ARGS) $(PYTEST_ARGS)
 	PLATFORM=$(COMPOSE_TARGET) CODEX_CONFORMANCE_REPORTS=$(REPORTS)/compose \
 	  $(PY) -m pytest $(COMPOSE_CHECKS) --junitxml=$(REPORTS)/compose/junit.xml $(PYTEST_ARGS)
+	$(PY) -m codex_conformance.validate
 
 images: preflight docker
 	$(PY) -m codex_conformance.preflight --build-images
+
+# Prove the suite can fail: the reference plugin passes, every mutant is killed (kill
+# matrix in reports/validate.md).
+validate: preflight docker
+	$(PY) -m codex_conformance.validate
 
 # Remove every suite container and network on this engine (any run, dead or alive).
 clean-docker: $(STAMP)

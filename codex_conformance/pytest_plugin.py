@@ -60,6 +60,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="@openai/codex npm version (env CODEX_VERSION; default 0.169.0)")
     group.addoption("--platform", default=None,
                     help="platform target (env PLATFORM; default reference)")
+    group.addoption("--checks", default="",
+                    help="comma-separated check IDs: run only these (e.g. ENF-SSRF,ENF-ALLOW)")
     group.addoption("--list-checks", action="store_true",
                     help="print the check catalogue (ID, area, contract item, summary) and exit")
 
@@ -98,6 +100,15 @@ def _check_marker(item: pytest.Item) -> pytest.Mark | None:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     state = config.stash[STATE]
     seen: dict[str, str] = {}
+    wanted = {c.strip() for c in config.getoption("--checks").split(",") if c.strip()}
+    if wanted:
+        known = {m.kwargs.get("id") for m in (_check_marker(i) for i in items) if m is not None}
+        unknown = sorted(wanted - known)
+        if unknown:
+            raise pytest.UsageError(f"--checks names unknown check IDs: {', '.join(unknown)}")
+        keep = [i for i in items if (m := _check_marker(i)) is not None and m.kwargs.get("id") in wanted]
+        config.hook.pytest_deselected(items=[i for i in items if i not in keep])
+        items[:] = keep
     for item in items:
         marker = _check_marker(item)
         if marker is None:

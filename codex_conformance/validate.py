@@ -1,0 +1,150 @@
+"""``make validate``: prove the suite can fail. The reference plugin must pass; every mutant
+(fixtures/plugins/mutants/mutants.yaml) must be killed by at least one of its declared checks.
+
+Each mutant is a copy of the reference with exact find/replace patches applied, so it
+breaks one documented rule and nothing else. It runs in its own pytest process (its own
+stack) on its declared checks plus the smoke checks. The kill matrix (mutant x check)
+goes to stdout, ``reports/validate.json`` and ``reports/validate.md``. Exit status 1 when
+the reference fails or a mutant survives, 2 when a mutant no longer applies (stale).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import SuiteError
+from .paths import FIXTURES_DIR, REFERENCE_PLUGIN, REPO_ROOT, reports_dir
+
+MUTANTS_FILE = FIXTURES_DIR / "plugins" / "mutants" / "mutants.yaml"
+SYMBOLS = {"passed": ".", "failed": "F", "error": "E", "xfailed": "x", "xpassed": "X", "skipped": "s"}
+
+
+@dataclass
+class Mutant:
+    id: str
+    rule: str
+    kills: list[str]
+    patches: list[dict[str, Any]]
+    outcomes: dict[str, str] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    @property
+    def killed_by(self) -> list[str]:
+        return [c for c in self.kills if self.outcomes.get(c) in ("failed", "error")]
+
+
+def load(path: Path = MUTANTS_FILE) -> tuple[list[str], list[Mutant]]:
+    document = yaml.safe_load(path.read_text())
+    mutants = [Mutant(m["id"], m["rule"], list(m["kills"]), list(m["patches"])) for m in document["mutants"]]
+    return list(document.get("smoke", [])), mutants
+
+
+def materialise(mutant: Mutant, into: Path) -> Path:
+    """A copy of the reference plugin with the mutant's patches; stale patches are errors."""
+    target = into / mutant.id
+    shutil.copytree(REFERENCE_PLUGIN, target)
+    for patch in mutant.patches:
+        file = target / patch["file"]
+        text = file.read_text()
+        found = text.count(patch["find"])
+        if found != patch.get("count", 1):
+            raise SuiteError(f"mutant {mutant.id} is stale: {patch['file']} has {found} matches "
+                             f"for its patch, expected {patch.get('count', 1)}")
+        file.write_text(text.replace(patch["find"], patch["replace"]))
+    return target
+
+
+def run_checks(plugin: Path, checks: list[str], reports: Path) -> dict[str, str]:
+    """Run ``checks`` against ``plugin`` in a fresh pytest process; check id -> outcome."""
+    env = {**os.environ, "PLUGIN": str(plugin), "CODEX_CONFORMANCE_REPORTS": str(reports)}
+    subprocess.run(
+        [sys.executable, "-m", "pytest", "e2e", "-q", "-p", "no:randomly", "-p", "no:cacheprovider",
+         "--checks", ",".join(checks)],
+        cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False,
+    )
+    summary = reports / "summary.json"
+    if not summary.exists():
+        raise SuiteError(f"the run against {plugin} wrote no summary (see {reports})")
+    return {c["id"]: c["outcome"] for c in json.loads(summary.read_text())["checks"]}
+
+
+def matrix(columns: list[str], rows: list[tuple[str, dict[str, str], str]]) -> str:
+    """A fixed-width table: one row per plugin, one column per check, plus a verdict."""
+    width = max(len(name) for name, _, _ in rows)
+    lines = [" " * width + "  " + " ".join(f"{i:>2}" for i in range(1, len(columns) + 1)) + "  verdict"]
+    for name, outcomes, verdict in rows:
+        cells = " ".join(f"{SYMBOLS.get(outcomes.get(c, ''), ' '):>2}" for c in columns)
+        lines.append(f"{name:<{width}}  {cells}  {verdict}")
+    lines.append("")
+    lines += [f"{i:>2} {c}" for i, c in enumerate(columns, 1)]
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--only", default="", help="comma-separated mutant ids to run")
+    args = parser.parse_args()
+    started = time.monotonic()
+    try:
+        smoke, mutants = load()
+        if args.only:
+            wanted = set(args.only.split(","))
+            mutants = [m for m in mutants if m.id in wanted]
+        out = reports_dir() / "validate"
+        shutil.rmtree(out, ignore_errors=True)
+        columns = sorted({c for m in mutants for c in m.kills} | set(smoke))
+        with tempfile.TemporaryDirectory(prefix="codex-conformance-mutants-") as tmp:
+            for mutant in mutants:  # all patches first: a stale mutant fails before any run
+                materialise(mutant, Path(tmp))
+            print(f"[validate] reference plugin on {len(columns)} checks...", flush=True)
+            reference = run_checks(REFERENCE_PLUGIN, columns, out / "reference")
+            for n, mutant in enumerate(mutants, 1):
+                t0 = time.monotonic()
+                mutant.outcomes = run_checks(Path(tmp) / mutant.id, sorted(set(mutant.kills) | set(smoke)),
+                                             out / mutant.id)
+                mutant.seconds = round(time.monotonic() - t0, 1)
+                verdict = f"killed by {', '.join(mutant.killed_by)}" if mutant.killed_by else "SURVIVED"
+                print(f"[validate] {n}/{len(mutants)} {mutant.id}: {verdict} ({mutant.seconds}s)", flush=True)
+    except SuiteError as exc:
+        print(f"codex-conformance: {exc}", file=sys.stderr)
+        return 2
+    reference_ok = (len(reference) == len(columns)
+                    and all(o in ("passed", "xfailed") for o in reference.values()))
+    rows = [("reference", reference, "passes" if reference_ok else "FAILS")]
+    rows += [(m.id, m.outcomes, "killed" if m.killed_by else "SURVIVED") for m in mutants]
+    table = matrix(columns, rows)
+    survivors = [m.id for m in mutants if not m.killed_by]
+    wall = round(time.monotonic() - started, 1)
+    report = {
+        "reference": {"outcomes": reference, "passes": reference_ok},
+        "mutants": [{"id": m.id, "rule": m.rule, "kills": m.kills, "killed_by": m.killed_by,
+                     "outcomes": m.outcomes, "seconds": m.seconds} for m in mutants],
+        "survivors": survivors, "wall_s": wall,
+    }
+    (reports_dir() / "validate.json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+    (reports_dir() / "validate.md").write_text(
+        "# Kill matrix\n\n`.` passed, `F` failed (killed), `x` known deviation, `s` skipped\n\n"
+        f"```\n{table}\n```\n\n{len(mutants) - len(survivors)}/{len(mutants)} mutants killed; "
+        f"reference {'passes' if reference_ok else 'FAILS'}; {wall}s\n")
+    print(table)
+    print(f"\n{len(mutants) - len(survivors)}/{len(mutants)} mutants killed, reference "
+          f"{'passes' if reference_ok else 'FAILS'}, {wall}s")
+    if survivors:
+        print(f"surviving mutants: {', '.join(survivors)}", file=sys.stderr)
+    return 0 if reference_ok and not survivors else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
