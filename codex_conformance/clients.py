@@ -44,9 +44,6 @@ class PlatformClient(_Client):
     def requests(self) -> list[dict[str, Any]]:
         return self._json("GET", "/_suite/requests")["requests"]
 
-    def audit(self) -> Any:
-        return self._json("GET", "/_suite/audit")
-
     def fault(self, spec: dict[str, Any]) -> None:
         """Stage a fault for the next matching calls (refplatform faults.py spec)."""
         self._json("POST", "/_suite/faults", json=spec)

@@ -159,7 +159,3 @@ def leftovers(client: docker.DockerClient, run_id: str) -> list[str]:
     names += [f"network {n['Name']}" for n in client.api.networks(filters=selector)]
     return names
 
-
-def require(condition: bool, message: str) -> None:
-    if not condition:
-        raise SuiteError(message)

@@ -82,17 +82,14 @@ class Observation:
     def platform_calls(self, tool: str) -> list[dict[str, Any]]:
         return [r for r in self.platform_requests if r.get("tool") == tool]
 
-    def wait_for_platform(self, predicate: Callable[[list[dict[str, Any]]], bool],
-                          timeout_s: float = 10.0) -> bool:
-        """Poll the platform log until ``predicate`` holds (hooks audit in the background)."""
-        deadline = time.monotonic() + timeout_s
-        while True:
+    def wait_for_calls(self, tool: str, timeout_s: float = 10.0) -> list[dict[str, Any]]:
+        """The platform's ``tool`` calls once there is one, or [] at the deadline: hooks
+        audit in the background, after Codex may already have finished."""
+        def arrived() -> bool:
             self.refresh()
-            if predicate(self.platform_requests):
-                return True
-            if time.monotonic() >= deadline:
-                return False
-            time.sleep(0.1)
+            return bool(self.platform_calls(tool))
+        self.wait_for(arrived, timeout_s)
+        return self.platform_calls(tool)
 
     # -- outside hosts ------------------------------------------------------------------
     def outside_requests(self, hostname: str) -> list[dict[str, Any]]:

@@ -14,10 +14,11 @@ import socket
 import tempfile
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TypeVar
 
 import docker
 
@@ -29,7 +30,6 @@ from .containers import (
     OutsideHost,
     Reaper,
     ReferencePlatform,
-    SuiteContainer,
     SuiteNetwork,
 )
 from .errors import SuiteError
@@ -39,6 +39,7 @@ from .progress import phase
 from .resources import RunLabels, sweep
 from .tls import OUTSIDE_HOSTS, UNTRUSTED_AGENT, RunCA
 
+T = TypeVar("T")
 REAPER_GRACE_S = 3.0
 REAPER_DIR_SUFFIX = "-reaper-"
 
@@ -176,9 +177,9 @@ class Stack:
         self._stack.callback(self.outside[UNTRUSTED_AGENT].close)
         self.outside_containers.append(untrusted)
 
-    def enter(self, container: SuiteContainer) -> Any:
-        """Start ``container`` now and stop it when the stack closes."""
-        return self._stack.enter_context(container)
+    def enter(self, resource: AbstractContextManager[T]) -> T:
+        """Start a container or network now and remove it when the stack closes."""
+        return self._stack.enter_context(resource)
 
     def callback(self, function: Callable[[], None]) -> None:
         self._stack.callback(function)

@@ -38,10 +38,9 @@ FAMILIES = [
 def blocked_audit(obs: Observation) -> dict[str, Any]:
     """The R2 blocked audit, sent in the background after a block (waited for, not slept)."""
     __tracebackhide__ = True
-    seen = obs.wait_for_platform(
-        lambda requests: any(r.get("tool") == "audit_tool_call" for r in requests))
-    assert seen, f"no blocked audit_tool_call reached the platform within 10 s\n{obs.summary()}"
-    return obs.platform_calls("audit_tool_call")[0]["arguments"]
+    audits = obs.wait_for_calls("audit_tool_call")
+    assert audits, f"no blocked audit_tool_call reached the platform within 10 s\n{obs.summary()}"
+    return audits[0]["arguments"]
 
 
 @pytest.mark.required
@@ -99,10 +98,8 @@ def test_allowed_command_runs_and_is_audited(conformance: Runner) -> None:
     assert "Process exited with code 0" in tool_output(obs, turn=0)
 
     # The post-hook audits in the background: wait for it with a deadline, not a sleep.
-    audited = obs.wait_for_platform(
-        lambda requests: any(r.get("tool") == "audit_tool_call" for r in requests))
-    assert audited, f"no audit_tool_call reached the platform within 10 s\n{obs.summary()}"
-    audits = obs.platform_calls("audit_tool_call")
+    audits = obs.wait_for_calls("audit_tool_call")
+    assert audits, f"no audit_tool_call reached the platform within 10 s\n{obs.summary()}"
     assert len(audits) == 1, f"expected one audit, got {len(audits)}\n{obs.summary()}"
     audit = audits[0]["arguments"]
     assert audit["tool_name"] == "Bash", audit

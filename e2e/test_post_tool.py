@@ -32,8 +32,7 @@ def developer_texts(obs: Observation) -> list[str]:
 
 
 def scans(obs: Observation) -> list[dict[str, Any]]:
-    obs.wait_for_platform(lambda requests: any(r.get("tool") == "check_output" for r in requests), 5)
-    return obs.platform_calls("check_output")
+    return obs.wait_for_calls("check_output", 5)
 
 
 @pytest.mark.check(
@@ -93,8 +92,9 @@ def test_blocked_output_is_flagged(conformance: Runner) -> None:
 def test_post_hook_audits_what_codex_sent(conformance: Runner) -> None:
     obs = conformance.run("post-clean")
     assert "hello world" in tool_output(obs)
-    assert obs.wait_for_platform(lambda r: any(x.get("tool") == "audit_tool_call" for x in r)), obs.summary()
-    audit = obs.platform_calls("audit_tool_call")[0]["arguments"]
+    audits = obs.wait_for_calls("audit_tool_call")
+    assert audits, obs.summary()
+    audit = audits[0]["arguments"]
     assert audit["input"] == {"command": obs.rendered.expect["statement"]}, audit
     assert "hello world" in audit["output"]["summary"], audit
     assert len(audit["output"]["summary"]) <= 500, audit
