@@ -243,13 +243,31 @@ class RecordingProxy(SuiteContainer):
     PORT = 8080
     CONTROL_PORT = 8081
 
-    def __init__(self, image: str, labels: RunLabels, network: SuiteNetwork, name: str,
+    def __init__(self, image: str, labels: RunLabels, network: SuiteNetwork | None, name: str,
                  upstream: str, aliases: tuple[str, ...], **kwargs: Any) -> None:
         super().__init__(image, labels, network, name, aliases=aliases, **kwargs,
                          command=["python3", "-m", "codex_conformance.recorder", "--role", "proxy",
                                   "--upstream", upstream, "--http-port", str(self.PORT),
                                   "--control-port", str(self.CONTROL_PORT)])
         self.waiting_for(HttpReady(self.CONTROL_PORT, path="/"))
+
+
+class LoopbackAgent(RecordingProxy):
+    """A recording proxy in the codex container's network namespace, so its port 8080 is
+    the codex box's ``localhost:8080``: the agent the plugin falls back to when only a
+    credential is set (plugin.md §3.1, MODE-03). It forwards to the run's platform, which
+    then answers as usual; its own log proves the request really went to loopback."""
+
+    kind = "loopback agent"
+
+    def __init__(self, image: str, labels: RunLabels, name: str, codex: CodexBox, upstream: str) -> None:
+        super().__init__(image, labels, None, name, upstream, aliases=(),
+                         network_mode=f"container:{codex.container.id}")
+        self._codex = codex
+
+    @property
+    def ip(self) -> str:
+        return self._codex.ip
 
 
 class OutsideHost(SuiteContainer):

@@ -170,7 +170,7 @@ class Runner:
         self.observations: list[Observation] = []
 
     def run(self, scenario_name: str, env: dict[str, str | None] | None = None,
-            trust_hooks: bool = True, faults: list[dict[str, Any]] | None = None,
+            trust_hooks: bool | tuple[str, ...] = True, faults: list[dict[str, Any]] | None = None,
             deadline_s: float = 90.0, after: Observation | None = None,
             setup: str = "", outside: dict[str, list[dict[str, Any]]] | None = None,
             install_plugin: bool = False, codex_args: tuple[str, ...] = (),
@@ -181,6 +181,7 @@ class Runner:
         ``faults`` are staged on the platform after its reset, so they hit only this session.
         ``env`` adds to the session environment (default: ``AXONFLOW_ENDPOINT`` = the run's
         platform); a ``None`` value removes a variable, an empty string sets it empty.
+        ``trust_hooks`` may name hook events to trust only those (a user who trusted one).
         ``after`` continues in that earlier session's HOME and work dir (what the plugin
         stored there - registration, stamps, throttle - is kept). ``setup`` is a shell
         snippet run as the session user, with its HOME, before Codex starts (seeding files).

@@ -13,7 +13,7 @@ import shutil
 import socket
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +26,7 @@ from .clients import ModelClient, PlatformClient, RecorderClient
 from .containers import (
     CodexBox,
     DnsSink,
+    LoopbackAgent,
     ModelDouble,
     OutsideHost,
     Reaper,
@@ -180,6 +181,19 @@ class Stack:
     def enter(self, resource: AbstractContextManager[T]) -> T:
         """Start a container or network now and remove it when the stack closes."""
         return self._stack.enter_context(resource)
+
+    @contextlib.contextmanager
+    def loopback_agent(self) -> Iterator[PlatformClient]:
+        """An agent at the codex box's own ``localhost:8080`` for as long as the block runs
+        (the plugin's fallback when only AXONFLOW_AUTH is set); yields its request log."""
+        assert self.codex is not None
+        with LoopbackAgent(self.services_image, self.labels, f"{self.name}-loopback", self.codex,
+                           self.platform_endpoint) as agent:
+            client = PlatformClient(agent.url(LoopbackAgent.CONTROL_PORT))
+            try:
+                yield client
+            finally:
+                client.close()
 
     def callback(self, function: Callable[[], None]) -> None:
         self._stack.callback(function)

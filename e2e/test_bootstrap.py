@@ -95,3 +95,22 @@ def test_unsafe_registration_file_is_replaced(conformance: Runner) -> None:
     assert len(registrations(second)) == 1, "no new registration replaced the unsafe file"
     replaced = second.stat(second.home_path(REGISTRATION_FILE))
     assert replaced is not None and replaced[0] == "600" and replaced[1] != stored[1], replaced
+
+
+@pytest.mark.check(
+    id="BOOT-EXPIRING", area="bootstrap",
+    contract="plugin.md §6 (fresh only when expires_at >= now + 30 days); F11; §12 BOOT-06",
+    summary="a stored registration expiring within 30 days is replaced by a new one on the next run",
+)
+def test_expiring_registration_is_renewed(conformance: Runner) -> None:
+    first = conformance.run("outbound-probe", env=COMMUNITY)
+    stored = first.stat(first.home_path(REGISTRATION_FILE))
+    assert stored is not None, first.summary()
+    # Rewrite expires_at in place (cat > keeps the file's 0600 mode and inode).
+    soon = (f"f=~/{REGISTRATION_FILE}; t=$(jq --arg e \"$(date -u -d '+10 days' +%Y-%m-%dT%H:%M:%SZ)\" "
+            f"'.expires_at = $e' \"$f\") && printf '%s\\n' \"$t\" > \"$f\"")
+    second = conformance.run("outbound-probe", env=COMMUNITY, after=first, setup=soon)
+    assert len(registrations(second)) == 1, "a registration 10 days from expiry was not renewed"
+    renewed = second.stat(second.home_path(REGISTRATION_FILE))
+    assert renewed is not None and renewed[0] == "600", renewed
+    assert renewed[1] != stored[1], "the stored registration was not replaced"

@@ -27,6 +27,7 @@ from codex_conformance.evidence import (
     pings,
     registrations,
     saas_calls,
+    stays_quiet,
     tool_output,
 )
 from codex_conformance.pytest_plugin import SuiteState
@@ -114,6 +115,25 @@ def test_self_hosted_mode(conformance: Runner, cell: SuiteState, stack: Stack, a
 
 
 @pytest.mark.check(
+    id="MODE-AUTH-ONLY", area="outbound", contract="plugin.md §3.1 (auth-only row); §12 MODE-03, AUTH-01",
+    summary="credential only: self-hosted mode at http://localhost:8080, which receives the governed "
+            "call with Authorization: Basic <AXONFLOW_AUTH>",
+)
+def test_credential_only_means_localhost(conformance: Runner, stack: Stack) -> None:
+    with stack.loopback_agent() as loopback:
+        obs = conformance.run("outbound-probe",
+                              env={"AXONFLOW_ENDPOINT": None, "AXONFLOW_AUTH": NOT_A_SECRET})
+        local = [r for r in loopback.requests() if r.get("tool") == "check_policy"]
+    output = tool_output(obs)
+    assert canary("http://localhost:8080", "self-hosted") in output, f"no localhost canary in {output!r}"
+    assert len(local) == 1, (
+        f"check_policy calls that reached the codex box's localhost:8080: {len(local)}\n{obs.summary()}")
+    assert header(local[0], "Authorization") == f"Basic {NOT_A_SECRET}", local[0]["headers"]
+    assert hook_events(obs) == ["Blocked"], hook_events(obs)
+    assert obs.outside_connections(SAAS) == [], "credential-only mode talked to Community SaaS"
+
+
+@pytest.mark.check(
     id="AIR-SAAS-OFF", area="outbound",
     contract="spec Privacy notice (AXONFLOW_COMMUNITY_SAAS=0 suppresses the bootstrap); "
              "plugin.md F1; §12 AIR-01",
@@ -188,6 +208,20 @@ def test_heartbeat_switches(conformance: Runner, env: dict[str, str], expect_pin
         obs.wait_for(lambda: bool(obs.outside_connections(TELEMETRY)), QUIET_WINDOW_S)
         assert obs.outside_connections(TELEMETRY) == [], obs.outside_requests(TELEMETRY)
         assert obs.stat(stamp) is None, "a telemetry stamp was written although telemetry is off"
+
+
+@pytest.mark.check(
+    id="TEL-POST-QUIET", area="telemetry",
+    contract="plugin.md §7 (never started by the post-hook); §12 TEL-10",
+    summary="a session where only the post-hook runs sends no heartbeat, even with no stamp",
+)
+def test_post_hook_never_pings(conformance: Runner) -> None:
+    obs = conformance.run("enf-allow", trust_hooks=("PostToolUse",))
+    assert obs.exists(obs.rendered.variables["sentinel"]), obs.summary()
+    assert obs.platform_calls("check_policy") == [], "the pre-hook ran although only the post-hook is trusted"
+    assert obs.wait_for_calls("audit_tool_call"), f"the post-hook never reached the platform\n{obs.summary()}"
+    assert stays_quiet(obs, TELEMETRY) == [], (
+        f"the post-hook contacted {TELEMETRY}: {obs.outside_requests(TELEMETRY)}")
 
 
 @pytest.mark.usefixtures("faults_supported")

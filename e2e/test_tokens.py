@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
+import shlex
 import time
 
 import pytest
@@ -67,6 +68,70 @@ def test_license_token_header(conformance: Runner, token: str, expected: str | N
         f"X-License-Token: {'(absent)' if header(call, 'X-License-Token') is None else '(present)'}, "
         f"expected {'the token' if expected else 'none'}")
     assert token not in tool_output(obs), "the licence token appears in the hook's output"
+
+
+def licence_file(*lines: str) -> str:
+    """Shell that writes ~/.codex/axonflow.toml (the plugin reads $HOME, not CODEX_HOME)."""
+    path = "~/.codex/axonflow.toml"
+    return f"mkdir -p ~/.codex && printf '%s\\n' {shlex.join(lines)} > {path} && chmod 600 {path}"
+
+
+OTHER = axon_token(60 * 86400)
+
+
+@pytest.mark.parametrize("env,file,expected", [
+    pytest.param({}, licence_file("# license_token = \"AXON-commented\"", f'license_token = "{VALID}"',
+                                  "[profile]", f'license_token = "{OTHER}"'), VALID,
+                 id="LIC-TOML", marks=pytest.mark.check(
+        id="LIC-TOML", area="tokens", contract="plugin.md §8.2 (order: env, then axonflow.toml); §12 LIC-02",
+        summary="with no env token, the top-level license_token of ~/.codex/axonflow.toml is sent")),
+    pytest.param({"AXONFLOW_LICENSE_TOKEN": OTHER}, licence_file(f"license_token = '{VALID}'"), OTHER,
+                 id="LIC-ENV-FIRST", marks=pytest.mark.check(
+        id="LIC-ENV-FIRST", area="tokens", contract="plugin.md §8.2 (env wins over the file); §12 LIC-02",
+        summary="AXONFLOW_LICENSE_TOKEN wins over ~/.codex/axonflow.toml")),
+    pytest.param({}, licence_file("[profile]", f'license_token = "{VALID}"'), None,
+                 id="LIC-TOML-SECTION", marks=pytest.mark.check(
+        id="LIC-TOML-SECTION", area="tokens",
+        contract="plugin.md §8.2 (lines after the first [section] header are ignored)",
+        summary="a license_token inside a [section] of axonflow.toml is not sent")),
+])
+def test_license_token_from_config_file(conformance: Runner, env: dict[str, str], file: str,
+                                        expected: str | None) -> None:
+    obs = conformance.run("outbound-probe", env=dict(env), setup=file)
+    sent = header(only_call(obs, "check_policy"), "X-License-Token")
+    names = {VALID: "the file's top-level token", OTHER: "the env token", None: "(absent)"}
+    assert sent == expected, (
+        f"X-License-Token: {names.get(sent, 'another value')}, expected {names[expected]}")
+    assert VALID not in tool_output(obs) and OTHER not in tool_output(obs), "a licence token was printed"
+
+
+def user_token_file(mode: str) -> str:
+    directory = "~/.config/axonflow"
+    document = shlex.quote(json.dumps({"token": USER_TOKEN}))
+    return (f"mkdir -p {directory} && chmod 700 {directory} && "
+            f"printf '%s\\n' {document} > {directory}/user-token.json && "
+            f"chmod {mode} {directory}/user-token.json")
+
+
+@pytest.mark.parametrize("mode,sent", [
+    pytest.param("600", True, id="UTOK-FILE", marks=pytest.mark.check(
+        id="UTOK-FILE", area="tokens",
+        contract="plugin.md §8.3 (env, then 0600 user-token.json); §12 UTOK-02",
+        summary="a 0600 ~/.config/axonflow/user-token.json is sent as X-User-Token")),
+    pytest.param("644", False, id="UTOK-FILE-UNSAFE", marks=pytest.mark.check(
+        id="UTOK-FILE-UNSAFE", area="tokens",
+        contract="plugin.md §8.3; §4.3 (unsafe permissions marker); §12 UTOK-02",
+        summary="a user-token.json readable by others is refused with the documented warning")),
+])
+def test_user_token_file(conformance: Runner, mode: str, sent: bool) -> None:
+    obs = conformance.run("outbound-probe", setup=user_token_file(mode))
+    value = header(only_call(obs, "check_policy"), "X-User-Token")
+    assert value == (USER_TOKEN if sent else None), (
+        f"X-User-Token {'(absent)' if value is None else '(present)'} with a {mode} user-token.json")
+    output = tool_output(obs)
+    warning = f"user-token.json has unsafe permissions ({mode}); refusing to use."
+    assert (warning in output) is (not sent), f"unsafe-permissions warning expected: {not sent}; {output!r}"
+    assert USER_TOKEN not in output and USER_TOKEN not in obs.session.stderr, "the user token was printed"
 
 
 @pytest.mark.check(

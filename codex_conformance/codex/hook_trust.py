@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Collection
 from typing import Any
 
 # hooks.json event name -> label used in trust keys and in the hashed document.
@@ -65,15 +66,17 @@ def handler_hash(event: str, matcher: str | None, handler: dict[str, Any]) -> st
     return "sha256:" + hashlib.sha256(compact.encode()).hexdigest()
 
 
-def trust_entries(hooks_json_path: str, hooks_document: dict[str, Any]) -> dict[str, str]:
+def trust_entries(hooks_json_path: str, hooks_document: dict[str, Any],
+                  events: Collection[str] | None = None) -> dict[str, str]:
     """Map every handler of a user hooks.json to its trust key and hash.
 
     ``hooks_json_path`` must be the absolute path Codex will read the file from: the key
-    embeds it, and a wrong path fails silently.
+    embeds it, and a wrong path fails silently. ``events`` limits trust to those hook
+    events (a user who reviewed only some), so a check can run one hook without the other.
     """
     entries: dict[str, str] = {}
     for event, groups in hooks_document.get("hooks", {}).items():
-        if event not in EVENT_LABELS:
+        if event not in EVENT_LABELS or (events is not None and event not in events):
             continue
         for g, group in enumerate(groups):
             for h, handler in enumerate(group.get("hooks", [])):

@@ -65,7 +65,9 @@ class SessionPaths:
 class InstallOptions:
     platform_endpoint: str
     model_base_url: str
-    trust_hooks: bool = True
+    # True: trust every handler (the TUI's "Trust all"); a tuple of hook events trusts only
+    # those (e.g. ("PostToolUse",) runs the post-hook alone); False: trust nothing.
+    trust_hooks: bool | tuple[str, ...] = True
     install_plugin: bool = False  # step 6 without a TUI: `codex plugin marketplace add` + `add`
     # The guide's "Self-hosted / Enterprise authentication": the agent URL Codex's MCP client
     # uses, and [mcp_servers.axonflow.env_http_headers] (header -> env var sent verbatim).
@@ -127,8 +129,9 @@ def install(box: CodexBox, paths: SessionPaths, plugin_source: Path, options: In
     options.steps.append("3. [mcp_servers.axonflow] url appended to config.toml")
     options.steps.append("4. [features] codex_hooks = true appended to config.toml")
     if options.trust_hooks:
-        config += "\n" + trust_toml(trust_entries(paths.hooks_json, hooks))
-        options.steps.append("harness: [hooks.state] trust entries for every hook handler")
+        events = None if options.trust_hooks is True else tuple(options.trust_hooks)
+        config += "\n" + trust_toml(trust_entries(paths.hooks_json, hooks, events))
+        options.steps.append(f"harness: [hooks.state] trust entries for {events or 'every'} hook handler")
 
     # Step 5: the repo-local marketplace entry, exactly as the guide writes it.
     marketplace = {
