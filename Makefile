@@ -8,11 +8,15 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
+# Parallel workers for the checks (pytest-xdist), each with its own stack; 0 = one process.
+# More workers than cores pays off: a check mostly waits (on Codex, hooks, quiet windows).
+WORKERS ?= 4
+XDIST := -n $(WORKERS) --dist worksteal
 REPORTS := reports
 REPORT_ARGS := --junitxml=$(REPORTS)/junit.xml --alluredir=$(REPORTS)/allure-results --clean-alluredir
 export PLUGIN CODEX_VERSION PLATFORM
 
-.PHONY: e2e test unit lint docker compose images clean-docker list preflight validate
+.PHONY: e2e test unit lint docker compose images clean-docker list preflight validate bench soak
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' || \
@@ -32,7 +36,7 @@ compose:
 	@sh scripts/ensure-docker.sh --compose
 
 e2e: preflight docker
-	$(PY) -m pytest e2e $(REPORT_ARGS) $(PYTEST_ARGS)
+	$(PY) -m pytest e2e $(XDIST) $(REPORT_ARGS) $(PYTEST_ARGS)
 
 # The check catalogue: ID, area, contract item, one line each (no Docker needed).
 list: $(STAMP)
@@ -51,7 +55,8 @@ COMPOSE_TARGET := compose:fixtures/compose/reference-platform.yml
 COMPOSE_CHECKS := e2e/test_install.py "e2e/test_enforcement.py::test_dangerous_command_is_blocked[ENF-SSRF]" \
   e2e/test_enforcement.py::test_allowed_command_runs_and_is_audited
 test: preflight compose lint
-	$(PY) -m pytest tests e2e $(REPORT_ARGS) $(PYTEST_ARGS)
+	$(PY) -m pytest tests --junitxml=$(REPORTS)/junit-tests.xml $(PYTEST_ARGS)
+	$(PY) -m pytest e2e $(XDIST) $(REPORT_ARGS) $(PYTEST_ARGS)
 	PLATFORM=$(COMPOSE_TARGET) CODEX_CONFORMANCE_REPORTS=$(REPORTS)/compose \
 	  $(PY) -m pytest $(COMPOSE_CHECKS) --junitxml=$(REPORTS)/compose/junit.xml $(PYTEST_ARGS)
 	$(PY) -m codex_conformance.validate
@@ -67,3 +72,14 @@ validate: preflight docker
 # Remove every suite container and network on this engine (any run, dead or alive).
 clean-docker: $(STAMP)
 	$(PY) -m codex_conformance.preflight --sweep-all
+
+# Time budgets and the hook-overhead benchmark -> reports/bench.json (minutes; the cold
+# phase removes the suite's images first). BENCH_ARGS="--skip cold" to keep them.
+BENCH_ARGS ?=
+bench: preflight docker
+	$(PY) -m codex_conformance.bench $(BENCH_ARGS)
+
+# Run the suite N times; fails when any check's outcome varied (reports/soak.md).
+N ?= 10
+soak: preflight docker
+	$(PY) -m codex_conformance.soak --runs $(N) --workers $(WORKERS)

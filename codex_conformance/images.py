@@ -9,12 +9,14 @@ the image it builds on, so a warm run finds every tag and builds nothing.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import os
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import docker
@@ -54,6 +56,15 @@ def _tree(path: Path) -> list[Path]:
         p for p in path.rglob("*")
         if p.is_file() and "__pycache__" not in p.parts and not p.name.endswith(".pyc")
     ]
+
+
+@contextlib.contextmanager
+def build_lock() -> Iterator[None]:
+    """Hold the host's image lock: parallel workers (xdist) and concurrent runs then build
+    each content-hash tag once, and the later ones find it instead of racing the build."""
+    with open(cache_dir() / "images.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
 
 
 class Images:

@@ -49,7 +49,11 @@ class SuiteState:
 
 STATE = pytest.StashKey[SuiteState]()
 RUNNER = pytest.StashKey[Runner]()
-REPORTS = pytest.StashKey[list[pytest.TestReport]]()
+CHECK_PROPERTY = "codex-conformance-check"
+# Reports of checks still running (nodeid -> reports), and the summary they go to: module
+# level because pytest_runtest_logreport gets no config.
+_PENDING: dict[str, list[pytest.TestReport]] = {}
+_SUMMARY_SINK: list[Summary] = []
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -84,6 +88,7 @@ def pytest_configure(config: pytest.Config) -> None:
     state = SuiteState(plugin, version, platform, summary)
     state.known = deviations.for_cell(_cell(state))
     config.stash[STATE] = state
+    _SUMMARY_SINK[:] = [summary]
     # SIGTERM (CI timeouts, `kill`) must run finalizers like Ctrl-C does, or the stack leaks.
     if signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None):
         signal.signal(signal.SIGTERM, _interrupt)
@@ -239,9 +244,15 @@ def _write_artifacts(item: pytest.Item, state: SuiteState, longrepr: str) -> Non
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
     report = yield
-    if _check_marker(item) is None:
+    marker = _check_marker(item)
+    if marker is None:
         return report
-    item.stash.setdefault(REPORTS, []).append(report)
+    report.user_properties.append((CHECK_PROPERTY, {
+        "id": marker.kwargs["id"], "area": marker.kwargs.get("area", ""),
+        "contract": marker.kwargs.get("contract", ""), "summary": marker.kwargs.get("summary", ""),
+        "required": item.get_closest_marker("required") is not None,
+        "worker": getattr(item.config, "workerinput", {}).get("workerid", ""),
+    }))
     if report.failed:
         try:
             _write_artifacts(item, item.config.stash[STATE], str(report.longrepr))
@@ -256,7 +267,9 @@ def _outcome(reports: list[pytest.TestReport]) -> tuple[str, str]:
         if hasattr(report, "wasxfail"):
             return ("xpassed" if report.passed else "xfailed"), report.wasxfail
         if report.skipped:
-            reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+            # (path, line, reason); a list once it crossed the xdist wire.
+            longrepr = report.longrepr
+            reason = str(longrepr[2]) if isinstance(longrepr, tuple | list) else str(longrepr)
             return "skipped", reason
         if report.failed:
             crash = getattr(report.longrepr, "reprcrash", None)
@@ -266,26 +279,36 @@ def _outcome(reports: list[pytest.TestReport]) -> tuple[str, str]:
     return "passed", ""
 
 
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
-    result = yield
-    marker = _check_marker(item)
-    if marker is not None:
-        reports = item.stash.get(REPORTS, [])
-        outcome, reason = _outcome(reports)
-        item.config.stash[STATE].summary.record(CheckResult(
-            id=marker.kwargs["id"], outcome=outcome,
-            duration_s=round(sum(r.duration for r in reports), 3),
-            area=marker.kwargs.get("area", ""), contract=marker.kwargs.get("contract", ""),
-            summary=marker.kwargs.get("summary", ""), reason=reason,
-            required=item.get_closest_marker("required") is not None,
-        ))
-    return result
+def _is_worker(config: pytest.Config) -> bool:
+    """An xdist worker: it runs checks, the controller (or a plain run) keeps the summary."""
+    return hasattr(config, "workerinput")
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Fold a check's setup/call/teardown reports into one summary entry.
+
+    This hook runs where the summary is kept: in a plain run, and on the xdist controller,
+    which receives every worker's reports (with ``user_properties``) over the wire.
+    """
+    check = dict(report.user_properties).get(CHECK_PROPERTY)
+    if check is None:
+        return
+    pending = _PENDING.setdefault(report.nodeid, [])
+    pending.append(report)
+    if report.when != "teardown":
+        return
+    reports = _PENDING.pop(report.nodeid)
+    outcome, reason = _outcome(reports)
+    _SUMMARY_SINK[0].record(CheckResult(
+        id=check["id"], outcome=outcome, duration_s=round(sum(r.duration for r in reports), 3),
+        area=check["area"], contract=check["contract"], summary=check["summary"],
+        reason=reason, required=check["required"], worker=check["worker"],
+    ))
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     state = session.config.stash.get(STATE, None)
-    if state is None or not state.summary.checks:
+    if state is None or not state.summary.checks or _is_worker(session.config):
         return
     state.summary.write(reports_dir() / "summary.json")
     skipped = state.summary.skipped_required()

@@ -24,6 +24,7 @@ class CheckResult:
     summary: str = ""
     reason: str = ""
     required: bool = False
+    worker: str = ""  # the xdist worker that ran it ("" in a plain run)
 
 
 @dataclass

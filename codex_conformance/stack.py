@@ -34,7 +34,7 @@ from .containers import (
     SuiteNetwork,
 )
 from .errors import SuiteError
-from .images import Images
+from .images import Images, build_lock
 from .platforms import make_target
 from .progress import phase
 from .resources import RunLabels, sweep
@@ -119,7 +119,7 @@ class Stack:
         self.close()
 
     def _start(self) -> None:
-        with phase("preparing images"):
+        with phase("preparing images"), build_lock():
             services = self.services_image = self.images.services()
             codex = self.images.codex(self.config.codex_version)
         with phase(f"starting stack {self.name}"):
