@@ -8,6 +8,7 @@ so a bad input is one line and a non-zero exit within seconds.
 
 from __future__ import annotations
 
+import os
 import re
 import signal
 import sys
@@ -24,7 +25,7 @@ from .paths import reports_dir
 from .plugin_source import PluginSource
 from .preflight import validate
 from .report import CheckResult, Summary
-from .resources import RunLabels, connect, leftovers, new_run_id, owner_token, sweep
+from .resources import RunLabels, connect, engine_answers, leftovers, new_run_id, owner_token, sweep
 from .runner import Runner
 from .stack import Stack, StackConfig, remove_stale_reaper_dirs
 
@@ -181,6 +182,8 @@ def stack(request: pytest.FixtureRequest) -> Iterator[Stack]:
             state.stack = s
             yield s
         state.stack = None
+        if engine_answers() is not None:
+            return  # the run already stopped with the reason (pytest_runtest_makereport)
         left = leftovers(client, state.run_id)
         if left:
             raise AssertionError(f"the run left resources behind: {', '.join(left)}")
@@ -254,6 +257,12 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         "worker": getattr(item.config, "workerinput", {}).get("workerid", ""),
     }))
     if report.failed:
+        lost = engine_answers()
+        if lost is not None:
+            where = os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+            pytest.exit(f"codex-conformance: the Docker engine at {where} stopped answering mid-run "
+                        f"({lost}) during {marker.kwargs['id']}; its containers are gone or "
+                        "unreachable: restart it (make docker) and run again", returncode=3)
         try:
             _write_artifacts(item, item.config.stash[STATE], str(report.longrepr))
         except Exception as exc:  # artifacts must never hide the real failure

@@ -93,6 +93,31 @@ def connect() -> docker.DockerClient:
     return client
 
 
+def engine_answers(timeout_s: float = 5.0) -> str | None:
+    """None while the engine answers a ping within ``timeout_s``, else why not (one line).
+
+    Asked after a check failed: a daemon that died or restarted mid-run takes every
+    container with it, so the right outcome is one clear error and an end to the run, not
+    a cascade of failing checks or a hang on a dead socket.
+    """
+    try:
+        client = docker.from_env(timeout=timeout_s)
+        try:
+            client.ping()
+        finally:
+            client.close()
+    except Exception as exc:  # any failure to reach the engine counts
+        text = str(exc)
+        if "No such file" in text or "FileNotFoundError" in text:
+            return "its socket is gone"
+        if "Connection refused" in text:
+            return "connection refused"
+        if "timed out" in text.lower():
+            return f"no answer within {timeout_s:.0f} s"
+        return text.split("(")[0].strip().rstrip(":") or type(exc).__name__
+    return None
+
+
 def _remove_container(api: docker.APIClient, container_id: str) -> bool:
     try:
         api.remove_container(container_id, force=True, v=True)

@@ -36,8 +36,8 @@ from .containers import (
 from .errors import SuiteError
 from .images import Images, build_lock
 from .platforms import make_target
-from .progress import phase
-from .resources import RunLabels, sweep
+from .progress import phase, say
+from .resources import RunLabels, engine_answers, sweep
 from .tls import OUTSIDE_HOSTS, UNTRUSTED_AGENT, RunCA
 
 T = TypeVar("T")
@@ -205,9 +205,17 @@ class Stack:
 
     def close(self) -> None:
         try:
-            self._stack.close()
+            try:
+                self._stack.close()
+            finally:
+                sweep(self.client, self.labels.run_id)
+        except Exception:
+            if engine_answers() is None:
+                raise
+            # The engine died or restarted: its containers and networks went with it, and
+            # the run has already been stopped with the one-line reason.
+            say(f"stack {self.name}: the Docker engine is gone, nothing left to remove on it")
         finally:
-            sweep(self.client, self.labels.run_id)
             if self._socket_dir is not None:
                 shutil.rmtree(self._socket_dir, ignore_errors=True)
 

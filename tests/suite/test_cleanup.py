@@ -24,6 +24,7 @@ from codex_conformance.paths import REPO_ROOT
 from codex_conformance.resources import OWNER_LABEL, RUN_LABEL, connect
 
 CHECK = "e2e/test_enforcement.py::test_dangerous_command_is_blocked[ENF-SSRF]"
+SECOND_CHECK = "e2e/test_enforcement.py::test_allowed_command_runs_and_is_audited"
 
 
 @pytest.fixture(scope="module")
@@ -33,13 +34,27 @@ def client() -> Iterator[docker.DockerClient]:
     engine.close()
 
 
-def owned_by(client: docker.DockerClient, pid: int) -> list[str]:
-    prefix = f"{socket.gethostname()}:{pid}:"
+def owned_by(client: docker.DockerClient, *pids: int) -> list[str]:
+    prefixes = tuple(f"{socket.gethostname()}:{pid}:" for pid in pids)
     api = client.api  # one listing call each: no per-container inspect racing the reaper
     found = [f"container {c['Names'][0]}" for c in api.containers(all=True, filters={"label": RUN_LABEL})
-             if (c.get("Labels") or {}).get(OWNER_LABEL, "").startswith(prefix)]
+             if (c.get("Labels") or {}).get(OWNER_LABEL, "").startswith(prefixes)]
     found += [f"network {n['Name']}" for n in api.networks(filters={"label": RUN_LABEL})
-              if (n.get("Labels") or {}).get(OWNER_LABEL, "").startswith(prefix)]
+              if (n.get("Labels") or {}).get(OWNER_LABEL, "").startswith(prefixes)]
+    return found
+
+
+def children(pid: int) -> list[int]:
+    """Live child processes of ``pid`` (the xdist workers of a controller)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
     return found
 
 
@@ -52,22 +67,31 @@ def wait_until(condition, timeout_s: float, what: str) -> None:  # type: ignore[
         time.sleep(0.2)
 
 
-def start_child(tmp_path: Path) -> subprocess.Popen[bytes]:
+def start_child(tmp_path: Path, workers: int = 0) -> subprocess.Popen[bytes]:
     env = {**os.environ, "CODEX_CONFORMANCE_REPORTS": str(tmp_path)}
+    parallel = ["-n", str(workers), SECOND_CHECK] if workers else []
     return subprocess.Popen(
-        [sys.executable, "-m", "pytest", CHECK, "-q", "-p", "no:cacheprovider"],
+        [sys.executable, "-m", "pytest", CHECK, *parallel, "-q", "-p", "no:cacheprovider"],
         cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         start_new_session=True,
     )
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL], ids=["sigint", "sigkill"])
-def test_interrupted_run_leaves_nothing(client: docker.DockerClient, tmp_path: Path, sig: int) -> None:
-    child = start_child(tmp_path)
+@pytest.mark.parametrize("sig,workers", [
+    (signal.SIGINT, 0), (signal.SIGKILL, 0), (signal.SIGINT, 2), (signal.SIGKILL, 2),
+], ids=["sigint", "sigkill", "sigint-2-workers", "sigkill-2-workers"])
+def test_interrupted_run_leaves_nothing(client: docker.DockerClient, tmp_path: Path, sig: int,
+                                        workers: int) -> None:
+    """With xdist the stacks belong to the workers, so their pids are taken while they run."""
+    child = start_child(tmp_path, workers)
+    owners = [child.pid]
     try:
-        # The stack is up once the codex container exists (it starts last).
-        wait_until(lambda: any(x.endswith("-codex") for x in owned_by(client, child.pid)) or
-                   child.poll() is not None, 300, "the child's stack to start")
+        # A stack is up once its codex container exists (it starts last); one per worker.
+        def stacks_up() -> bool:
+            owners[:] = [child.pid, *children(child.pid)]
+            codex = [x for x in owned_by(client, *owners) if x.endswith("-codex")]
+            return len(codex) >= max(1, workers) or child.poll() is not None
+        wait_until(stacks_up, 300, "the child's stacks to start")
         assert child.poll() is None, child.communicate()[0].decode()[-2000:]
         os.killpg(child.pid, sig)
         output = child.communicate(timeout=120)[0].decode(errors="replace")
@@ -77,5 +101,5 @@ def test_interrupted_run_leaves_nothing(client: docker.DockerClient, tmp_path: P
             child.wait()
     # SIGINT: finalizers ran before exit. SIGKILL: the reaper needs its grace period.
     deadline = 3 if sig == signal.SIGINT else 30
-    wait_until(lambda: not owned_by(client, child.pid), deadline,
-               f"no resources of the interrupted run (left: {owned_by(client, child.pid)})\n{output[-1500:]}")
+    wait_until(lambda: not owned_by(client, *owners), deadline,
+               f"no resources of the interrupted run (left: {owned_by(client, *owners)})\n{output[-1500:]}")
