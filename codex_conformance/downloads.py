@@ -39,6 +39,10 @@ class CodexRelease:
     tarball_sha256: str
 
 
+# The npm tarball and the unpacked static binaries of one version (~290 MB), with room.
+CODEX_DOWNLOAD_MB = 450
+
+
 def _platform() -> tuple[str, str]:
     machine = platform.machine()
     if machine not in PLATFORMS:
@@ -52,6 +56,15 @@ def _sha256(path: Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def require_space(directory: Path, need_mb: int, what: str) -> None:
+    """Fail in one line before a download or build that cannot fit, instead of deep
+    inside npm, pip or debootstrap with a truncated write."""
+    free_mb = shutil.disk_usage(directory).free // 2**20
+    if free_mb < need_mb:
+        raise SuiteError(f"disk full: {what} needs about {need_mb} MB in {directory}, only {free_mb} MB "
+                         "free (free some space or set CODEX_CONFORMANCE_CACHE to a roomier place)")
 
 
 def _npm_pack(spec: str, dest: Path) -> Path | None:
@@ -89,6 +102,7 @@ def codex_release(version: str) -> CodexRelease:
     marker = root / "sha256"
     if marker.exists():
         return CodexRelease(version, root / "bin", marker.read_text().strip())
+    require_space(cache_dir(), CODEX_DOWNLOAD_MB, f"downloading Codex {version}")
     with phase(f"downloading Codex {version} from npm", "about 10 s"), \
             tempfile.TemporaryDirectory(dir=cache_dir()) as tmp:
         # Since ~0.99 the binary lives in a per-platform version of the package; older
@@ -132,6 +146,7 @@ def wheels(requirements: Path) -> Path:
     if (dest / ".complete").exists():
         return dest
     machine = platform.machine()
+    require_space(cache_dir(), 50, "downloading the services wheels")
     with phase("downloading wheels for the services image", "a few seconds"):
         dest.mkdir(parents=True, exist_ok=True)
         proc = subprocess.run(

@@ -94,6 +94,7 @@ class Images:
             return tag
         if os.geteuid() != 0:
             raise SuiteError("building the Debian base image needs root (debootstrap): run as root once")
+        downloads.require_space(cache_dir(), 600, "building the Debian base image")
         with phase("building the Debian base image with debootstrap", "about 1 min"), \
                 tempfile.TemporaryDirectory(dir=cache_dir()) as tmp:
             tar = Path(tmp) / "rootfs.tar"
