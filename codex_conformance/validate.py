@@ -11,6 +11,7 @@ the reference fails or a mutant survives, 2 when a mutant no longer applies (sta
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import shutil
@@ -18,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -66,12 +68,13 @@ def materialise(mutant: Mutant, into: Path) -> Path:
     return target
 
 
-def run_checks(plugin: Path, checks: list[str], reports: Path) -> dict[str, str]:
+def run_checks(plugin: Path, checks: list[str], reports: Path, workers: int = 0) -> dict[str, str]:
     """Run ``checks`` against ``plugin`` in a fresh pytest process; check id -> outcome."""
     env = {**os.environ, "PLUGIN": str(plugin), "CODEX_CONFORMANCE_REPORTS": str(reports)}
+    parallel = ["-n", str(workers), "--dist", "worksteal"] if workers else []
     subprocess.run(
         [sys.executable, "-m", "pytest", "e2e", "-q", "-p", "no:randomly", "-p", "no:cacheprovider",
-         "--checks", ",".join(checks)],
+         "--checks", ",".join(checks), *parallel],
         cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False,
     )
     summary = reports / "summary.json"
@@ -95,6 +98,8 @@ def matrix(columns: list[str], rows: list[tuple[str, dict[str, str], str]]) -> s
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--only", default="", help="comma-separated mutant ids to run")
+    parser.add_argument("--jobs", type=int, default=int(os.environ.get("VALIDATE_JOBS", "3")),
+                        help="mutants run at once, and workers for the reference run (default 3)")
     args = parser.parse_args()
     started = time.monotonic()
     try:
@@ -109,14 +114,20 @@ def main() -> int:
             for mutant in mutants:  # all patches first: a stale mutant fails before any run
                 materialise(mutant, Path(tmp))
             print(f"[validate] reference plugin on {len(columns)} checks...", flush=True)
-            reference = run_checks(REFERENCE_PLUGIN, columns, out / "reference")
-            for n, mutant in enumerate(mutants, 1):
+            reference = run_checks(REFERENCE_PLUGIN, columns, out / "reference", workers=args.jobs)
+            done = itertools.count(1)
+
+            def attack(mutant: Mutant) -> None:
                 t0 = time.monotonic()
                 mutant.outcomes = run_checks(Path(tmp) / mutant.id, sorted(set(mutant.kills) | set(smoke)),
                                              out / mutant.id)
                 mutant.seconds = round(time.monotonic() - t0, 1)
                 verdict = f"killed by {', '.join(mutant.killed_by)}" if mutant.killed_by else "SURVIVED"
-                print(f"[validate] {n}/{len(mutants)} {mutant.id}: {verdict} ({mutant.seconds}s)", flush=True)
+                print(f"[validate] {next(done)}/{len(mutants)} {mutant.id}: {verdict} ({mutant.seconds}s)",
+                      flush=True)
+            # Mutants are independent runs (each its own stack), so several go at once.
+            with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+                list(pool.map(attack, mutants))
     except SuiteError as exc:
         print(f"codex-conformance: {exc}", file=sys.stderr)
         return 2
