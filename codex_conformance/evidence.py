@@ -153,3 +153,28 @@ def stays_quiet(obs: Observation, hostname: str) -> list[dict[str, Any]]:
     """Connections to ``hostname`` during the quiet window after the session (ideally none)."""
     obs.wait_for(lambda: bool(obs.outside_connections(hostname)), QUIET_WINDOW_S)
     return obs.outside_connections(hostname)
+
+
+# -- how long a hook held things up ----------------------------------------------------
+# Measured between two events on the same clock, so a busy machine (parallel workers,
+# Codex starting slowly) adds little: only the hook's own exit and Codex's next step.
+def held_command_s(obs: Observation, tool: str = "check_policy") -> float:
+    """Seconds from the platform receiving the pre-hook's ``tool`` call to the command
+    creating its sentinel: how long the pre-hook held the command."""
+    __tracebackhide__ = True
+    calls = obs.platform_calls(tool)
+    assert calls, f"the hook's {tool} never reached the platform\n{obs.summary()}"
+    ran = obs.mtime(sentinel(obs))
+    assert ran is not None, f"the command never ran (no {sentinel(obs)})\n{obs.summary()}"
+    return ran - calls[0]["ts"]
+
+
+def held_result_s(obs: Observation, tool: str = "check_output") -> float:
+    """Seconds from the platform receiving the post-hook's ``tool`` call to Codex's next
+    model request, which carries the tool's result: how long the post-hook held it."""
+    __tracebackhide__ = True
+    calls = obs.platform_calls(tool)
+    assert calls, f"the post-hook's {tool} never reached the platform\n{obs.summary()}"
+    later = [r["ts"] for r in obs.model_requests if r["ts"] > calls[0]["ts"]]
+    assert later, f"Codex never went back to the model after the post-hook\n{obs.summary()}"
+    return min(later) - calls[0]["ts"]

@@ -143,6 +143,13 @@ class Observation:
         mode, _, content = result.stdout.partition("\n")
         return mode, content
 
+    def mtime(self, relative: str) -> float | None:
+        """When ``relative`` (to the work dir) was last written, on the host clock the
+        platform and the model double also stamp their requests with (one kernel)."""
+        assert self._stack.codex is not None
+        result = self._stack.codex.run(["stat", "-c", "%.9Y", self.work_path(relative)])
+        return float(result.stdout) if result.exit_code == 0 else None
+
     def read(self, relative: str) -> str:
         assert self._stack.codex is not None
         return self._stack.codex.run_ok(["cat", self.work_path(relative)]).stdout

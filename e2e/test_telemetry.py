@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from codex_conformance.evidence import TELEMETRY, pings, stays_quiet
+from codex_conformance.evidence import TELEMETRY, held_command_s, pings, stays_quiet
 from codex_conformance.runner import Runner
 
 STAMP = ".cache/axonflow/codex-plugin-telemetry-sent"
@@ -88,6 +88,9 @@ def test_black_holed_checkpoint_does_not_stall(conformance: Runner) -> None:
     obs = conformance.run("enf-allow", outside={TELEMETRY: [hang]})
     assert obs.exists(obs.rendered.variables["sentinel"]), obs.summary()
     assert pings(obs) or obs.outside_connections(TELEMETRY), "the heartbeat was never attempted"
-    assert obs.session.duration_s < 3.0, (
-        f"the session took {obs.session.duration_s:.2f}s with the checkpoint hanging: "
-        "Codex waited for the hook's background heartbeat")
+    # A hook whose background ping keeps its pipes open holds the command until the
+    # ping's own 3 s bound; a detached one lets it run at once (well under 1.5 s).
+    held = held_command_s(obs)
+    assert held < 1.5, (
+        f"the pre-hook held the command {held:.2f}s with the checkpoint hanging "
+        f"(session {obs.session.duration_s:.2f}s): Codex waited for the hook's background heartbeat")

@@ -3,18 +3,21 @@
 Documented: PreToolUse waits 8 s by default, PostToolUse 5 s, AXONFLOW_TIMEOUT_SECONDS
 sets both; hooks.json gives each hook 15 s, which Codex enforces by killing the hook and
 letting the tool run (codex.md §4.6). Each check delays the platform's answer and measures
-the whole Codex session against the budget: elapsed time is observed, never slept for.
-Bounds are the budget plus at most ~3.5 s of Codex, the command and the other hook.
+how long the hook held things up, between two stamps on the host clock: the platform
+receiving the hook's call, and the command creating its file (pre-hook) or Codex's next
+model request (post-hook). Elapsed time is observed, never slept for; the bound is the
+budget plus at most SLACK_S of the hook's exit and Codex's next step, even with parallel
+workers on a busy machine.
 """
 
 from __future__ import annotations
 
 import pytest
 
-from codex_conformance.evidence import assert_ran_after_hook, hook_events
+from codex_conformance.evidence import assert_ran_after_hook, held_command_s, held_result_s, hook_events
 from codex_conformance.runner import Runner
 
-SLACK_S = 3.5
+SLACK_S = 2.0
 
 
 def delay(tool: str, seconds: float) -> dict:
@@ -32,8 +35,9 @@ pytestmark = pytest.mark.usefixtures("faults_supported")
 def test_pre_hook_default_timeout(conformance: Runner) -> None:
     obs = conformance.run("fail-ssrf", faults=[delay("check_policy", 11)])
     assert_ran_after_hook(obs)
-    assert 8.0 <= obs.session.duration_s < 8.0 + SLACK_S, (
-        f"session took {obs.session.duration_s:.2f}s; the pre-hook must wait 8 s, no more")
+    held = held_command_s(obs)
+    assert 7.9 <= held < 8.0 + SLACK_S, (
+        f"the pre-hook held the command {held:.2f}s; it must wait 8 s, no more")
 
 
 @pytest.mark.check(
@@ -45,8 +49,9 @@ def test_post_hook_default_timeout(conformance: Runner) -> None:
     obs = conformance.run("post-pii", faults=[delay("check_output", 8)])
     assert hook_events(obs, "PostToolUse") == ["Completed"], hook_events(obs, "PostToolUse")
     assert obs.wait_for_calls("check_output", 2), "no scan was attempted"
-    assert 5.0 <= obs.session.duration_s < 5.0 + SLACK_S, (
-        f"session took {obs.session.duration_s:.2f}s; the post-hook must wait 5 s for the scan, no more")
+    held = held_result_s(obs)
+    assert 4.9 <= held < 5.0 + SLACK_S, (
+        f"the post-hook held the result {held:.2f}s; it must wait 5 s for the scan, no more")
 
 
 @pytest.mark.check(
@@ -59,8 +64,10 @@ def test_timeout_override_applies_to_post_hook(conformance: Runner) -> None:
     obs = conformance.run("post-pii", env={"AXONFLOW_TIMEOUT_SECONDS": "2"},
                           faults=[delay("check_output", 8)])
     assert hook_events(obs, "PostToolUse") == ["Completed"], hook_events(obs, "PostToolUse")
-    assert 2.0 <= obs.session.duration_s < 2.0 + SLACK_S, (
-        f"session took {obs.session.duration_s:.2f}s with AXONFLOW_TIMEOUT_SECONDS=2")
+    assert obs.wait_for_calls("check_output", 2), "no scan was attempted"
+    held = held_result_s(obs)
+    assert 1.9 <= held < 2.0 + SLACK_S, (
+        f"the post-hook held the result {held:.2f}s with AXONFLOW_TIMEOUT_SECONDS=2")
 
 
 @pytest.mark.check(
@@ -73,5 +80,7 @@ def test_codex_enforces_the_hook_timeout(conformance: Runner) -> None:
     obs = conformance.run("fail-ssrf", env={"AXONFLOW_TIMEOUT_SECONDS": "30"},
                           faults=[delay("check_policy", 25)])
     assert_ran_after_hook(obs, outcome="Failed")
-    assert 15.0 <= obs.session.duration_s < 15.0 + SLACK_S, (
-        f"session took {obs.session.duration_s:.2f}s; Codex must stop the hook at 15 s")
+    # The hook started (bash, jq) a little before its call reached the platform.
+    held = held_command_s(obs)
+    assert 15.0 - SLACK_S <= held < 15.0 + SLACK_S, (
+        f"the hook held the command {held:.2f}s; Codex must stop it at 15 s")
