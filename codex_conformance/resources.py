@@ -93,13 +93,25 @@ def connect() -> docker.DockerClient:
     return client
 
 
-def engine_answers(timeout_s: float = 5.0) -> str | None:
+def engine_answers(timeout_s: float = 5.0, attempts: int = 3) -> str | None:
     """None while the engine answers a ping within ``timeout_s``, else why not (one line).
 
     Asked after a check failed: a daemon that died or restarted mid-run takes every
     container with it, so the right outcome is one clear error and an end to the run, not
     a cascade of failing checks or a hang on a dead socket.
     """
+    reason = ""
+    for attempt in range(attempts):  # a daemon busy with parallel stacks is slow, not gone
+        if attempt:
+            time.sleep(1.0)
+        reason = _ping(timeout_s)
+        if not reason:
+            return None
+    return reason
+
+
+def _ping(timeout_s: float) -> str:
+    """'' when the engine answers, else a short reason."""
     try:
         client = docker.from_env(timeout=timeout_s)
         try:
@@ -115,7 +127,7 @@ def engine_answers(timeout_s: float = 5.0) -> str | None:
         if "timed out" in text.lower():
             return f"no answer within {timeout_s:.0f} s"
         return text.split("(")[0].strip().rstrip(":") or type(exc).__name__
-    return None
+    return ""
 
 
 def _remove_container(api: docker.APIClient, container_id: str) -> bool:

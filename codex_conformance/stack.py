@@ -45,11 +45,19 @@ REAPER_GRACE_S = 3.0
 REAPER_DIR_SUFFIX = "-reaper-"
 
 
-def remove_stale_reaper_dirs() -> int:
-    """Empty socket directories of killed runs (their reaper removed the socket on exit)."""
+def remove_stale_reaper_dirs(min_age_s: float = 120.0) -> int:
+    """Empty socket directories of killed runs (their reaper removed the socket on exit).
+
+    A run that is starting right now (another worker, a concurrent mutant) has an empty
+    directory too, until its reaper opens the socket: only old ones are removed, or that
+    run's reaper would bind a directory that no longer exists on the host.
+    """
     removed = 0
+    now = time.time()
     for directory in Path(tempfile.gettempdir()).glob(f"cc-*{REAPER_DIR_SUFFIX}*"):
-        with contextlib.suppress(OSError):  # not empty: that run's reaper is still alive
+        with contextlib.suppress(OSError):  # gone, or not empty: that run's reaper is alive
+            if now - directory.stat().st_mtime < min_age_s:
+                continue
             directory.rmdir()
             removed += 1
     return removed

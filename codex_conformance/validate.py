@@ -72,14 +72,19 @@ def run_checks(plugin: Path, checks: list[str], reports: Path, workers: int = 0)
     """Run ``checks`` against ``plugin`` in a fresh pytest process; check id -> outcome."""
     env = {**os.environ, "PLUGIN": str(plugin), "CODEX_CONFORMANCE_REPORTS": str(reports)}
     parallel = ["-n", str(workers), "--dist", "worksteal"] if workers else []
-    subprocess.run(
-        [sys.executable, "-m", "pytest", "e2e", "-q", "-p", "no:randomly", "-p", "no:cacheprovider",
-         "--checks", ",".join(checks), *parallel],
-        cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False,
-    )
+    reports.mkdir(parents=True, exist_ok=True)
+    log = reports / "pytest.log"
+    with log.open("w") as out:
+        proc = subprocess.run(
+            [sys.executable, "-m", "pytest", "e2e", "-q", "-p", "no:randomly", "-p", "no:cacheprovider",
+             "--checks", ",".join(checks), *parallel],
+            cwd=REPO_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, check=False,
+        )
     summary = reports / "summary.json"
     if not summary.exists():
-        raise SuiteError(f"the run against {plugin} wrote no summary (see {reports})")
+        tail = " | ".join(log.read_text(errors="replace").strip().splitlines()[-3:])
+        raise SuiteError(f"the run against {plugin} wrote no summary (exit {proc.returncode}; "
+                         f"{log}): {tail[-600:]}")
     return {c["id"]: c["outcome"] for c in json.loads(summary.read_text())["checks"]}
 
 
