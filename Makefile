@@ -17,6 +17,7 @@ REPORT_ARGS := --junitxml=$(REPORTS)/junit.xml --alluredir=$(REPORTS)/allure-res
 export PLUGIN CODEX_VERSION PLATFORM
 
 .PHONY: e2e test unit lint docker compose images clean-docker list preflight validate bench soak
+.PHONY: matrix merge-reports report
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' || \
@@ -60,6 +61,7 @@ test: preflight compose lint
 	PLATFORM=$(COMPOSE_TARGET) CODEX_CONFORMANCE_REPORTS=$(REPORTS)/compose \
 	  $(PY) -m pytest $(COMPOSE_CHECKS) --junitxml=$(REPORTS)/compose/junit.xml $(PYTEST_ARGS)
 	$(PY) -m codex_conformance.validate
+	$(MAKE) --no-print-directory matrix MATRIX=matrices/ci.toml
 
 images: preflight docker
 	$(PY) -m codex_conformance.preflight --build-images
@@ -83,3 +85,28 @@ bench: preflight docker
 N ?= 10
 soak: preflight docker
 	$(PY) -m codex_conformance.soak --runs $(N) --workers $(WORKERS)
+
+# The compatibility matrix: one pytest run per cell (plugin x Codex x platform) into
+# reports/matrix/<cell>/, then reports/matrix.{json,md,html}. SHARD=i/N runs every N-th
+# cell (CI fan-out); copy the shards' reports/matrix/ together and `make merge-reports`.
+MATRIX ?= matrices/ci.toml
+SHARD ?=
+MATRIX_WORKERS ?= 2
+MATRIX_JOBS ?= 1
+matrix: $(STAMP) docker
+	$(PY) -m codex_conformance.matrix run $(MATRIX) --workers $(MATRIX_WORKERS) --jobs $(MATRIX_JOBS) \
+	  $(if $(SHARD),--shard $(SHARD))
+
+# Combine every reports/matrix/*/ (all shards) into one reports/matrix.{json,md,html};
+# MERGE_MATRIX=matrices/x.toml keeps only that file's cells.
+MERGE_MATRIX ?=
+merge-reports: $(STAMP)
+	$(PY) -m codex_conformance.matrix merge $(MERGE_MATRIX)
+
+# Allure HTML from every allure-results directory the runs left (e2e and matrix cells).
+report:
+	@dirs=$$(ls -d $(REPORTS)/allure-results $(REPORTS)/matrix/*/allure-results 2>/dev/null); \
+	if [ -z "$$dirs" ]; then echo "make report: no allure results yet (run make e2e or make matrix)"; exit 1; fi; \
+	if command -v allure >/dev/null 2>&1; then \
+	  allure generate --clean -o $(REPORTS)/allure-report $$dirs && echo "allure report: $(REPORTS)/allure-report/index.html"; \
+	else echo "make report: no allure CLI; install it (https://allurereport.org/docs/install/, e.g. npm install -g allure-commandline, needs Java) and run make report again"; fi

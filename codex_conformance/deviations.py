@@ -11,6 +11,11 @@ Manifest files (``fixtures/deviations/*.yaml``) hold a list of::
       when: {codex: ">=0.130.0", plugin: "<=1.7.0", platform: reference}
       contract: codex.md §4.4
       reason: Codex skips untrusted hooks silently; the documented steps never trust them.
+
+A file named ``plugin-<version>.yaml`` is the manifest of that one plugin release: its
+entries apply only when the plugin's version is exactly ``<version>`` (``===``, so the
+reference plugin's ``1.7.0+reference`` is not the published ``1.7.0``), on top of their
+own ``when``. Checks it lists that pass are reported as stale entries.
 """
 
 from __future__ import annotations
@@ -37,11 +42,19 @@ def _version(text: str) -> tuple[int, ...]:
 
 
 def version_matches(version: str, spec: str) -> bool:
-    """``spec`` is comma-separated ``>=1.2.0``/``<2``/``==0.169.0`` clauses (all must hold)."""
+    """``spec`` is comma-separated ``>=1.2.0``/``<2``/``==0.169.0`` clauses (all must hold).
+
+    ``==`` compares release numbers (``1.7.0+reference`` == ``1.7.0``); ``===`` is the
+    exact version string (a leading ``v`` aside), for a manifest of one published release.
+    """
     for clause in (c.strip() for c in spec.split(",") if c.strip()):
-        match = re.match(r"(>=|<=|==|>|<)?\s*(\S+)", clause)
+        match = re.match(r"(===|>=|<=|==|>|<)?\s*(\S+)", clause)
         if match is None:
             raise SuiteError(f"bad version clause {clause!r} in a deviation manifest")
+        if match.group(1) == "===":
+            if version.lstrip("v") != match.group(2).lstrip("v"):
+                return False
+            continue
         op, bound = match.group(1) or "==", _version(match.group(2))
         have = _version(version)
         ok = {">=": have >= bound, "<=": have <= bound, ">": have > bound,
@@ -74,10 +87,14 @@ def load(directory: Path = DEVIATIONS_DIR) -> list[Deviation]:
     deviations: list[Deviation] = []
     for path in sorted(directory.glob("*.yaml")):
         entries: Any = yaml.safe_load(path.read_text()) or []
+        release = path.stem[len("plugin-"):] if path.stem.startswith("plugin-") else ""
         for entry in entries:
             try:
+                when = dict(entry.get("when", {}))
+                if release:
+                    when["plugin"] = ",".join(filter(None, (f"==={release}", when.get("plugin"))))
                 deviations.append(Deviation(entry["check"], entry["contract"], entry["reason"],
-                                            dict(entry.get("when", {})), path))
+                                            when, path))
             except (KeyError, TypeError) as exc:
                 raise SuiteError(f"{path}: each deviation needs check, contract, reason ({exc})") from None
     return deviations

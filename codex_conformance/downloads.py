@@ -8,12 +8,14 @@ so a warm run asks no registry at all.
 from __future__ import annotations
 
 import hashlib
+import json
 import platform
 import re
 import shutil
 import subprocess
 import tarfile
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +24,12 @@ from .paths import cache_dir
 from .progress import phase
 
 CODEX_PACKAGE = "@openai/codex"
+# The oldest Codex the suite can drive: the session driver (codex/session.py) passes
+# `--disable unbounded_connection_retries`, and Codex 0.147.0 and older reject that feature
+# flag ("Unknown feature flag"), so every session would fail before the first hook.
+MIN_CODEX_VERSION = "0.148.0"
+# How long the registry's version list is trusted before npm is asked again.
+VERSIONS_TTL_S = 3600.0
 VERSION_RE = re.compile(r"^\d+\.\d+\.\d+(?:-[0-9A-Za-z.]+)?$")
 # npm platform suffix and Rust target triple per host machine.
 PLATFORMS = {
@@ -82,6 +90,61 @@ def _npm_pack(spec: str, dest: Path) -> Path | None:
         raise SuiteError(f"npm pack {spec} failed: {last}")
     names = [line for line in proc.stdout.split() if line.endswith(".tgz")]
     return dest / names[-1] if names else None
+
+
+def _key(version: str) -> tuple[int, ...]:
+    return tuple(int(p) for p in version.split("-")[0].split("."))
+
+
+def registry_versions(timeout_s: float = 20.0) -> list[str] | None:
+    """The released @openai/codex versions (no per-platform builds), oldest first.
+
+    Cached for an hour in the host cache, so a matrix asks npm once; None when npm cannot
+    be asked (offline): then the download itself says whether the version exists.
+    """
+    cache = cache_dir() / "npm-codex-versions.json"
+    if cache.exists() and time.time() - cache.stat().st_mtime < VERSIONS_TTL_S:
+        return list(json.loads(cache.read_text()))
+    if shutil.which("npm") is None:
+        return None
+    try:
+        proc = subprocess.run(["npm", "view", CODEX_PACKAGE, "versions", "--json"],
+                              capture_output=True, text=True, timeout=timeout_s, check=False)
+        listed = json.loads(proc.stdout) if proc.returncode == 0 else None
+    except (subprocess.TimeoutExpired, json.JSONDecodeError):
+        return None
+    if not isinstance(listed, list):
+        return None
+    versions = sorted((v for v in listed if re.fullmatch(r"\d+\.\d+\.\d+", v)), key=_key)
+    cache.write_text(json.dumps(versions))
+    return versions
+
+
+def _downloaded(version: str) -> bool:
+    return (cache_dir() / "codex" / f"{version}-{_platform()[0]}" / "sha256").exists()
+
+
+def check_version(version: str) -> None:
+    """One line, in about a second, for a Codex version the suite cannot run.
+
+    Malformed, older than the supported range, or not on npm (the registry's version list,
+    asked only when the version is not downloaded yet). Offline, only the form is checked.
+    """
+    if not VERSION_RE.match(version):
+        raise SuiteError(f"CODEX_VERSION={version} is not an npm version like 0.169.0")
+    if _key(version) < _key(MIN_CODEX_VERSION):
+        raise SuiteError(f"CODEX_VERSION={version} is older than the oldest Codex the suite drives, "
+                         f"{MIN_CODEX_VERSION} (older ones reject --disable unbounded_connection_retries)")
+    if _downloaded(version):
+        return
+    versions = registry_versions()
+    if versions is None or version in versions:
+        return
+    newer = [v for v in versions if _key(v) > _key(version)][:2]
+    older = [v for v in versions if _key(v) < _key(version)][-2:]
+    near = ", ".join(older + newer) or "none"
+    raise SuiteError(f"unknown Codex version {version}: npm has no {CODEX_PACKAGE}@{version} "
+                     f"(nearest: {near}; latest {versions[-1] if versions else '?'})")
 
 
 def _find_member(members: list[tarfile.TarInfo], triple: str, name: str) -> tarfile.TarInfo | None:

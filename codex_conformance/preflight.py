@@ -10,7 +10,7 @@ import argparse
 import os
 import sys
 
-from .downloads import VERSION_RE
+from .downloads import check_version
 from .errors import SuiteError
 from .paths import REFERENCE_PLUGIN
 from .platforms import TargetSpec
@@ -21,11 +21,14 @@ DEFAULT_CODEX_VERSION = "0.169.0"
 
 def validate(plugin_path: str | None = None, version: str | None = None,
              platform: str | None = None) -> tuple[PluginSource, str, str]:
-    """The cell's three inputs, checked; each falls back to its env var, then the default."""
-    plugin = PluginSource.from_path(plugin_path or os.environ.get("PLUGIN") or REFERENCE_PLUGIN)
+    """The cell's three inputs, checked; each falls back to its env var, then the default.
+
+    The plugin may be a spec (``mutant:<id>``, ``<repo>@<ref>``, ``<git URL>@<ref>``,
+    see plugin_source.py), resolved here to a tree in the host cache.
+    """
+    plugin = PluginSource.from_spec(plugin_path or os.environ.get("PLUGIN") or REFERENCE_PLUGIN)
     version = version or os.environ.get("CODEX_VERSION") or DEFAULT_CODEX_VERSION
-    if not VERSION_RE.match(version):
-        raise SuiteError(f"CODEX_VERSION={version} is not an npm version like {DEFAULT_CODEX_VERSION}")
+    check_version(version)
     platform = platform or os.environ.get("PLATFORM") or "reference"
     TargetSpec.parse(platform)
     return plugin, version, platform

@@ -8,6 +8,7 @@ so a bad input is one line and a non-zero exit within seconds.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -15,6 +16,7 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+import allure
 import pytest
 
 from . import deviations
@@ -60,7 +62,8 @@ _SUMMARY_SINK: list[Summary] = []
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("codex-conformance")
     group.addoption("--plugin", default=None,
-                    help="plugin checkout under test (env PLUGIN; default: the reference plugin)")
+                    help="plugin under test (env PLUGIN; default reference): a checkout directory, "
+                         "<git repo>@<ref>, <git URL>@<ref> or mutant:<ID>")
     group.addoption("--codex-version", default=None,
                     help="@openai/codex npm version (env CODEX_VERSION; default 0.169.0)")
     group.addoption("--platform", default=None,
@@ -83,7 +86,9 @@ def pytest_configure(config: pytest.Config) -> None:
     except SuiteError as exc:
         raise pytest.UsageError(str(exc)) from None
     summary = Summary(cell={
-        "plugin": {"source": str(plugin.path), "name": plugin.name, "version": plugin.version},
+        "plugin": {"source": str(plugin.path), "name": plugin.name, "version": plugin.version,
+                   **({"spec": plugin.spec} if plugin.spec != str(plugin.path) else {}),
+                   **({"commit": plugin.commit} if plugin.commit else {})},
         "codex": version, "platform": platform,
     })
     state = SuiteState(plugin, version, platform, summary)
@@ -178,7 +183,12 @@ def stack(request: pytest.FixtureRequest) -> Iterator[Stack]:
                              f"{removed[1]} networks left by dead runs\n")
         state.run_id = new_run_id()
         labels = RunLabels(state.run_id, owner_token())
-        with Stack(client, Images(client), labels, StackConfig(state.codex_version, state.platform)) as s:
+        with contextlib.ExitStack() as scope:
+            # The allure "build" phase: images found or built, the stack started.
+            with allure.step(f"build: images for Codex {state.codex_version} and the stack "
+                             f"({state.platform})"):
+                s = scope.enter_context(Stack(client, Images(client), labels,
+                                              StackConfig(state.codex_version, state.platform)))
             state.stack = s
             yield s
         state.stack = None

@@ -16,6 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import allure
+
 from . import scenario as scenarios
 from .codex.install import InstallOptions, SessionPaths, install
 from .codex.session import SessionResult, run_exec
@@ -212,19 +214,22 @@ class Runner:
         options = InstallOptions(stack.platform_endpoint, stack.model_base_url, trust_hooks,
                                  install_plugin, mcp_url=mcp_url,
                                  mcp_env_headers=dict(mcp_env_headers or {}))
-        install(stack.codex, paths, self.plugin.path, options)
-        if setup:
-            stack.codex.run_ok(["bash", "-c", setup], user="agent",
-                               env={"HOME": paths.home}, workdir=paths.work)
+        with allure.step(f"install: {self.plugin.name} {self.plugin.version} into {paths.root}"):
+            install(stack.codex, paths, self.plugin.path, options)
+            if setup:
+                stack.codex.run_ok(["bash", "-c", setup], user="agent",
+                                   env={"HOME": paths.home}, workdir=paths.work)
         rendered = scenarios.load(scenario_name).render(work=paths.work)
         stack.model_client.register(rendered.key, rendered.turns)
         merged = {"AXONFLOW_ENDPOINT": stack.platform_endpoint, **(env or {})}
         session_env = {k: v for k, v in merged.items() if v is not None}
         started_at = time.time()
-        result = run_exec(stack.codex, paths, rendered.prompt, session_env, codex_args,
-                          deadline_s=deadline_s)
-        observation = Observation(self.check_id, rendered, paths, result, options.steps,
-                                  session_env, started_at, stack)
-        observation.refresh()
+        with allure.step(f"session: codex exec, scenario {scenario_name}"):
+            result = run_exec(stack.codex, paths, rendered.prompt, session_env, codex_args,
+                              deadline_s=deadline_s)
+        with allure.step("observe: model transcript and platform requests"):
+            observation = Observation(self.check_id, rendered, paths, result, options.steps,
+                                      session_env, started_at, stack)
+            observation.refresh()
         self.observations.append(observation)
         return observation

@@ -1,0 +1,314 @@
+"""The compatibility matrix without Docker: matrix files, sharding, plugin specs, the
+report built from cell directories (merge), and its markdown and HTML."""
+
+from __future__ import annotations
+
+import html
+import json
+import subprocess
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from codex_conformance import deviations, matrix, matrix_report
+from codex_conformance.errors import SuiteError
+from codex_conformance.paths import REPO_ROOT
+from codex_conformance.plugin_source import PluginSource, split_ref
+
+# -- matrix files -----------------------------------------------------------------------
+
+
+def test_axes_expand_in_order_with_defaults() -> None:
+    m = matrix.parse({"name": "ci", "checks": ["ENF-SSRF"], "platform": "reference@9.2.0",
+                      "axes": {"plugin": ["reference", "mutant:X"], "codex": ["0.148.0", "0.169.0"]}})
+    assert [(c.plugin, c.codex, c.platform) for c in m.cells] == [
+        ("reference", "0.148.0", "reference@9.2.0"), ("reference", "0.169.0", "reference@9.2.0"),
+        ("mutant:X", "0.148.0", "reference@9.2.0"), ("mutant:X", "0.169.0", "reference@9.2.0")]
+    assert [c.index for c in m.cells] == [0, 1, 2, 3]
+    assert all(c.checks == ("ENF-SSRF",) for c in m.cells)
+    assert m.cells[2].id == "mutant-X_codex-0.148.0_reference-9.2.0"
+
+
+def test_explicit_cells_override_defaults_and_ids_stay_unique() -> None:
+    m = matrix.parse({"codex": "0.169.0", "cell": [
+        {"plugin": "/src/plugin@v1.7.0", "checks": ["ENF-ALLOW"]},
+        {"plugin": "/src/plugin@v1.7.0"},
+        {"plugin": "reference", "id": "my cell", "platform": "url:http://agent:8080"}]})
+    assert [c.id for c in m.cells] == ["v1.7.0_codex-0.169.0_reference", "v1.7.0_codex-0.169.0_reference-2",
+                                       "my-cell"]
+    assert m.cells[0].checks == ("ENF-ALLOW",) and m.cells[1].checks == ()
+    assert m.cells[2].platform == "url:http://agent:8080"
+
+
+def test_env_variables_with_defaults() -> None:
+    doc = {"axes": {"plugin": ["${PLUGIN_GIT:-https://example.test/p.git}@v1.6.0"]}}
+    assert matrix.parse(doc, env={}).cells[0].plugin == "https://example.test/p.git@v1.6.0"
+    assert matrix.parse(doc, env={"PLUGIN_GIT": "/repo"}).cells[0].plugin == "/repo@v1.6.0"
+    with pytest.raises(SuiteError, match=r"\$\{NOPE\}"):
+        matrix.parse({"cell": [{"plugin": "${NOPE}"}]}, env={})
+
+
+@pytest.mark.parametrize("document,message", [
+    ({}, "no cells"),
+    ({"axes": {"plugin": ["a"]}, "colour": "red"}, "unknown key"),
+    ({"axes": {"os": ["linux"]}}, "takes only"),
+    ({"cell": [{"plugin": "a", "speed": 1}]}, "takes plugin"),
+    ({"cell": [{"plugin": "a", "checks": [1]}]}, "list of strings"),
+])
+def test_bad_matrix_documents_are_one_line(document: dict[str, Any], message: str) -> None:
+    with pytest.raises(SuiteError, match=message):
+        matrix.parse(document)
+
+
+def test_matrix_files_in_the_repo_parse(tmp_path: Path) -> None:
+    ci = matrix.load(REPO_ROOT / "matrices" / "ci.toml")
+    assert len(ci.cells) == 6 and len({c.codex for c in ci.cells}) == 3
+    assert {c.plugin for c in ci.cells} == {"reference", "mutant:EXIT-1-ON-BLOCK"}
+    real = matrix.load(REPO_ROOT / "matrices" / "real-plugin.toml", env={})
+    assert [c.plugin.rsplit("@", 1)[1] for c in real.cells] == ["v1.5.2", "v1.6.0", "v1.7.0"]
+    assert all(c.plugin.startswith("https://github.com/") for c in real.cells)
+    bad = tmp_path / "bad.toml"
+    bad.write_text("name = [")
+    with pytest.raises(SuiteError, match="not valid TOML"):
+        matrix.load(bad)
+    with pytest.raises(SuiteError, match="no such matrix file"):
+        matrix.load(tmp_path / "missing.toml")
+
+
+# -- sharding ---------------------------------------------------------------------------
+
+
+def test_shards_are_disjoint_complete_and_balanced() -> None:
+    cells = matrix.parse({"axes": {"plugin": ["a", "b", "c"], "codex": ["0.148.0", "0.159.0", "0.169.0"],
+                                   "platform": ["reference", "reference@9.2.0"]}}).cells
+    for n in (1, 2, 3, 4, 7, 18, 20):
+        shards = [matrix.shard(cells, f"{i}/{n}") for i in range(1, n + 1)]
+        ids = [c.id for s in shards for c in s]
+        assert sorted(ids) == sorted(c.id for c in cells) and len(ids) == len(set(ids))
+        assert max(map(len, shards)) - min(map(len, shards)) <= 1
+    assert matrix.shard(cells, "2/3") == matrix.shard(list(cells), "2/3")  # deterministic
+    assert matrix.shard(cells, "") == cells
+
+
+@pytest.mark.parametrize("text", ["0/3", "4/3", "1", "a/b", "1/0"])
+def test_bad_shard_is_one_line(text: str) -> None:
+    with pytest.raises(SuiteError, match="SHARD="):
+        matrix.parse_shard(text)
+
+
+# -- plugin specs -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("spec,expected", [
+    ("/src/plugin", ("/src/plugin", "")),
+    ("/src/plugin.git@v1.7.0", ("/src/plugin.git", "v1.7.0")),
+    ("https://github.com/getaxonflow/axonflow-codex-plugin.git@v1.7.0",
+     ("https://github.com/getaxonflow/axonflow-codex-plugin.git", "v1.7.0")),
+    ("git@github.com:org/repo.git", ("git@github.com:org/repo.git", "")),
+    ("git@github.com:org/repo.git@release/1.7", ("git@github.com:org/repo.git", "release/1.7")),
+    ("/src/plugin@", ("/src/plugin@", "")),
+])
+def test_split_ref(spec: str, expected: tuple[str, str]) -> None:
+    assert split_ref(spec) == expected
+
+
+@pytest.mark.parametrize("spec,label", [
+    ("reference", "reference"), ("mutant:EXIT-1", "mutant-EXIT-1"),
+    ("/x/repo@v1.5.2", "v1.5.2"), ("/tmp/real-plugin-v1.7.0", "real-plugin-v1.7.0"),
+])
+def test_plugin_labels(spec: str, label: str) -> None:
+    assert matrix.plugin_label(spec) == label
+
+
+def _plugin_tree(root: Path, version: str) -> None:
+    (root / "hooks").mkdir(parents=True)
+    (root / ".codex-plugin").mkdir()
+    (root / "hooks" / "hooks.json").write_text("{}")
+    (root / ".codex-plugin" / "plugin.json").write_text(json.dumps({"name": "axonflow", "version": version}))
+
+
+def _git(*args: str, cwd: Path) -> None:
+    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=cwd, check=True,
+                   capture_output=True)
+
+
+@pytest.fixture
+def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("CODEX_CONFORMANCE_CACHE", str(tmp_path / "cache"))
+    return tmp_path / "cache"
+
+
+def test_git_ref_is_archived_into_the_cache_and_url_is_cloned(tmp_path: Path, cache: Path) -> None:
+    repo = tmp_path / "repo"
+    _plugin_tree(repo, "1.6.0")
+    _git("init", "-q", cwd=repo)
+    _git("add", ".", cwd=repo)
+    _git("commit", "-qm", "one", cwd=repo)
+    _git("tag", "v1.6.0", cwd=repo)
+    (repo / ".codex-plugin" / "plugin.json").write_text('{"name": "axonflow", "version": "1.7.0"}')
+    _git("commit", "-qam", "two", cwd=repo)
+
+    old = PluginSource.from_spec(f"{repo}@v1.6.0")
+    assert old.version == "1.6.0" and len(old.commit) == 40 and old.spec == f"{repo}@v1.6.0"
+    assert old.path.is_relative_to(cache) and not str(old.path).startswith(str(repo))
+    assert PluginSource.from_spec(f"{repo}@v1.6.0").path == old.path  # unpacked once
+    assert PluginSource.from_spec(str(repo)).version == "1.7.0"  # the work tree as is
+    assert PluginSource.from_spec(f"{repo / '.git'}@v1.6.0").commit == old.commit  # a git dir too
+
+    cloned = PluginSource.from_spec(f"file://{repo}@v1.6.0")
+    assert cloned.version == "1.6.0" and cloned.commit == old.commit and cloned.path.is_relative_to(cache)
+
+    with pytest.raises(SuiteError, match=r"no ref 'v9\.9\.9'"):
+        PluginSource.from_spec(f"{repo}@v9.9.9")
+    with pytest.raises(SuiteError, match="git clone failed"):
+        PluginSource.from_spec(f"file://{repo}@v9.9.9")
+    with pytest.raises(SuiteError, match="needs a ref"):
+        PluginSource.from_spec(f"file://{repo}")
+    with pytest.raises(SuiteError, match="is not a directory"):
+        PluginSource.from_spec(f"{tmp_path}/absent@v1.6.0")
+
+
+def test_mutant_spec_is_materialised_once(cache: Path) -> None:
+    plugin = PluginSource.from_spec("mutant:EXIT-1-ON-BLOCK")
+    assert plugin.path.is_relative_to(cache)
+    assert "exit 1" in (plugin.path / "scripts" / "pre-tool-check.sh").read_text()
+    assert PluginSource.from_spec("mutant:EXIT-1-ON-BLOCK").path == plugin.path
+    with pytest.raises(SuiteError, match="no such mutant"):
+        PluginSource.from_spec("mutant:NOT-A-MUTANT")
+
+
+# -- known deviations per plugin release ------------------------------------------------
+
+
+def test_plugin_release_manifest_applies_to_that_release_only() -> None:
+    def known(plugin: str) -> dict[str, deviations.Deviation]:
+        return deviations.for_cell({"plugin": plugin, "codex": "0.169.0", "platform": "reference"})
+
+    published, reference, older = known("1.7.0"), known("1.7.0+reference"), known("1.6.0")
+    assert {"BOOT-REGISTER", "POST-PII-SCAN", "AUTH-BOTH-PLANES"} <= set(published)
+    assert "BOOT-REGISTER" not in reference and "BOOT-REGISTER" not in older
+    assert "INST-DOC" in published and "INST-DOC" in reference  # the Codex manifest still applies
+    assert all(d.contract and d.reason for d in published.values())
+
+
+def test_exact_version_operator() -> None:
+    assert deviations.version_matches("v1.7.0", "===1.7.0")
+    assert not deviations.version_matches("1.7.0+reference", "===1.7.0")
+    assert deviations.version_matches("1.7.0+reference", "==1.7.0")
+
+
+# -- reports ----------------------------------------------------------------------------
+
+
+def _cell_dir(root: Path, cell_id: str, index: int, checks: list[dict[str, Any]], *,
+              expected: list[str] | None = None, exit_code: int = 0, summary: bool = True) -> None:
+    out = root / "matrix" / cell_id
+    out.mkdir(parents=True)
+    (out / "cell.json").write_text(json.dumps({
+        "matrix": "t", "id": cell_id, "index": index, "plugin": "reference", "codex": "0.169.0",
+        "platform": "reference", "checks": [c["id"] for c in checks],
+        "plugin_resolved": {"version": "1.7.0+reference", "commit": ""},
+        "expected_failures": expected or [], "exit_code": exit_code, "wall_s": 12.5}))
+    if summary:
+        (out / "summary.json").write_text(json.dumps({"cell": {}, "checks": checks}))
+    else:
+        (out / "pytest.log").write_text("collecting\nERROR: usage: bad input <x>\n")
+    for check in checks:
+        if check["outcome"] in ("failed", "error"):
+            (out / "artifacts" / check["id"]).mkdir(parents=True)
+
+
+def _check(check_id: str, outcome: str, reason: str = "", area: str = "enforcement") -> dict[str, Any]:
+    return {"id": check_id, "outcome": outcome, "reason": reason, "duration_s": 1.5, "area": area,
+            "contract": "plugin.md §3 <R1>"}
+
+
+@pytest.fixture
+def shards(tmp_path: Path) -> Path:
+    """What two shards left behind once copied into one reports directory."""
+    _cell_dir(tmp_path, "good", 0, [_check("ENF-SSRF", "passed"), _check("INST-DOC", "xfailed", "known")])
+    _cell_dir(tmp_path, "stale", 1, [_check("ENF-SSRF", "passed"),
+                                     _check("INST-DOC", "failed", "[XPASS(strict)] known deviation")])
+    _cell_dir(tmp_path, "mutant", 2, [_check("ENF-SSRF", "failed", "ran"), _check("ENF-ALLOW", "passed")],
+              expected=["ENF-SSRF"], exit_code=1)
+    _cell_dir(tmp_path, "bad", 3, [_check("ENF-ALLOW", "failed", "no <audit> & gone")], exit_code=1)
+    _cell_dir(tmp_path, "broken", 4, [_check("ENF-ALLOW", "passed")], summary=False, exit_code=4)
+    return tmp_path
+
+
+def test_cell_verdicts(shards: Path) -> None:
+    cells = {c.id: c for c in (matrix_report.load_cell(d) for d in sorted((shards / "matrix").iterdir()))}
+    assert cells["good"].verdict == "pass"
+    assert cells["stale"].verdict == "pass" and cells["stale"].stale == ["INST-DOC"]
+    assert cells["stale"].outcomes["INST-DOC"].outcome == "xpassed"
+    assert cells["mutant"].verdict == "killed" and cells["mutant"].caught == ["ENF-SSRF"]
+    assert cells["bad"].verdict == "FAIL" and cells["bad"].unexpected == ["ENF-ALLOW"]
+    assert cells["broken"].verdict == "ERROR" and "usage: bad input" in cells["broken"].error
+    assert cells["bad"].outcomes["ENF-ALLOW"].evidence == "matrix/bad/artifacts/ENF-ALLOW/"
+
+
+def test_merge_combines_shard_directories(shards: Path) -> None:
+    assert matrix.merge(shards) == 1  # "bad" and "broken" fail the matrix
+    report = json.loads((shards / "matrix.json").read_text())
+    assert [c["id"] for c in report["cells"]] == ["good", "stale", "mutant", "bad", "broken"]
+    assert report["merged"] and not report["passed"]
+    rows = {c["id"]: c for c in report["checks"]}
+    assert set(rows) == {"ENF-SSRF", "INST-DOC", "ENF-ALLOW"}
+    assert rows["ENF-SSRF"]["outcomes"]["mutant"]["expected"] is True
+    assert "good" not in rows["ENF-ALLOW"]["outcomes"]  # not run there
+    md = (shards / "matrix.md").read_text()
+    assert "| ENF-ALLOW | enforcement |" in md and "[**FAIL**](matrix/bad/artifacts/ENF-ALLOW/)" in md
+    assert "stale deviation entries (passed): INST-DOC" in md
+
+    only = matrix.Matrix("t", [matrix.Cell("good", 0, "reference", "0.169.0", "reference"),
+                               matrix.Cell("gone", 1, "reference", "0.159.0", "reference")])
+    assert matrix.merge(shards, only) == 0
+    assert [c["id"] for c in json.loads((shards / "matrix.json").read_text())["cells"]] == ["good"]
+
+
+def test_merge_without_results_is_one_line(tmp_path: Path) -> None:
+    with pytest.raises(SuiteError, match="no cell results"):
+        matrix.merge(tmp_path)
+
+
+class _Table(HTMLParser):
+    """Collects what a reader of the HTML sees: cells of the table, links, classes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.links: list[str] = []
+        self.classes: list[str] = []
+        self.text: list[str] = []
+        self.external: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if tag == "a" and a.get("href"):
+            self.links.append(a["href"] or "")
+        if tag in ("script", "link", "img") or (a.get("src") or "").startswith("http"):
+            self.external.append(tag)
+        if tag == "td" and a.get("class"):
+            self.classes.append(a["class"] or "")
+
+    def handle_data(self, data: str) -> None:
+        if data.strip():
+            self.text.append(data.strip())
+
+
+def test_html_is_self_contained_with_links_legend_and_totals(shards: Path) -> None:
+    matrix.merge(shards)
+    page = (shards / "matrix.html").read_text()
+    table = _Table()
+    table.feed(page)
+    assert table.external == []  # one file: no scripts, stylesheets or images to fetch
+    assert "matrix/bad/artifacts/ENF-ALLOW/" in table.links
+    for link in table.links:  # every link is relative to reports/ and exists
+        assert not link.startswith(("/", "http")), link
+        assert (shards / link).exists() or link.endswith(("junit.xml", "pytest.log")), link
+    assert {"o pass", "o fail", "o xfail", "o xpass", "o exp", "o none"} <= set(table.classes)
+    assert "no <audit> & gone" in html.unescape(page)  # the reason, on hover
+    assert "<audit>" not in page  # escaped
+    assert "totals" in table.text and "legend" in page
+    assert "killed" in table.text and "ERROR" in table.text
