@@ -98,10 +98,13 @@ def test_engine_lost_mid_run_is_a_clear_error_not_a_hang(relay: SocketRelay, tmp
 
         def in_session() -> bool:
             """A Codex session of this child is running (mid-check, not mid-start-up)."""
-            for box in client.containers.list(filters={"label": RUN_LABEL}):
-                if box.name.endswith("-codex") and f":{child.pid}:" in box.labels.get(OWNER_LABEL, ""):
+            # One listing call (no per-container inspect racing other runs' removals).
+            for box in client.api.containers(filters={"label": RUN_LABEL}):
+                owner = (box.get("Labels") or {}).get(OWNER_LABEL, "")
+                if box["Names"][0].endswith("-codex") and f":{child.pid}:" in owner:
                     with contextlib.suppress(Exception):
-                        return any("codex exec" in " ".join(p) for p in box.top()["Processes"])
+                        processes = client.api.top(box["Id"])["Processes"]
+                        return any("codex exec" in " ".join(p) for p in processes)
             return False
         while not in_session():
             assert child.poll() is None, child.communicate()[0][-2000:]
