@@ -28,9 +28,10 @@ def leaked_resources() -> list[str]:
     counted."""
     client = connect()
     try:
-        found = [(c.name, c.labels) for c in client.containers.list(all=True, filters={"label": RUN_LABEL})]
-        found += [(n.name, n.attrs.get("Labels") or {})
-                  for n in client.networks.list(filters={"label": RUN_LABEL})]
+        api = client.api  # listing calls only: no inspect racing other runs' removals
+        found = [(c["Names"][0], c.get("Labels") or {})
+                 for c in api.containers(all=True, filters={"label": RUN_LABEL})]
+        found += [(n["Name"], n.get("Labels") or {}) for n in api.networks(filters={"label": RUN_LABEL})]
         return [name for name, labels in found if not owner_alive(labels.get(OWNER_LABEL))]
     finally:
         client.close()
