@@ -170,6 +170,21 @@ def _clean_host_env(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(name, raising=False)
 
 
+@pytest.fixture(autouse=True)
+def _allure_cell(request: pytest.FixtureRequest) -> None:
+    """The cell as allure parameters: they enter allure's history id, so one allure report
+    over several matrix cells keeps each cell's result apart instead of folding them into
+    retries of one test."""
+    marker = _check_marker(request.node)
+    if marker is None:
+        return
+    state = request.config.stash[STATE]
+    allure.dynamic.label("check", marker.kwargs.get("id", ""))
+    for name, value in (("plugin", f"{state.plugin.spec} ({state.plugin.version})"),
+                        ("codex", state.codex_version), ("platform", state.platform)):
+        allure.dynamic.parameter(name, value)
+
+
 @pytest.fixture(scope="session")
 def stack(request: pytest.FixtureRequest) -> Iterator[Stack]:
     """The run's stack, shared by every check of this process."""

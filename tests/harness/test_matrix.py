@@ -188,7 +188,9 @@ def test_plugin_release_manifest_applies_to_that_release_only() -> None:
 
     published, reference, older = known("1.7.0"), known("1.7.0+reference"), known("1.6.0")
     assert {"BOOT-REGISTER", "POST-PII-SCAN", "AUTH-BOTH-PLANES"} <= set(published)
-    assert "BOOT-REGISTER" not in reference and "BOOT-REGISTER" not in older
+    assert "BOOT-REGISTER" not in reference and "BOOT-REGISTER" not in known("1.7.1")
+    assert "ENF-ALLOW" in older and "ENF-ALLOW" not in published  # caller_name arrived in 1.7.0
+    assert older["BOOT-REGISTER"].source.name == "plugin-1.6.0.yaml"
     assert "INST-DOC" in published and "INST-DOC" in reference  # the Codex manifest still applies
     assert all(d.contract and d.reason for d in published.values())
 
