@@ -34,6 +34,7 @@ from pathlib import Path
 
 from .errors import SuiteError
 from .paths import REFERENCE_PLUGIN, cache_dir
+from .progress import phase
 
 # A ref after the last '@' that follows the last ':' (so git@host:org/repo has none).
 _URL_RE = re.compile(r"^(?:[a-z][a-z0-9+.-]*://|[\w.-]+@[\w.-]+:)", re.IGNORECASE)
@@ -186,7 +187,8 @@ def clone(url: str, ref: str) -> tuple[Path, str]:
         with tempfile.TemporaryDirectory(dir=_plugins_cache()) as tmp:
             staging = Path(tmp) / "clone"
             try:
-                _git("clone", "--quiet", "--depth", "1", "--branch", ref, url, str(staging))
+                with phase(f"cloning the plugin {url} at {ref}", "a few seconds"):
+                    _git("clone", "--quiet", "--depth", "1", "--branch", ref, url, str(staging))
             except SuiteError as exc:
                 raise SuiteError(f"PLUGIN={url}@{ref}: git clone failed: {exc}") from None
             commit = _git("rev-parse", "HEAD", cwd=staging)
