@@ -77,5 +77,15 @@ def run_exec(box: CodexBox, paths: SessionPaths, prompt: str, env: dict[str, str
         child.close()
     duration = time.monotonic() - start
     stdout = (child.before or "").replace("\r\n", "\n")
-    stderr = box.run(["cat", stderr_path], user="agent").stdout
-    return SessionResult(codex, child.exitstatus, stdout, stderr, duration, timed_out)
+    return SessionResult(codex, child.exitstatus, stdout, _read_log(box, stderr_path), duration, timed_out)
+
+
+def _read_log(box: CodexBox, path: str, deadline_s: float = 5.0) -> str:
+    """Codex's stderr log. ``codex exec`` always writes one, so an empty read (seen once
+    in a soak, with four workers busy) is read again until the deadline."""
+    deadline = time.monotonic() + deadline_s
+    while True:
+        result = box.run(["cat", path], user="agent")
+        if (result.exit_code == 0 and result.stdout.strip()) or time.monotonic() > deadline:
+            return result.stdout
+        time.sleep(0.2)
