@@ -267,6 +267,29 @@ def _write_artifacts(item: pytest.Item, state: SuiteState, longrepr: str) -> Non
     if state.stack is not None:
         for kind, text in state.stack.logs().items():
             writer.write_text(f"container-{kind.replace(' ', '-')}.log", text)
+    _write_tui_evidence(writer, runner)
+
+
+def _write_tui_evidence(writer: ArtifactWriter, runner: Runner | None) -> None:
+    """The TUI sessions' screens (text) and asciicast v2 recordings."""
+    for n, run in enumerate(runner.tui_runs if runner is not None else [], 1):
+        writer.write_text(f"tui{n}-screen.txt", run.tui.evidence())
+        writer.write_text(f"tui{n}.cast", run.tui.terminal.cast())
+        writer.write_json(f"tui{n}-session.json", {
+            "scenario_key": run.rendered.key, "prompt": run.rendered.prompt,
+            "command": run.tui.command, "exit_code": run.tui.exit_code,
+            "install_steps": run.steps, "paths": run.paths.root})
+
+
+def _keep_tui_evidence(item: pytest.Item, state: SuiteState) -> None:
+    """A passing TUI check keeps its screens and recordings too (failures get them with
+    everything else in _write_artifacts)."""
+    runner = item.stash.get(RUNNER, None)
+    if runner is None or not runner.tui_runs:
+        return
+    marker = _check_marker(item)
+    check_id = marker.kwargs["id"] if marker else item.name
+    _write_tui_evidence(ArtifactWriter(reports_dir() / "artifacts", check_id, state.redactor), runner)
 
 
 @pytest.hookimpl(wrapper=True)
@@ -292,6 +315,11 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             _write_artifacts(item, item.config.stash[STATE], str(report.longrepr))
         except Exception as exc:  # artifacts must never hide the real failure
             sys.stderr.write(f"[codex-conformance] could not write artifacts: {exc}\n")
+    elif report.when == "call":
+        try:
+            _keep_tui_evidence(item, item.config.stash[STATE])
+        except Exception as exc:
+            sys.stderr.write(f"[codex-conformance] could not write TUI artifacts: {exc}\n")
     return report
 
 

@@ -21,6 +21,7 @@ import allure
 from . import scenario as scenarios
 from .codex.install import InstallOptions, SessionPaths, install
 from .codex.session import SessionResult, run_exec
+from .codex.tui import COLUMNS, ROWS, TuiSession, fake_git_files, preanswer_toml
 from .plugin_source import PluginSource
 from .stack import Stack
 
@@ -171,12 +172,68 @@ class Observation:
         return "\n".join(lines)
 
 
+# The TUI gets the flags the exec sessions use (session.py): commands really run without
+# approval prompts (a sentinel file proves execution), a dead model double fails fast.
+TUI_ARGS = ("--dangerously-bypass-approvals-and-sandbox", "--disable", "unbounded_connection_retries",
+            "-c", "analytics.enabled=false")
+
+
+class TuiRun:
+    """One interactive TUI session of a check (``with runner.run_tui(...) as run:``).
+
+    ``run.tui`` is the driver (codex/tui.py): the check answers dialogs, types, waits on the
+    screen. ``run.observe()`` gathers the same outside evidence as an exec session (model
+    transcript, platform requests, files); its ``session.stdout`` is the last screen.
+    """
+
+    def __init__(self, runner: Runner, rendered: scenarios.Rendered, paths: SessionPaths,
+                 steps: list[str], env: dict[str, str], tui: TuiSession) -> None:
+        self.runner, self.rendered, self.paths, self.steps = runner, rendered, paths, steps
+        self.env, self.tui = env, tui
+        self.started_at = 0.0
+        self.observation: Observation | None = None
+
+    @property
+    def prompt(self) -> str:
+        return self.rendered.prompt
+
+    def __enter__(self) -> TuiRun:
+        self.started_at = time.time()
+        with allure.step(f"session: codex TUI, scenario {self.rendered.key}"):
+            self.tui.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        stack = self.runner.stack
+        assert stack.codex is not None
+        codex = stack.codex
+        self.tui.close(kill=lambda snippet: codex.run(["bash", "-c", snippet], user="agent"))
+
+    def observe(self) -> Observation:
+        """The outside evidence so far (call again for a later state of the same session)."""
+        result = SessionResult(self.tui.command, self.tui.exit_code, self.tui.screen(), "",
+                               time.monotonic() - self.tui.started, timed_out=False)
+        with allure.step("observe: model transcript and platform requests"):
+            observation = Observation(self.runner.check_id, self.rendered, self.paths, result,
+                                      self.steps, self.env, self.started_at, self.runner.stack)
+            observation.refresh()
+        if self.observation in self.runner.observations:
+            self.runner.observations.remove(self.observation)
+        self.observation = observation
+        self.runner.observations.append(observation)
+        return observation
+
+
 class Runner:
     """Per-check entry point: ``runner.run("enf-ssrf")`` returns an Observation."""
 
     def __init__(self, stack: Stack, plugin: PluginSource, check_id: str) -> None:
         self.stack, self.plugin, self.check_id = stack, plugin, check_id
         self.observations: list[Observation] = []
+        self.tui_runs: list[TuiRun] = []
 
     def run(self, scenario_name: str, env: dict[str, str | None] | None = None,
             trust_hooks: bool | tuple[str, ...] = True, faults: list[dict[str, Any]] | None = None,
@@ -233,3 +290,54 @@ class Runner:
             observation.refresh()
         self.observations.append(observation)
         return observation
+
+    def run_tui(self, scenario_name: str, env: dict[str, str | None] | None = None,
+                trust_hooks: bool | tuple[str, ...] = False, preanswer: bool = False,
+                git_repo: bool = True, install_plugin: bool = False, setup: str = "",
+                after: TuiRun | None = None, codex_args: tuple[str, ...] = TUI_ARGS,
+                columns: int = COLUMNS, rows: int = ROWS) -> TuiRun:
+        """Install as ``run`` does and prepare an interactive ``codex --no-daemon`` TUI for
+        the scenario (started by ``with``). The prompt is typed by the check.
+
+        By default nothing is pre-answered: a user meets "Trust this folder?" (``git_repo``:
+        the work dir looks like a repository) and "Hooks need review", and the check answers
+        them on screen. ``preanswer`` writes those answers into config.toml instead (folder
+        trust, screen-reader probe, and hook trust unless ``trust_hooks`` says otherwise).
+        ``after`` continues in that earlier TUI run's HOME and work dir.
+        """
+        stack = self.stack
+        assert stack.codex and stack.model_client and stack.platform_client
+        stack.platform_client.reset()
+        for recorder in stack.outside.values():
+            recorder.reset()
+        steps: list[str] = []
+        if after is not None:
+            paths = after.paths
+            steps.append(f"continued in the HOME of {after.rendered.key}")
+        else:
+            paths = SessionPaths(f"/sessions/{_slug(self.check_id)}-tui-{next(_counter)}")
+            options = InstallOptions(stack.platform_endpoint, stack.model_base_url,
+                                     True if preanswer and trust_hooks is False else trust_hooks,
+                                     install_plugin,
+                                     extra_config=preanswer_toml(paths.work) if preanswer else "")
+            with allure.step(f"install: {self.plugin.name} {self.plugin.version} into {paths.root}"):
+                install(stack.codex, paths, self.plugin.path, options)
+                if preanswer:
+                    options.steps.append("harness: first-run dialogs pre-answered in config.toml "
+                                         "([tui] screen_reader_detection_done, [projects] trust_level)")
+                if git_repo:
+                    stack.codex.put_files(fake_git_files(paths.work))
+                    options.steps.append("harness: the work dir has a .git (a repository root)")
+            steps = options.steps
+        if setup:
+            stack.codex.run_ok(["bash", "-c", setup], user="agent", env={"HOME": paths.home},
+                               workdir=paths.work)
+        rendered = scenarios.load(scenario_name).render(work=paths.work)
+        stack.model_client.register(rendered.key, rendered.turns)
+        merged = {"AXONFLOW_ENDPOINT": stack.platform_endpoint, **(env or {})}
+        session_env = {k: v for k, v in merged.items() if v is not None}
+        tui = TuiSession(stack.codex.get_container_id(), paths.home, paths.work, session_env,
+                         codex_args, columns, rows, title=f"{self.check_id} {rendered.key}")
+        run = TuiRun(self, rendered, paths, steps, session_env, tui)
+        self.tui_runs.append(run)
+        return run

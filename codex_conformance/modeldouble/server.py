@@ -28,6 +28,10 @@ SCENARIO_TOKEN = re.compile(r"\[scenario:([A-Za-z0-9_.-]+)\]")
 OUTPUT_PLACEHOLDER = re.compile(r"\{\{output:(.+?)\}\}")
 # The TUI sends this side request in parallel with the real turn (contract/codex.md §2).
 TITLE_REQUEST_PREFIX = "Generate a concise, single-line task title"
+# Side requests name their purpose in the turn metadata header (0.169.0: the title
+# request has "thread_source": "thread_title"); a real turn has none of these sources.
+SIDE_SOURCES = {"thread_title"}
+SIDE_ANSWER = "Scripted conformance session"
 MAX_BODY = 32 * 1024 * 1024
 
 
@@ -102,6 +106,27 @@ def last_user_text(body: dict[str, Any]) -> str:
             if texts:
                 return texts[-1]
     return ""
+
+
+def side_source(headers: dict[str, str]) -> str | None:
+    """The side-request purpose in ``x-codex-turn-metadata`` (None for a real turn)."""
+    raw = next((v for k, v in headers.items() if k.lower() == "x-codex-turn-metadata"), "")
+    try:
+        source = json.loads(raw).get("thread_source") if raw else None
+    except (json.JSONDecodeError, AttributeError):
+        return None
+    return source if source in SIDE_SOURCES else None
+
+
+def side_answer(body: dict[str, Any]) -> str:
+    """A default answer outside any script: JSON when the request demands a JSON schema
+    (the title request wants ``{"title": ...}``), else plain text."""
+    fmt = (body.get("text") or {}).get("format") or {}
+    if fmt.get("type") == "json_schema":
+        properties = (fmt.get("schema") or {}).get("properties") or {}
+        return json.dumps({name: SIDE_ANSWER for name, spec in properties.items()
+                           if isinstance(spec, dict) and spec.get("type") == "string"})
+    return SIDE_ANSWER
 
 
 def message_item(text: str, item_id: str) -> dict[str, Any]:
@@ -242,14 +267,17 @@ class Handler(BaseHTTPRequestHandler):
             "ts": time.time(), "key": key, "path": self.path,
             "headers": dict(self.headers.items()), "body": body,
         }
-        if user_text.startswith(TITLE_REQUEST_PREFIX):
+        if user_text.startswith(TITLE_REQUEST_PREFIX) or side_source(entry["headers"]):
+            # Outside the script, scenario marker or not: it must not eat a scripted turn.
             entry["kind"] = "title"
-            items = [message_item("Scripted conformance session", "msg_title")]
+            items = [message_item(side_answer(body), "msg_title")]
         else:
             index, turn = self.book.next_turn(key)
             entry["turn"] = index
             if turn is None:
                 entry["kind"] = "unscripted" if index < 0 else "exhausted"
+                # A request without a scenario marker (a TUI prompt typed without one, /init)
+                # gets a graceful answer too, never an error the TUI would retry.
                 items = [message_item("DONE (no more script)", f"msg_done_{index}")]
             else:
                 entry["kind"] = "scripted"

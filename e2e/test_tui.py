@@ -1,0 +1,268 @@
+"""Interactive TUI: what a user at the terminal sees and does.
+
+The guide's Quick Start ends with "Launch Codex and install the plugin via /plugins"; a
+user then works in the TUI, not in ``codex exec``. These checks run ``codex --no-daemon``
+under a pty (codex_conformance/codex/tui.py), answer the first-run dialogs by reading the
+screen and pressing keys, type the prompt, and assert on the rendered screen as well as on
+the outside evidence every check uses: the platform saw ``check_policy`` for the command,
+the sentinel file the command would create is absent, the model was told why. Every TUI
+check keeps its screens and an asciicast recording under reports/artifacts/<CHECK-ID>/.
+"""
+
+from __future__ import annotations
+
+import json
+import posixpath
+import re
+from typing import Any
+
+import pytest
+
+from codex_conformance.codex.install import PLUGIN_DIR_NAME, rewritten_hooks
+from codex_conformance.codex.tui import BLOCKED_BY_HOOK, COMPOSER_IDLE, DialogAnswers, flatten
+from codex_conformance.evidence import (
+    BLOCK_PREFIX,
+    decision_of,
+    mcp_calls,
+    only_call,
+    sentinel,
+    tool_output,
+    violation_line,
+)
+from codex_conformance.pytest_plugin import SuiteState
+from codex_conformance.runner import Observation, Runner, TuiRun
+
+TURN_S = 45.0  # one scripted turn, hooks included, on a busy 2-core machine
+
+
+def finish_turn(run: TuiRun, final: str | None = None) -> Observation:
+    """Wait for the scenario's last message on screen and the turn's end; observe."""
+    __tracebackhide__ = True
+    final = final or run.rendered.expect["final"]
+    run.tui.wait_for_text(re.escape(flatten(final)), TURN_S, flat=True)
+    run.tui.wait_for_turn_end(TURN_S)
+    return run.observe()
+
+
+def with_screen(run: TuiRun, message: str) -> str:
+    return f"{message}\n--- TUI screen ---\n{run.tui.screen()}\n--- evidence ---\n"
+
+
+def assert_blocked_on_screen(run: TuiRun, obs: Observation) -> dict[str, Any]:
+    """The hook blocked the command on the platform's word, it never ran, the model got
+    the documented line, and the screen shows the block with the decision id."""
+    __tracebackhide__ = True
+    statement = obs.rendered.expect["statement"]
+    call = only_call(obs, "check_policy")
+    assert call["arguments"] == {
+        "connector_type": "codex.Bash", "statement": statement, "operation": "execute",
+    }, with_screen(run, "check_policy arguments differ from the contract") + obs.summary()
+    decision = decision_of(call)
+    assert decision.get("allowed") is False, f"the platform allowed it: {decision}"
+    assert not obs.exists(sentinel(obs)), with_screen(
+        run, f"the blocked command ran: {sentinel(obs)} exists") + obs.summary()
+    output = tool_output(obs, turn=0)
+    assert output.startswith(BLOCK_PREFIX), f"not a hook block: {output!r}"
+    assert violation_line(decision) in output, output
+    screen = run.tui.screen()
+    assert BLOCKED_BY_HOOK.search(screen), with_screen(run, "the screen does not show 'Blocked by hook'")
+    expected = violation_line(decision)
+    assert expected in flatten(screen), with_screen(
+        run, f"the screen does not show the block line with the decision id\n  expected: {expected!r}")
+    assert decision.get("decision_id"), decision
+    return decision
+
+
+def plugin_hooks(cell: SuiteState, run: TuiRun) -> dict[str, list[tuple[str, str]]]:
+    """event -> [(matcher, command)] of ~/.codex/hooks.json as the install wrote it."""
+    template = json.loads((cell.plugin.path / "hooks" / "hooks.json").read_text())
+    document = rewritten_hooks(template, posixpath.join(run.paths.work, PLUGIN_DIR_NAME))
+    return {event: [(group.get("matcher", ""), handler["command"])
+                    for group in groups for handler in group.get("hooks", [])]
+            for event, groups in document.get("hooks", {}).items()}
+
+
+@pytest.mark.check(
+    id="TUI-BLOCK", area="tui",
+    contract="spec Governance Model (exit 2 = block); codex.md §7, §4.4 (TUI review screen); "
+             "plugin.md §4.3",
+    summary="a prompt typed into the TUI leads to a dangerous command: blocked by the hook, "
+            "the screen shows the block line with the decision id",
+)
+def test_tui_block_is_shown(conformance: Runner) -> None:
+    with conformance.run_tui("tui-block") as run:
+        seen = run.tui.answer_dialogs(DialogAnswers(trust_folder=True, hooks="trust"))
+        assert "hooks-review" in seen, with_screen(run, f"no hooks review dialog met: {seen}")
+        run.tui.submit(run.prompt)
+        obs = finish_turn(run)
+        decision = assert_blocked_on_screen(run, obs)
+        assert decision["decision_id"] in flatten(run.tui.screen())
+        assert run.tui.quit() == 0, run.tui.evidence()
+
+
+@pytest.mark.check(
+    id="TUI-HOOK-REVIEW", area="tui",
+    contract="codex.md §4.4 (trust 3: the TUI review screen), §7; spec Quick Start step 4",
+    summary="the hooks review screen lists the AxonFlow hooks; trusting them there enforces, "
+            "'continue without trusting' leaves commands unenforced",
+)
+def test_tui_hook_review(conformance: Runner, cell: SuiteState) -> None:
+    # 1. Review each hook, trust it with `t`, then run the dangerous command.
+    with conformance.run_tui("tui-block") as trusted:
+        tui = trusted.tui
+        tui.wait_for_text(r"Trust this folder\?", TURN_S)
+        tui.select(r"Trust and continue")
+        tui.press("enter")
+        tui.wait_for_text(r"Hooks need review", TURN_S)
+        tui.snapshot("hooks need review")
+        tui.select(r"Review hooks")
+        tui.press("enter")
+        overview = tui.wait_for_text(r"Event +Installed +Active +Review", TURN_S)
+        assert overview
+        expected = plugin_hooks(cell, trusted)
+        for event, handlers in expected.items():
+            tui.wait_for_text(rf"{event} +{len(handlers)} +0 +{len(handlers)}\b", TURN_S)
+        tui.snapshot("hooks overview")
+        for event, handlers in expected.items():
+            tui.select(rf"{event}\b")
+            tui.press("enter")
+            tui.wait_for_text(rf"{event} hooks", TURN_S)
+            for matcher, command in handlers:
+                tui.wait_for_text(re.escape(command), TURN_S, flat=True)
+                tui.wait_for_text(rf"Matcher +{re.escape(matcher)}", TURN_S)
+            tui.wait_for_text(r"Trust +New hook - review required", TURN_S)
+            tui.snapshot(f"{event} review")
+            tui.press("t")
+            tui.wait_for_text(r"Trust +Trusted", TURN_S)
+            tui.press("esc")
+            tui.wait_for_text(rf"{event} +{len(handlers)} +{len(handlers)}\b", TURN_S)
+        tui.snapshot("all AxonFlow hooks trusted")
+        tui.press("esc")
+        # Codex 0.169.0: closing the startup review lands in the Agent command center, where
+        # "n" starts a new task with the composer.
+        where, _ = tui.wait_for_any({"composer": COMPOSER_IDLE, "agents": r"Agent command center"},
+                                    TURN_S)
+        if where == "agents":
+            tui.snapshot("agent command center after the review")
+            tui.press("n")
+        tui.submit(trusted.prompt)
+        obs = finish_turn(trusted)
+        assert_blocked_on_screen(trusted, obs)
+        tui.quit()
+
+    # 2. A fresh HOME: "Continue without trusting (hooks won't run)".
+    with conformance.run_tui("tui-block") as skipped:
+        seen = skipped.tui.answer_dialogs(DialogAnswers(trust_folder=True, hooks="skip"))
+        assert "hooks-review" in seen, seen
+        skipped.tui.submit(skipped.prompt)
+        unenforced = finish_turn(skipped)
+        skipped.tui.snapshot("after the dangerous prompt, hooks not trusted")
+        checks = unenforced.platform_calls("check_policy")
+        ran = unenforced.exists(sentinel(unenforced))
+        assert not checks and ran, with_screen(
+            skipped, "after 'Continue without trusting' the dialog promises the hooks won't run: "
+                     f"check_policy calls {len(checks)}, command ran: {ran}") + unenforced.summary()
+        assert not BLOCKED_BY_HOOK.search(skipped.tui.screen()), with_screen(skipped, "blocked anyway")
+        skipped.tui.quit()
+
+
+def model_context(obs: Observation) -> str:
+    """Every text Codex sent the model in the scripted turns of this session."""
+    texts = []
+    for request in obs.model_requests:
+        if request.get("kind") != "scripted":
+            continue
+        for item in request["body"].get("input", []):
+            content = item.get("content") if isinstance(item, dict) else None
+            if isinstance(content, list):
+                texts += [c.get("text", "") for c in content if isinstance(c, dict)]
+            elif isinstance(content, str):
+                texts.append(content)
+    return "\n".join(texts)
+
+
+def skills_of(cell: SuiteState) -> dict[str, str]:
+    """name -> description from the plugin's SKILL.md frontmatter."""
+    found = {}
+    for path in sorted(cell.plugin.path.glob("skills/*/SKILL.md")):
+        match = re.match(r"---\n(.*?)\n---\n", path.read_text(), re.S)
+        if match:
+            meta = dict(re.findall(r"^(\w+):\s*(.*)$", match.group(1), re.M))
+            found[meta.get("name", path.parent.name)] = meta.get("description", "").strip()
+    return found
+
+
+@pytest.mark.check(
+    id="TUI-INSTALL", area="tui",
+    contract="spec Quick Start steps 5-6 (install via /plugins), Troubleshooting (Plugin Not Visible "
+             "in /plugins); codex.md §6 (skills in context)",
+    summary="the documented $CWD/.agents/plugins/marketplace.json offers the plugin in /plugins; "
+            "installed there, its skills reach the model's context",
+)
+def test_tui_install_via_plugins(conformance: Runner, cell: SuiteState) -> None:
+    skills = skills_of(cell)
+    assert skills, f"the plugin at {cell.plugin.path} ships no skills/*/SKILL.md"
+    with conformance.run_tui("tui-skills", preanswer=True) as run:
+        tui = run.tui
+        assert run.tui.answer_dialogs() == [], with_screen(run, "a dialog despite the pre-answers")
+        tui.slash("/plugins")
+        tui.wait_for_text(r"Browse plugins", TURN_S)
+        row = tui.wait_for_text(r"(?m)^ *› .*\S.*Press Enter to install", TURN_S)
+        tui.snapshot("/plugins lists the marketplace entry")
+        assert row
+        tui.press("enter")
+        tui.wait_for_text(r"Install plugin", TURN_S)
+        tui.snapshot("plugin details")
+        tui.select(r"Install plugin")
+        tui.press("enter")
+        tui.wait_for_text(r"Installed .* plugin", TURN_S)
+        tui.snapshot("installed")
+        for _ in range(4):  # esc: back out of the details, then close the plugin browser
+            if COMPOSER_IDLE.search(tui.screen()):
+                break
+            before = tui.screen()
+            tui.press("esc")
+            tui.wait_for_any({"screen changed": lambda s, was=before: s != was}, TURN_S)
+        tui.submit(run.prompt)
+        obs = finish_turn(run)
+        tui.quit()
+    context = model_context(obs)
+    missing = [name for name, description in skills.items()
+               if name not in context or description[:60] not in context]
+    assert not missing, (f"after installing through /plugins, skills missing from the model's "
+                         f"context: {missing}\n{run.tui.evidence()}")
+
+
+@pytest.mark.check(
+    id="TUI-EXPLAIN", area="tui",
+    contract="spec What This Integration Enables; MCP Tools (explain_decision, create_override); "
+             "codex.md §7",
+    summary="after a block in the TUI, the explain/override turn is visible on screen and the "
+            "retried command runs under the override",
+)
+def test_tui_explain_override(conformance: Runner) -> None:
+    with conformance.run_tui("tui-explain", preanswer=True) as run:
+        tui = run.tui
+        assert tui.answer_dialogs() == [], with_screen(run, "a dialog despite the pre-answers")
+        tui.submit(run.prompt)
+        block = tui.wait_for_text(r"decision: ([0-9a-f-]{36})", TURN_S, flat=True)
+        tui.snapshot("blocked")
+        tui.wait_for_text(r"Called axonflow\.explain_decision", TURN_S)
+        tui.snapshot("explain_decision")
+        tui.wait_for_text(r"Called axonflow\.create_override", TURN_S)
+        tui.snapshot("create_override")
+        # The retried command ran (curl itself times out: no metadata service on the network).
+        tui.wait_for_text(r"(Ran|Exited \(status \d+\)) curl ", TURN_S)
+        obs = finish_turn(run)
+        tui.quit()
+    decision_id = block.group(1)
+    checks = obs.platform_calls("check_policy")
+    assert len(checks) == 2, f"expected two check_policy calls (block, retry)\n{obs.summary()}"
+    first, second = decision_of(checks[0]), decision_of(checks[1])
+    assert first["allowed"] is False and first["decision_id"] == decision_id, first
+    explains = mcp_calls(obs, "explain_decision")
+    assert [e["arguments"] for e in explains] == [{"decision_id": decision_id}], obs.summary()
+    creates = mcp_calls(obs, "create_override")
+    assert len(creates) == 1, obs.summary()
+    assert second["allowed"] is True, second
+    assert obs.exists(sentinel(obs)), f"the overridden command did not run\n{obs.summary()}"

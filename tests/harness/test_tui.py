@@ -1,0 +1,163 @@
+"""The TUI driver's pure parts: rendering, asciicast, screen waits (no Docker, no Codex)."""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections.abc import Iterator
+from http.server import ThreadingHTTPServer
+from pathlib import Path
+
+import httpx
+import pytest
+
+from codex_conformance.codex.tui import (
+    Terminal,
+    TuiWaitError,
+    composer_line,
+    flatten,
+    highlighted,
+    preanswer_toml,
+    read_cast,
+    wait_on,
+)
+from codex_conformance.modeldouble import server
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_feeding_renders_the_screen_and_handles_split_utf8() -> None:
+    term = Terminal(40, 5)
+    term.feed(b"\x1b[2J\x1b[1;1Hhello \xe2\x80")  # "›" cut in the middle of its bytes
+    term.feed(b"\xba world\r\n\x1b[3;3Hthird row")
+    assert term.text().splitlines() == ["hello › world", "", "  third row"]
+
+
+def test_terminal_queries_are_answered() -> None:
+    replies: list[str] = []
+    term = Terminal(20, 4, reply=replies.append)
+    term.feed(b"\x1b[2;5H\x1b[6n\x1b]11;?\x1b\\")
+    assert "\x1b[2;5R" in replies  # cursor position report, 1-based
+    assert any(r.startswith("\x1b]11;rgb:") for r in replies)
+
+
+def test_keyboard_protocol_settings_do_not_print() -> None:
+    term = Terminal(30, 3)
+    term.feed(b"\x1b[>7u\x1b[>4;0mok\x1b[<1u\x1b[?u")
+    assert term.text() == "ok"
+
+
+def test_asciicast_v2_records_output_and_input(tmp_path: Path) -> None:
+    clock = FakeClock()
+    term = Terminal(80, 24, clock=clock, title="T")
+    clock.now += 0.5
+    term.feed("a›".encode())
+    clock.now += 0.25
+    term.record_input("\r")
+    path = term.write_cast(tmp_path / "s.cast")
+    header, events = read_cast(path.read_text())
+    assert header["version"] == 2 and header["width"] == 80 and header["height"] == 24
+    assert header["title"] == "T" and isinstance(header["timestamp"], int)
+    assert events == [[0.5, "o", "a›"], [0.75, "i", "\r"]]
+    # Every line is one JSON document (what asciinema play reads).
+    assert all(json.loads(line) for line in path.read_text().splitlines())
+
+
+def chunks(*parts: bytes | None):
+    """A reader that returns the given chunks, then nothing (b"") forever."""
+    queue = list(parts)
+
+    def read(timeout: float) -> bytes | None:
+        return queue.pop(0) if queue else b""
+    return read
+
+
+def test_wait_returns_once_the_screen_shows_the_text() -> None:
+    term = Terminal(40, 5)
+    name, match = wait_on(term, chunks(b"Loading", b"\r\nHooks need review"),
+                          {"review": re.compile(r"Hooks need review")}, timeout_s=5)
+    assert name == "review" and match.group(0) == "Hooks need review"
+
+
+def test_wait_ignores_half_drawn_frames() -> None:
+    term = Terminal(40, 5)
+    seen: list[str] = []
+
+    def predicate(screen: str) -> bool:
+        seen.append(screen)
+        return "done" in screen
+    wait_on(term, chunks(b"\x1b[?2026hdo", b"ne\x1b[?2026l"), {"done": predicate}, timeout_s=5)
+    assert all("do" not in s or "done" in s for s in seen), seen  # never judged mid-frame
+
+
+def test_wait_timeout_message_contains_the_last_screen() -> None:
+    term = Terminal(40, 5)
+    term.feed(b"Trust this folder?\r\n> 1. Trust and continue")
+    with pytest.raises(TuiWaitError) as info:
+        wait_on(term, chunks(), {"ready": re.compile(r"for shortcuts")}, timeout_s=0.2)
+    message = str(info.value)
+    assert isinstance(info.value, AssertionError)
+    assert "for shortcuts" in message and "within 0." in message
+    assert "Trust this folder?" in message and "1. Trust and continue" in message
+
+
+def test_wait_reports_an_exit_with_the_screen() -> None:
+    term = Terminal(40, 5)
+    with pytest.raises(TuiWaitError, match=r"(?s)exited first.*bye"):
+        wait_on(term, chunks(b"bye", None), {"x": re.compile("never")}, timeout_s=5)
+
+
+def test_screen_helpers() -> None:
+    screen = ("› [scenario:k] first prompt\n• answer\n\n› Ask Codex to do\n  anything\n\n"
+              "  mock-model default · /w")
+    assert composer_line(screen) == "› Ask Codex to do anything"
+    assert highlighted("  1. a\n› 2. b\n") == "› 2. b"
+    assert flatten("[decision:\nabc, risk]") == "[decision: abc, risk]"
+    toml = preanswer_toml("/s/work")
+    assert '[projects."/s/work"]\ntrust_level = "trusted"' in toml
+    assert "screen_reader_detection_done = true" in toml
+
+
+# -- the model double's answers outside the script (TUI side requests) -------------------
+@pytest.fixture
+def double() -> Iterator[httpx.Client]:
+    server.Handler.book = server.ScriptBook()
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), server.Handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    with httpx.Client(base_url=f"http://127.0.0.1:{httpd.server_address[1]}", trust_env=False) as c:
+        yield c
+    httpd.shutdown()
+
+
+def answer(response: httpx.Response) -> str:
+    events = [json.loads(line[6:]) for line in response.text.splitlines() if line.startswith("data: ")]
+    return events[1]["item"]["content"][0]["text"]
+
+
+def test_title_request_gets_json_when_a_schema_is_asked(double: httpx.Client) -> None:
+    double.post("/_suite/scripts", json={"key": "t1", "turns": [{"say": "real"}]})
+    prompt = {"type": "input_text", "text": "Name this [scenario:t1]"}
+    body = {"input": [{"role": "user", "content": [prompt]}],
+            "text": {"format": {"type": "json_schema", "schema": {
+                "type": "object", "properties": {"title": {"type": "string"}}}}}}
+    metadata = json.dumps({"thread_source": "thread_title"})
+    title = double.post("/v1/responses", json=body, headers={"x-codex-turn-metadata": metadata})
+    assert json.loads(answer(title)) == {"title": server.SIDE_ANSWER}
+    real = double.post("/v1/responses", json={"input": [
+        {"role": "user", "content": [{"type": "input_text", "text": "[scenario:t1] go"}]}]})
+    assert answer(real) == "real"  # the side request did not eat the scripted turn
+
+
+def test_request_without_a_scenario_marker_gets_a_graceful_answer(double: httpx.Client) -> None:
+    reply = double.post("/v1/responses", json={"input": [
+        {"role": "user", "content": [{"type": "input_text", "text": "/init"}]}]})
+    assert reply.status_code == 200 and answer(reply)
+    assert double.get("/_suite/requests").json()["requests"][0]["kind"] == "unscripted"
