@@ -78,13 +78,13 @@ def full_run(workers: int, reports: Path, extra_env: dict[str, str] | None = Non
             "durations": {c["id"]: c["duration_s"] for c in summary["checks"]}}
 
 
-def warm(out: Path) -> dict[str, Any]:
+def warm(out: Path, worker_counts: tuple[int, ...] = (1, 2, 4)) -> dict[str, Any]:
     runs = []
-    for workers in (1, 2, 4):
+    for workers in worker_counts:
         with phase(f"warm full run, {workers} worker(s)"):
             runs.append(full_run(workers, out / f"warm-{workers}"))
     serial = runs[0]
-    per_check = list(serial.pop("durations").values())
+    per_check = list(serial.pop("durations").values())  # from the run with the fewest workers
     for run in runs[1:]:
         run.pop("durations")
     return {
@@ -214,6 +214,8 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--skip", default="", help=f"comma-separated phases to skip ({', '.join(PHASES)})")
     parser.add_argument("--rounds", type=int, default=8, help="session pairs for the overhead (default 8)")
+    parser.add_argument("--warm-workers", default="1,2,4",
+                        help="worker counts of the warm runs (default 1,2,4; speed-ups against the first)")
     parser.add_argument("--hook-runs", type=int, default=50, help="runs of each hook script (default 50)")
     args = parser.parse_args(argv)
     skip = {s.strip() for s in args.skip.split(",") if s.strip()}
@@ -231,7 +233,7 @@ def main(argv: list[str] | None = None) -> int:
         if "overhead" not in skip:
             result["hook_overhead"] = overhead(args.rounds, args.hook_runs)
         if "warm" not in skip:
-            result["warm"] = warm(out)
+            result["warm"] = warm(out, tuple(int(w) for w in args.warm_workers.split(",")))
         if "cold" not in skip:
             result["cold"] = cold(out)
     except SuiteError as exc:
