@@ -93,6 +93,25 @@ class PluginSource:
         return cls.from_path(text)
 
 
+    def skills(self) -> dict[str, Skill]:
+        """The plugin's skills by name, from each skills/*/SKILL.md frontmatter and text:
+        what checks expect to find in the model's context once the plugin is installed."""
+        found: dict[str, Skill] = {}
+        for path in sorted(self.path.glob("skills/*/SKILL.md")):
+            match = re.match(r"---\n(.*?)\n---\n(.*)", path.read_text(), re.S)
+            if match:
+                meta = dict(re.findall(r"^(\w+):\s*(.*)$", match.group(1), re.M))
+                name = meta.get("name", path.parent.name)
+                found[name] = Skill(name, meta.get("description", "").strip(), match.group(2))
+        return found
+
+
+@dataclass(frozen=True)
+class Skill:
+    name: str
+    description: str
+    body: str
+
 def split_ref(spec: str) -> tuple[str, str]:
     """``location@ref`` -> (location, ref); (spec, '') when there is no ref.
 

@@ -315,6 +315,13 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             _write_artifacts(item, item.config.stash[STATE], str(report.longrepr))
         except Exception as exc:  # artifacts must never hide the real failure
             sys.stderr.write(f"[codex-conformance] could not write artifacts: {exc}\n")
+    elif hasattr(report, "wasxfail") and report.skipped:
+        # A known deviation is still a failure: a release reviewer needs the same evidence
+        # (what was observed, not only the manifest's reason) to confirm it is the known one.
+        try:
+            _write_artifacts(item, item.config.stash[STATE], str(report.longrepr))
+        except Exception as exc:
+            sys.stderr.write(f"[codex-conformance] could not write artifacts: {exc}\n")
     elif report.when == "call":
         try:
             _keep_tui_evidence(item, item.config.stash[STATE])
@@ -327,18 +334,25 @@ def _outcome(reports: list[pytest.TestReport]) -> tuple[str, str]:
     """One outcome for a check from its setup/call/teardown reports (worst wins)."""
     for report in reports:
         if hasattr(report, "wasxfail"):
-            return ("xpassed" if report.passed else "xfailed"), report.wasxfail
+            if report.passed:
+                return "xpassed", report.wasxfail
+            observed = _first_line(report)
+            return "xfailed", report.wasxfail + (f" | observed: {observed}" if observed else "")
         if report.skipped:
             # (path, line, reason); a list once it crossed the xdist wire.
             longrepr = report.longrepr
             reason = str(longrepr[2]) if isinstance(longrepr, tuple | list) else str(longrepr)
             return "skipped", reason
         if report.failed:
-            crash = getattr(report.longrepr, "reprcrash", None)
-            message = crash.message if crash is not None else (report.longreprtext or "")
-            first = (message.strip().splitlines() or [""])[0]
-            return ("failed" if report.when == "call" else "error"), first[:300]
+            return ("failed" if report.when == "call" else "error"), _first_line(report)
     return "passed", ""
+
+
+def _first_line(report: pytest.TestReport) -> str:
+    """The first line of a failure's message: the evidence line the summary carries."""
+    crash = getattr(report.longrepr, "reprcrash", None)
+    message = crash.message if crash is not None else (report.longreprtext or "")
+    return (message.strip().splitlines() or [""])[0][:300]
 
 
 def _is_worker(config: pytest.Config) -> bool:

@@ -81,6 +81,25 @@ class Observation:
                     return self.tool_outputs().get(calls[item]["call_id"])
         return None
 
+    def model_context(self, turn: int | None = None) -> str:
+        """Every text Codex sent the model in scripted requests (only scripted ``turn``'s
+        request when given): where skills, hook messages and instructions must show up.
+        Side requests (the TUI's title) are left out: they are not the model's context."""
+        texts: list[str] = []
+        requests = [r for r in self.model_requests if r.get("kind", "scripted") == "scripted"
+                    and (turn is None or r.get("turn") == turn)]
+        if turn is not None:
+            assert requests, f"no model request for turn {turn}\n{self.summary()}"
+            requests = requests[:1]
+        for request in requests:
+            for item in request["body"].get("input", []):
+                content = item.get("content") if isinstance(item, dict) else None
+                if isinstance(content, list):
+                    texts += [c.get("text", "") for c in content if isinstance(c, dict)]
+                elif isinstance(content, str):
+                    texts.append(content)
+        return "\n".join(texts)
+
     # -- platform side ------------------------------------------------------------------
     def platform_calls(self, tool: str) -> list[dict[str, Any]]:
         return [r for r in self.platform_requests if r.get("tool") == tool]

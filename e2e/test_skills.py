@@ -10,44 +10,11 @@ apply_patch, which the plugin's hooks do not cover.
 
 from __future__ import annotations
 
-import re
-from pathlib import Path
-
 import pytest
 
 from codex_conformance.evidence import hook_events, mcp_calls
 from codex_conformance.pytest_plugin import SuiteState
-from codex_conformance.runner import Observation, Runner
-
-
-def skills_of(plugin: Path) -> dict[str, tuple[str, str]]:
-    """name -> (description, body) from the plugin's SKILL.md frontmatter and text."""
-    found: dict[str, tuple[str, str]] = {}
-    for path in sorted(plugin.glob("skills/*/SKILL.md")):
-        text = path.read_text()
-        match = re.match(r"---\n(.*?)\n---\n(.*)", text, re.S)
-        if not match:
-            continue
-        meta = dict(re.findall(r"^(\w+):\s*(.*)$", match.group(1), re.M))
-        found[meta.get("name", path.parent.name)] = (meta.get("description", "").strip(), match.group(2))
-    return found
-
-
-def context_text(obs: Observation, turn: int = 0) -> str:
-    """The text of every message Codex sent the model in the request for scripted ``turn``."""
-    for request in obs.model_requests:
-        if request.get("turn") == turn:
-            texts = []
-            for item in request["body"].get("input", []):
-                content = item.get("content") if isinstance(item, dict) else None
-                if isinstance(content, list):
-                    texts += [c.get("text", "") for c in content if isinstance(c, dict)]
-                elif isinstance(content, str):
-                    texts.append(content)
-            return "\n".join(texts)
-    raise AssertionError(f"no model request for turn {turn}\n{obs.summary()}")
-
-
+from codex_conformance.runner import Runner
 
 
 @pytest.mark.check(
@@ -55,12 +22,12 @@ def context_text(obs: Observation, turn: int = 0) -> str:
     summary="once the plugin is installed, every skill's name and description reach the model's context",
 )
 def test_skills_are_listed_to_the_model(conformance: Runner, cell: SuiteState) -> None:
-    skills = skills_of(cell.plugin.path)
+    skills = cell.plugin.skills()
     assert skills, f"the plugin at {cell.plugin.path} ships no skills/*/SKILL.md"
     obs = conformance.run("skill-probe", install_plugin=True)
-    context = context_text(obs)
-    missing = [name for name, (description, _) in skills.items()
-               if f"axonflow:{name}" not in context or description[:60] not in context]
+    context = obs.model_context(turn=0)
+    missing = [name for name, skill in skills.items()
+               if f"axonflow:{name}" not in context or skill.description[:60] not in context]
     assert not missing, f"skills missing from the model's context: {missing}"
     for required in ("pre-execute-check", "pii-scan", "explain-decision"):
         assert required in skills, f"the plugin lacks the documented skill {required}"
@@ -71,9 +38,9 @@ def test_skills_are_listed_to_the_model(conformance: Runner, cell: SuiteState) -
     summary="naming a skill explicitly puts its full instructions, with the MCP tool to call, in context",
 )
 def test_invoked_skill_body_reaches_the_model(conformance: Runner, cell: SuiteState) -> None:
-    _, body = skills_of(cell.plugin.path)["pre-execute-check"]
+    body = cell.plugin.skills()["pre-execute-check"].body
     obs = conformance.run("skill-invoke", install_plugin=True)
-    context = context_text(obs)
+    context = obs.model_context(turn=0)
     first_line = next(line for line in body.splitlines() if line.strip() and not line.startswith("<!--"))
     assert first_line.strip() in context, "the invoked skill's text did not reach the model"
     assert "check_policy" in body, "pre-execute-check does not tell the model to call check_policy"

@@ -166,32 +166,6 @@ def test_tui_hook_review(conformance: Runner, cell: SuiteState) -> None:
         skipped.tui.quit()
 
 
-def model_context(obs: Observation) -> str:
-    """Every text Codex sent the model in the scripted turns of this session."""
-    texts = []
-    for request in obs.model_requests:
-        if request.get("kind") != "scripted":
-            continue
-        for item in request["body"].get("input", []):
-            content = item.get("content") if isinstance(item, dict) else None
-            if isinstance(content, list):
-                texts += [c.get("text", "") for c in content if isinstance(c, dict)]
-            elif isinstance(content, str):
-                texts.append(content)
-    return "\n".join(texts)
-
-
-def skills_of(cell: SuiteState) -> dict[str, str]:
-    """name -> description from the plugin's SKILL.md frontmatter."""
-    found = {}
-    for path in sorted(cell.plugin.path.glob("skills/*/SKILL.md")):
-        match = re.match(r"---\n(.*?)\n---\n", path.read_text(), re.S)
-        if match:
-            meta = dict(re.findall(r"^(\w+):\s*(.*)$", match.group(1), re.M))
-            found[meta.get("name", path.parent.name)] = meta.get("description", "").strip()
-    return found
-
-
 @pytest.mark.check(
     id="TUI-INSTALL", area="tui",
     contract="spec Quick Start steps 5-6 (install via /plugins), Troubleshooting (Plugin Not Visible "
@@ -200,7 +174,7 @@ def skills_of(cell: SuiteState) -> dict[str, str]:
             "installed there, its skills reach the model's context",
 )
 def test_tui_install_via_plugins(conformance: Runner, cell: SuiteState) -> None:
-    skills = skills_of(cell)
+    skills = {name: skill.description for name, skill in cell.plugin.skills().items()}
     assert skills, f"the plugin at {cell.plugin.path} ships no skills/*/SKILL.md"
     with conformance.run_tui("tui-skills", preanswer=True) as run:
         tui = run.tui
@@ -226,7 +200,7 @@ def test_tui_install_via_plugins(conformance: Runner, cell: SuiteState) -> None:
         tui.submit(run.prompt)
         obs = finish_turn(run)
         tui.quit()
-    context = model_context(obs)
+    context = obs.model_context()
     missing = [name for name, description in skills.items()
                if name not in context or description[:60] not in context]
     assert not missing, (f"after installing through /plugins, skills missing from the model's "

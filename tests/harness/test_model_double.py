@@ -96,3 +96,29 @@ def test_missing_output_value_is_a_visible_script_error(double: httpx.Client) ->
     assert answer[1]["item"]["content"][0]["text"].startswith("SCRIPT ERROR")
     recorded = double.get("/_suite/requests", params={"key": "k5"}).json()["requests"]
     assert recorded[0]["kind"] == "script-error"
+
+
+# -- the model double's answers outside the script (TUI side requests) -------------------
+def answer(response: httpx.Response) -> str:
+    return events(response)[1]["item"]["content"][0]["text"]
+
+
+def test_title_request_gets_json_when_a_schema_is_asked(double: httpx.Client) -> None:
+    double.post("/_suite/scripts", json={"key": "t1", "turns": [{"say": "real"}]})
+    prompt = {"type": "input_text", "text": "Name this [scenario:t1]"}
+    body = {"input": [{"role": "user", "content": [prompt]}],
+            "text": {"format": {"type": "json_schema", "schema": {
+                "type": "object", "properties": {"title": {"type": "string"}}}}}}
+    metadata = json.dumps({"thread_source": "thread_title"})
+    title = double.post("/v1/responses", json=body, headers={"x-codex-turn-metadata": metadata})
+    assert json.loads(answer(title)) == {"title": server.SIDE_ANSWER}
+    real = double.post("/v1/responses", json={"input": [
+        {"role": "user", "content": [{"type": "input_text", "text": "[scenario:t1] go"}]}]})
+    assert answer(real) == "real"  # the side request did not eat the scripted turn
+
+
+def test_request_without_a_scenario_marker_gets_a_graceful_answer(double: httpx.Client) -> None:
+    reply = double.post("/v1/responses", json={"input": [
+        {"role": "user", "content": [{"type": "input_text", "text": "/init"}]}]})
+    assert reply.status_code == 200 and answer(reply)
+    assert double.get("/_suite/requests").json()["requests"][0]["kind"] == "unscripted"

@@ -4,12 +4,8 @@ from __future__ import annotations
 
 import json
 import re
-import threading
-from collections.abc import Iterator
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 
-import httpx
 import pytest
 
 from codex_conformance.codex.tui import (
@@ -22,7 +18,6 @@ from codex_conformance.codex.tui import (
     read_cast,
     wait_on,
 )
-from codex_conformance.modeldouble import server
 
 
 class FakeClock:
@@ -123,41 +118,3 @@ def test_screen_helpers() -> None:
     toml = preanswer_toml("/s/work")
     assert '[projects."/s/work"]\ntrust_level = "trusted"' in toml
     assert "screen_reader_detection_done = true" in toml
-
-
-# -- the model double's answers outside the script (TUI side requests) -------------------
-@pytest.fixture
-def double() -> Iterator[httpx.Client]:
-    server.Handler.book = server.ScriptBook()
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), server.Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    with httpx.Client(base_url=f"http://127.0.0.1:{httpd.server_address[1]}", trust_env=False) as c:
-        yield c
-    httpd.shutdown()
-
-
-def answer(response: httpx.Response) -> str:
-    events = [json.loads(line[6:]) for line in response.text.splitlines() if line.startswith("data: ")]
-    return events[1]["item"]["content"][0]["text"]
-
-
-def test_title_request_gets_json_when_a_schema_is_asked(double: httpx.Client) -> None:
-    double.post("/_suite/scripts", json={"key": "t1", "turns": [{"say": "real"}]})
-    prompt = {"type": "input_text", "text": "Name this [scenario:t1]"}
-    body = {"input": [{"role": "user", "content": [prompt]}],
-            "text": {"format": {"type": "json_schema", "schema": {
-                "type": "object", "properties": {"title": {"type": "string"}}}}}}
-    metadata = json.dumps({"thread_source": "thread_title"})
-    title = double.post("/v1/responses", json=body, headers={"x-codex-turn-metadata": metadata})
-    assert json.loads(answer(title)) == {"title": server.SIDE_ANSWER}
-    real = double.post("/v1/responses", json={"input": [
-        {"role": "user", "content": [{"type": "input_text", "text": "[scenario:t1] go"}]}]})
-    assert answer(real) == "real"  # the side request did not eat the scripted turn
-
-
-def test_request_without_a_scenario_marker_gets_a_graceful_answer(double: httpx.Client) -> None:
-    reply = double.post("/v1/responses", json={"input": [
-        {"role": "user", "content": [{"type": "input_text", "text": "/init"}]}]})
-    assert reply.status_code == 200 and answer(reply)
-    assert double.get("/_suite/requests").json()["requests"][0]["kind"] == "unscripted"

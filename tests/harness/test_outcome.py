@@ -1,0 +1,32 @@
+"""A check's summary entry keeps the evidence line, also for a known deviation (xfail)."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+from codex_conformance.pytest_plugin import _outcome
+
+
+def report(when: str, outcome: str, message: str = "", **extra: object) -> SimpleNamespace:
+    crash = SimpleNamespace(message=message) if message else None
+    return SimpleNamespace(when=when, passed=outcome == "passed", skipped=outcome == "skipped",
+                           failed=outcome == "failed", longreprtext=message,
+                           longrepr=SimpleNamespace(reprcrash=crash), **extra)
+
+
+def test_known_deviation_keeps_what_was_observed() -> None:
+    reports = [report("setup", "passed"),
+                report("call", "skipped", "AssertionError: 4 connection(s) to try.getaxonflow.com\nmore",
+                       wasxfail="known deviation (F1): no script reads it")]
+    assert _outcome(reports) == (
+        "xfailed", "known deviation (F1): no script reads it | observed: "
+                   "AssertionError: 4 connection(s) to try.getaxonflow.com")
+
+
+def test_stale_known_deviation_is_xpassed_with_the_manifest_reason() -> None:
+    assert _outcome([report("call", "passed", wasxfail="F1")]) == ("xpassed", "F1")
+
+
+def test_failure_in_setup_is_a_harness_error() -> None:
+    assert _outcome([report("setup", "failed", "SuiteError: no engine")]) == (
+        "error", "SuiteError: no engine")
