@@ -19,7 +19,13 @@ from typing import Any
 import pytest
 
 from codex_conformance.codex.install import PLUGIN_DIR_NAME, rewritten_hooks
-from codex_conformance.codex.tui import BLOCKED_BY_HOOK, COMPOSER_IDLE, DialogAnswers, flatten
+from codex_conformance.codex.tui import (
+    BLOCKED_BY_HOOK,
+    COMPOSER_IDLE,
+    FOLDER_TRUST,
+    DialogAnswers,
+    flatten,
+)
 from codex_conformance.evidence import (
     BLOCK_PREFIX,
     decision_of,
@@ -110,9 +116,8 @@ def test_tui_hook_review(conformance: Runner, cell: SuiteState) -> None:
     # 1. Review each hook, trust it with `t`, then run the dangerous command.
     with conformance.run_tui("tui-block") as trusted:
         tui = trusted.tui
-        tui.wait_for_text(r"Trust this folder\?", TURN_S)
-        tui.select(r"Trust and continue")
-        tui.press("enter")
+        tui.wait_for_text(FOLDER_TRUST, TURN_S)
+        tui.confirm(r"Trust and continue", FOLDER_TRUST, TURN_S)
         tui.wait_for_text(r"Hooks need review", TURN_S)
         tui.snapshot("hooks need review")
         tui.select(r"Review hooks")

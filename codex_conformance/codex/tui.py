@@ -37,6 +37,8 @@ from ..errors import SuiteError
 
 COLUMNS, ROWS = 120, 40
 DEFAULT_WAIT_S = 20.0
+# How long a dialog may stay up after Enter before Enter counts as lost and is pressed again.
+CONFIRM_RETRY_S = 3.0
 # Keys as a terminal sends them (xterm; crossterm reads these).
 KEYS = {
     "enter": "\r", "esc": "\x1b", "tab": "\t", "backspace": "\x7f", "space": " ",
@@ -400,6 +402,35 @@ class TuiSession:
                               timeout)
         self.wait_for_text(row, timeout)
 
+    def confirm(self, option: str | re.Pattern[str] | None, dialog: re.Pattern[str],
+                timeout: float = DEFAULT_WAIT_S) -> int:
+        """Pick ``option`` in ``dialog`` (None: a notice, no list) with Enter and wait for
+        the dialog to close.
+
+        An Enter that lands while Codex is still settling its first frames (it re-renders
+        once our terminal answers its colour queries) can be dropped: seen once in ten soak
+        runs, the dialog then stays up for good. So, as a person would, Enter is pressed
+        again while the same dialog is still up after CONFIRM_RETRY_S. Returns the presses.
+        """
+        __tracebackhide__ = True
+        deadline = time.monotonic() + timeout
+        presses = 0
+        while True:
+            if option is not None:
+                self.select(option, max(0.1, deadline - time.monotonic()))
+            self.press("enter")
+            presses += 1
+            remaining = deadline - time.monotonic()
+            try:
+                self.wait_for_gone(dialog, max(0.1, min(CONFIRM_RETRY_S, remaining)))
+                return presses
+            except TuiWaitError:
+                if remaining <= CONFIRM_RETRY_S:
+                    raise
+            self.pump()
+            if not dialog.search(self.screen()):
+                return presses
+
     # -- first-run dialogs -------------------------------------------------------------
     def answer_dialogs(self, answers: DialogAnswers | None = None,
                        timeout: float = DEFAULT_WAIT_S) -> list[str]:
@@ -420,22 +451,16 @@ class TuiSession:
             if name == "folder-trust":
                 if not answers.trust_folder:
                     raise SuiteError("declining the folder trust dialog leaves the TUI (not supported)")
-                self.select(r"Trust and continue", timeout)
-                self.press("enter")
-                self.wait_for_gone(FOLDER_TRUST, timeout)
+                self.confirm(r"Trust and continue", FOLDER_TRUST, timeout)
             elif name == "hooks-review":
                 choice = {"trust": r"Trust all and continue",
                           "skip": r"Continue without trusting"}[answers.hooks]
-                self.select(choice, timeout)
-                self.press("enter")
-                self.wait_for_gone(HOOKS_REVIEW, timeout)
+                self.confirm(choice, HOOKS_REVIEW, timeout)
             elif name == "model-migration":
-                self.select(r"Use existing model" if answers.keep_model else r"Try new model", timeout)
-                self.press("enter")
-                self.wait_for_gone(MODEL_MIGRATION, timeout)
+                self.confirm(r"Use existing model" if answers.keep_model else r"Try new model",
+                             MODEL_MIGRATION, timeout)
             else:
-                self.press("enter")
-                self.wait_for_gone(PRESS_ENTER, timeout)
+                self.confirm(None, PRESS_ENTER, timeout)
         raise TuiWaitError(describe(self.terminal, "the idle composer after the first-run dialogs", timeout,
                                   f" (dialogs met: {answers.seen})"))
 

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from pathlib import Path
 
+import pexpect
 import pytest
 
+from codex_conformance.codex import tui
 from codex_conformance.codex.tui import (
+    FOLDER_TRUST,
     Terminal,
+    TuiSession,
     TuiWaitError,
     composer_line,
     flatten,
@@ -118,3 +123,52 @@ def test_screen_helpers() -> None:
     toml = preanswer_toml("/s/work")
     assert '[projects."/s/work"]\ntrust_level = "trusted"' in toml
     assert "screen_reader_detection_done = true" in toml
+
+
+# -- confirming a dialog when the first Enter is lost (soak: once in ten runs) ------------
+DIALOG = r'''
+import sys
+ignore = int(sys.argv[1])
+sys.stdout.write("\x1b[2J\x1b[1;1HTrust this folder?\r\n> 1. Trust and continue\r\n")
+sys.stdout.flush()
+for _ in range(ignore):
+    sys.stdin.readline()  # an Enter that lands while the TUI is settling: dropped
+sys.stdin.readline()
+sys.stdout.write("\x1b[2J\x1b[1;1Hready\r\n")
+sys.stdout.flush()
+sys.stdin.readline()
+'''
+
+
+def dialog_session(tmp_path: Path, ignore: int) -> TuiSession:
+    script = tmp_path / "dialog.py"
+    script.write_text(DIALOG.replace("> 1.", "\u203a 1."))
+    session = TuiSession("none", "/h", "/w", {}, columns=40, rows=6)
+    session.child = pexpect.spawn(sys.executable, [str(script), str(ignore)], echo=False,
+                                  dimensions=(6, 40))
+    return session
+
+
+@pytest.mark.parametrize("lost", [0, 1])
+def test_confirm_presses_enter_again_while_the_dialog_stays(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, lost: int) -> None:
+    monkeypatch.setattr(tui, "CONFIRM_RETRY_S", 0.5)
+    session = dialog_session(tmp_path, lost)
+    try:
+        session.wait_for_text(FOLDER_TRUST, 5)
+        assert session.confirm(r"Trust and continue", FOLDER_TRUST, 5) == lost + 1
+        assert "ready" in session.screen()
+    finally:
+        session.child.terminate(force=True)
+
+
+def test_confirm_gives_up_at_its_deadline_with_the_screen(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(tui, "CONFIRM_RETRY_S", 0.3)
+    session = dialog_session(tmp_path, 100)
+    try:
+        session.wait_for_text(FOLDER_TRUST, 5)
+        with pytest.raises(TuiWaitError, match=r"Trust this folder"):
+            session.confirm(r"Trust and continue", FOLDER_TRUST, 1.2)
+    finally:
+        session.child.terminate(force=True)
