@@ -173,8 +173,11 @@ class Observation:
         return float(result.stdout) if result.exit_code == 0 else None
 
     def read(self, relative: str) -> str:
+        __tracebackhide__ = True
         assert self._stack.codex is not None
-        return self._stack.codex.run_ok(["cat", self.work_path(relative)]).stdout
+        text = self._stack.codex.read_file(self.work_path(relative))
+        assert text is not None, f"{self.work_path(relative)} does not exist in the codex container"
+        return text
 
     # -- evidence -----------------------------------------------------------------------
     def summary(self) -> str:

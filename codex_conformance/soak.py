@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 from collections import Counter
 from pathlib import Path
@@ -71,6 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.runs < 2:
         parser.error("a soak needs at least 2 runs")
     out: Path = reports_dir() / "soak"
+    shutil.rmtree(out, ignore_errors=True)  # an older soak's run-N/ must not mix in
     outcomes: list[dict[str, str]] = []
     per_run: list[dict[str, Any]] = []
     for n in range(1, args.runs + 1):

@@ -85,7 +85,7 @@ def _read_log(box: CodexBox, path: str, deadline_s: float = 5.0) -> str:
     in a soak, with four workers busy) is read again until the deadline."""
     deadline = time.monotonic() + deadline_s
     while True:
-        result = box.run(["cat", path], user="agent")
-        if (result.exit_code == 0 and result.stdout.strip()) or time.monotonic() > deadline:
-            return result.stdout
+        text = box.read_file(path)
+        if (text and text.strip()) or time.monotonic() > deadline:
+            return text or ""
         time.sleep(0.2)
