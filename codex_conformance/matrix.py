@@ -9,7 +9,7 @@ A matrix file (TOML, ``matrices/*.toml``) names cells directly or as the product
 
     [axes]                                            # every combination, in this order
     plugin = ["reference", "mutant:EXIT-1-ON-BLOCK"]
-    codex = ["0.118.0", "0.140.0", "0.169.0"]
+    codex = ["0.148.0", "0.159.0", "0.169.0"]
 
     [[cell]]                                          # and/or explicit cells
     plugin = "${AXONFLOW_PLUGIN_GIT:-https://github.com/getaxonflow/axonflow-codex-plugin.git}@v1.7.0"

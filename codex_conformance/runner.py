@@ -196,7 +196,7 @@ class Observation:
 
 # The TUI gets the flags the exec sessions use (session.py): commands really run without
 # approval prompts (a sentinel file proves execution), a dead model double fails fast.
-TUI_ARGS = ("--dangerously-bypass-approvals-and-sandbox", "--disable", "unbounded_connection_retries",
+TUI_ARGS = ("--dangerously-bypass-approvals-and-sandbox", "-c", "features.unbounded_connection_retries=false",
             "-c", "analytics.enabled=false")
 
 

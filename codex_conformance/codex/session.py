@@ -4,8 +4,9 @@ pexpect runs ``docker exec`` so the session is bounded by a deadline on its outp
 (EOF), never by a sleep, and a stuck session is stopped and reported with everything it
 printed. Flags (contract/codex.md §0, §3): ``--skip-git-repo-check`` (cwd is no git repo),
 ``--dangerously-bypass-approvals-and-sandbox`` (commands really run, so a sentinel file
-proves execution), ``--disable unbounded_connection_retries`` (a dead model double fails
-fast instead of "Reconnecting..." forever), analytics off,
+proves execution), ``-c features.unbounded_connection_retries=false`` (a dead model double
+fails fast instead of "Reconnecting..." forever; as a config key, not ``--disable``, so
+Codex releases that predate the feature ignore it instead of refusing to start), analytics off,
 stdin from /dev/null (exec otherwise waits for EOF on an open pipe). No ``--json``: the
 event stream leaves out hook runs, while the human log on stderr records each one as
 ``hook: PreToolUse Completed|Blocked|Failed`` - the proof a hook really ran.
@@ -54,7 +55,7 @@ def run_exec(box: CodexBox, paths: SessionPaths, prompt: str, env: dict[str, str
     stderr_path = posixpath.join(paths.logs, "codex-exec.stderr")
     codex = [
         "codex", "exec", "--skip-git-repo-check", "--dangerously-bypass-approvals-and-sandbox",
-        "--disable", "unbounded_connection_retries", "-c", "analytics.enabled=false",
+        "-c", "features.unbounded_connection_retries=false", "-c", "analytics.enabled=false",
         *extra_args, prompt,
     ]
     script = (f"cd {shlex.quote(paths.work)} && "
