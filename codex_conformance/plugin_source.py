@@ -92,7 +92,6 @@ class PluginSource:
             return cls.from_path(path, spec=text, commit=commit)
         return cls.from_path(text)
 
-
     def skills(self) -> dict[str, Skill]:
         """The plugin's skills by name, from each skills/*/SKILL.md frontmatter and text:
         what checks expect to find in the model's context once the plugin is installed."""
@@ -111,6 +110,7 @@ class Skill:
     name: str
     description: str
     body: str
+
 
 def split_ref(spec: str) -> tuple[str, str]:
     """``location@ref`` -> (location, ref); (spec, '') when there is no ref.

@@ -311,16 +311,12 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             pytest.exit(f"codex-conformance: the Docker engine at {where} stopped answering mid-run "
                         f"({lost}) during {marker.kwargs['id']}; its containers are gone or "
                         "unreachable: restart it (make docker) and run again", returncode=3)
+    if report.failed or (hasattr(report, "wasxfail") and report.skipped):
+        # A known deviation (xfail) is still a failure: a release reviewer needs the same
+        # evidence (what was observed, not only the manifest's reason) to confirm it.
         try:
             _write_artifacts(item, item.config.stash[STATE], str(report.longrepr))
         except Exception as exc:  # artifacts must never hide the real failure
-            sys.stderr.write(f"[codex-conformance] could not write artifacts: {exc}\n")
-    elif hasattr(report, "wasxfail") and report.skipped:
-        # A known deviation is still a failure: a release reviewer needs the same evidence
-        # (what was observed, not only the manifest's reason) to confirm it is the known one.
-        try:
-            _write_artifacts(item, item.config.stash[STATE], str(report.longrepr))
-        except Exception as exc:
             sys.stderr.write(f"[codex-conformance] could not write artifacts: {exc}\n")
     elif report.when == "call":
         try:
