@@ -240,11 +240,16 @@ def cell(request: pytest.FixtureRequest) -> SuiteState:
     return request.config.stash[STATE]
 
 
-def _write_artifacts(item: pytest.Item, state: SuiteState, longrepr: str) -> None:
-    runner = item.stash.get(RUNNER, None)
+def _artifact_writer(item: pytest.Item, state: SuiteState) -> ArtifactWriter:
+    """reports/artifacts/<CHECK-ID>/, credentials masked."""
     marker = _check_marker(item)
     check_id = marker.kwargs["id"] if marker else item.name
-    writer = ArtifactWriter(reports_dir() / "artifacts", check_id, state.redactor)
+    return ArtifactWriter(reports_dir() / "artifacts", check_id, state.redactor)
+
+
+def _write_artifacts(item: pytest.Item, state: SuiteState, longrepr: str) -> None:
+    runner = item.stash.get(RUNNER, None)
+    writer = _artifact_writer(item, state)
     writer.write_text("failure.txt", longrepr)
     if runner is not None:
         for n, obs in enumerate(runner.observations, 1):
@@ -287,9 +292,7 @@ def _keep_tui_evidence(item: pytest.Item, state: SuiteState) -> None:
     runner = item.stash.get(RUNNER, None)
     if runner is None or not runner.tui_runs:
         return
-    marker = _check_marker(item)
-    check_id = marker.kwargs["id"] if marker else item.name
-    _write_tui_evidence(ArtifactWriter(reports_dir() / "artifacts", check_id, state.redactor), runner)
+    _write_tui_evidence(_artifact_writer(item, state), runner)
 
 
 @pytest.hookimpl(wrapper=True)

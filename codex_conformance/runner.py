@@ -279,10 +279,8 @@ class Runner:
         ``mcp_env_headers`` set the guide's enterprise MCP configuration.
         """
         stack = self.stack
-        assert stack.codex and stack.model_client and stack.platform_client
-        stack.platform_client.reset()
-        for recorder in stack.outside.values():
-            recorder.reset()
+        assert stack.codex and stack.platform_client
+        self._reset_platform()
         for fault in faults or []:
             stack.platform_client.fault(fault)
         for hostname, rules in (outside or {}).items():
@@ -295,13 +293,8 @@ class Runner:
                                  mcp_env_headers=dict(mcp_env_headers or {}))
         with allure.step(f"install: {self.plugin.name} {self.plugin.version} into {paths.root}"):
             install(stack.codex, paths, self.plugin.path, options)
-            if setup:
-                stack.codex.run_ok(["bash", "-c", setup], user="agent",
-                                   env={"HOME": paths.home}, workdir=paths.work)
-        rendered = scenarios.load(scenario_name).render(work=paths.work)
-        stack.model_client.register(rendered.key, rendered.turns)
-        merged = {"AXONFLOW_ENDPOINT": stack.platform_endpoint, **(env or {})}
-        session_env = {k: v for k, v in merged.items() if v is not None}
+            self._setup(paths, setup)
+        rendered, session_env = self._script(scenario_name, paths, env)
         started_at = time.time()
         with allure.step(f"session: codex exec, scenario {scenario_name}"):
             result = run_exec(stack.codex, paths, rendered.prompt, session_env, codex_args,
@@ -328,10 +321,8 @@ class Runner:
         ``after`` continues in that earlier TUI run's HOME and work dir.
         """
         stack = self.stack
-        assert stack.codex and stack.model_client and stack.platform_client
-        stack.platform_client.reset()
-        for recorder in stack.outside.values():
-            recorder.reset()
+        assert stack.codex
+        self._reset_platform()
         steps: list[str] = []
         if after is not None:
             paths = after.paths
@@ -351,15 +342,36 @@ class Runner:
                     stack.codex.put_files(fake_git_files(paths.work))
                     options.steps.append("harness: the work dir has a .git (a repository root)")
             steps = options.steps
-        if setup:
-            stack.codex.run_ok(["bash", "-c", setup], user="agent", env={"HOME": paths.home},
-                               workdir=paths.work)
-        rendered = scenarios.load(scenario_name).render(work=paths.work)
-        stack.model_client.register(rendered.key, rendered.turns)
-        merged = {"AXONFLOW_ENDPOINT": stack.platform_endpoint, **(env or {})}
-        session_env = {k: v for k, v in merged.items() if v is not None}
+        self._setup(paths, setup)
+        rendered, session_env = self._script(scenario_name, paths, env)
         tui = TuiSession(stack.codex.get_container_id(), paths.home, paths.work, session_env,
                          codex_args, columns, rows, title=f"{self.check_id} {rendered.key}")
         run = TuiRun(self, rendered, paths, steps, session_env, tui)
         self.tui_runs.append(run)
         return run
+
+    # -- what run() and run_tui() share --------------------------------------------------
+    def _reset_platform(self) -> None:
+        """A fresh platform and outside-host recorders: each session sees only its own traffic."""
+        assert self.stack.platform_client
+        self.stack.platform_client.reset()
+        for recorder in self.stack.outside.values():
+            recorder.reset()
+
+    def _setup(self, paths: SessionPaths, setup: str) -> None:
+        """The check's shell snippet, as the session user with its HOME, before Codex starts."""
+        if setup:
+            assert self.stack.codex
+            self.stack.codex.run_ok(["bash", "-c", setup], user="agent", env={"HOME": paths.home},
+                                    workdir=paths.work)
+
+    def _script(self, scenario_name: str, paths: SessionPaths,
+                env: dict[str, str | None] | None) -> tuple[scenarios.Rendered, dict[str, str]]:
+        """The scenario rendered for ``paths`` and registered with the model double, and the
+        session environment: AXONFLOW_ENDPOINT = the run's platform, then ``env`` (a None
+        value removes a variable)."""
+        assert self.stack.model_client
+        rendered = scenarios.load(scenario_name).render(work=paths.work)
+        self.stack.model_client.register(rendered.key, rendered.turns)
+        merged = {"AXONFLOW_ENDPOINT": self.stack.platform_endpoint, **(env or {})}
+        return rendered, {k: v for k, v in merged.items() if v is not None}
