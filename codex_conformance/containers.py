@@ -189,6 +189,21 @@ class SuiteContainer(DockerContainer):
             handle = archive.extractfile(member) if member is not None else None
             return handle.read().decode(errors="replace") if handle is not None else None
 
+    def read_tree(self, path: str) -> dict[str, str]:
+        """Every regular file below a directory, by its path relative to it, in one archive
+        call ({} when the directory does not exist)."""
+        try:
+            chunks, _ = self.container.get_archive(path)
+        except docker.errors.NotFound:
+            return {}
+        files: dict[str, str] = {}
+        with tarfile.open(fileobj=io.BytesIO(b"".join(chunks))) as archive:
+            for member in archive:
+                handle = archive.extractfile(member) if member.isfile() else None
+                if handle is not None:
+                    files[member.name.partition("/")[2]] = handle.read().decode(errors="replace")
+        return files
+
     def put_files(self, files: dict[str, bytes | str], owner: int = 1000, mode: int = 0o644,
                   modes: dict[str, int] | None = None) -> None:
         """Write files (absolute paths) into the container through the API (no bind mount,

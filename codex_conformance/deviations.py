@@ -16,12 +16,22 @@ A file named ``plugin-<version>.yaml`` is the manifest of that one plugin releas
 entries apply only when the plugin's version is exactly ``<version>`` (``===``, so the
 reference plugin's ``1.7.0+reference`` is not the published ``1.7.0``), on top of their
 own ``when``. Checks it lists that pass are reported as stale entries.
+
+A file named ``codex-<version>.yaml`` holds the deviations of that one Codex release: a
+promise no plugin following the guide can keep there, because Codex gives it no hook
+(e.g. nothing is hooked for ``write_stdin``). Other files (``guide.yaml``) hold what the
+guide's own documented configuration cannot keep on any Codex. ``unless`` names cells an
+entry does not cover although ``when`` holds: the strict configuration of the reference
+plugin, which shows what a plugin can still close, is expected to pass those checks::
+
+    - check: BND-STDIN
+      unless: {plugin: "===1.7.0+strict"}
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -71,34 +81,51 @@ class Deviation:
     reason: str
     when: dict[str, str]
     source: Path
+    unless: dict[str, str] = field(default_factory=dict)
 
     def applies(self, cell: dict[str, str]) -> bool:
-        for key, spec in self.when.items():
-            value = cell.get(key, "")
-            if key in ("codex", "plugin"):
-                if not version_matches(value, spec):
-                    return False
-            elif value != spec:
+        return _holds(self.when, cell) and not (self.unless and _holds(self.unless, cell))
+
+
+def _holds(conditions: dict[str, str], cell: dict[str, str]) -> bool:
+    for key, spec in conditions.items():
+        value = cell.get(key, "")
+        if key in ("codex", "plugin"):
+            if not version_matches(value, spec):
                 return False
-        return True
+        elif value != spec:
+            return False
+    return True
 
 
 def load(directory: Path = DEVIATIONS_DIR) -> list[Deviation]:
     deviations: list[Deviation] = []
     for path in sorted(directory.glob("*.yaml")):
         entries: Any = yaml.safe_load(path.read_text()) or []
-        release = path.stem[len("plugin-"):] if path.stem.startswith("plugin-") else ""
+        scope = next((key for key in ("plugin", "codex") if path.stem.startswith(f"{key}-")), "")
+        release = path.stem[len(scope) + 1:] if scope else ""
         for entry in entries:
             try:
                 when = dict(entry.get("when", {}))
                 if release:
-                    when["plugin"] = ",".join(filter(None, (f"==={release}", when.get("plugin"))))
+                    when[scope] = ",".join(filter(None, (f"==={release}", when.get(scope))))
                 deviations.append(Deviation(entry["check"], entry["contract"], entry["reason"],
-                                            when, path))
+                                            when, path, dict(entry.get("unless", {}))))
             except (KeyError, TypeError) as exc:
                 raise SuiteError(f"{path}: each deviation needs check, contract, reason ({exc})") from None
     return deviations
 
 
 def for_cell(cell: dict[str, str], directory: Path = DEVIATIONS_DIR) -> dict[str, Deviation]:
-    return {d.check: d for d in load(directory) if d.applies(cell)}
+    """The deviations that apply to a cell; a check listed by several manifests (its
+    plugin release's and its Codex release's) keeps every reason, joined."""
+    found: dict[str, Deviation] = {}
+    for d in load(directory):
+        if not d.applies(cell):
+            continue
+        if d.check in found:
+            first = found[d.check]
+            d = Deviation(d.check, f"{first.contract}; {d.contract}", f"{first.reason} Also: {d.reason}",
+                          first.when, first.source, first.unless)
+        found[d.check] = d
+    return found

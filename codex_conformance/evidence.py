@@ -45,6 +45,13 @@ def mcp_calls(obs: Observation, tool: str) -> list[dict[str, Any]]:
             if any(k.lower() == "mcp-session-id" for k in r["headers"])]
 
 
+def hook_checks(obs: Observation) -> list[str]:
+    """The statements the plugin's hooks sent to check_policy, in order (Codex's own MCP
+    client's calls carry its session id and are left out)."""
+    return [str((r.get("arguments") or {}).get("statement")) for r in obs.platform_calls("check_policy")
+            if not any(k.lower() == "mcp-session-id" for k in r["headers"])]
+
+
 def tool_output(obs: Observation, turn: int = 0) -> str:
     """What Codex returned to the model for the first call of scripted ``turn``."""
     __tracebackhide__ = True

@@ -9,12 +9,15 @@ is and the HTML (one file, inline CSS, no scripts) still opens its artifacts.
 
 from __future__ import annotations
 
+import fnmatch
 import html
 import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from . import boundary
 
 FAILING = ("failed", "error")
 PASSING_VERDICTS = ("pass", "killed")
@@ -60,6 +63,7 @@ class CellResult:
     outcomes: dict[str, CheckOutcome] = field(default_factory=dict)
     meta: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> area/contract/summary
     error: str = ""  # why the cell produced no usable result
+    boundary: list[dict[str, Any]] = field(default_factory=list)  # the cell's boundary.json rows
 
     @property
     def unexpected(self) -> list[str]:
@@ -68,7 +72,8 @@ class CellResult:
         cell other checks may catch the broken rule too: listed, never a failure."""
         bad = [c for c, o in self.outcomes.items()
                if o.outcome in FAILING and c not in self.expected_failures]
-        bad += [c for c in self.checks_filter if c not in self.outcomes]
+        ran = set(self.outcomes) | {boundary.map_id(r["route"]) for r in self.boundary}
+        bad += [c for c in self.checks_filter if not any(fnmatch.fnmatchcase(i, c) for i in ran)]
         bad += [c for c, o in self.outcomes.items()
                 if o.outcome == "skipped" and self.meta.get(c, {}).get("required")]
         return sorted(set(bad))
@@ -114,6 +119,8 @@ def load_cell(directory: Path) -> CellResult:
         expected_failures=list(record.get("expected_failures", [])),
         exit_code=record.get("exit_code"), wall_s=float(record.get("wall_s", 0.0)),
     )
+    if (directory / "boundary.json").is_file():
+        result.boundary = json.loads((directory / "boundary.json").read_text()).get("rows", [])
     summary = directory / "summary.json"
     if not summary.exists():
         log = directory / "pytest.log"
@@ -164,7 +171,7 @@ def build(name: str, results: list[CellResult], wall_s: float, shard: str = "",
             "checks_filter": r.checks_filter, "expected_failures": r.expected_failures,
             "verdict": r.verdict, "totals": r.totals(), "unexpected": r.unexpected, "caught": r.caught,
             "stale": r.stale, "error": r.error, "exit_code": r.exit_code, "wall_s": r.wall_s,
-            "dir": f"matrix/{r.id}/",
+            "dir": f"matrix/{r.id}/", "boundary": r.boundary,
         })
     checks = []
     for check_id in order:
@@ -222,6 +229,7 @@ def markdown(report: dict[str, Any]) -> str:
                 text = f"[{text}]({o['evidence']})"
             row.append(text)
         lines.append(f"| {check['id']} | {check['area']} | " + " | ".join(row) + " |")
+    lines += boundary_markdown(cells)
     notes = [f"- `{c['id']}`: {'also failed' if c['expected_failures'] else 'unexpected'} "
              f"{', '.join(c['unexpected'])}" for c in cells if c["unexpected"]]
     notes += [f"- `{c['id']}`: stale deviation entries (passed): {', '.join(c['stale'])}"
@@ -232,6 +240,73 @@ def markdown(report: dict[str, Any]) -> str:
     lines += ["", "Legend: " + "; ".join(f"{v[0]} = {v[3]}" for v in OUTCOMES.values()) +
               f"; FAIL (expected) = {EXPECTED_MARK}.", ""]
     return "\n".join(lines)
+
+
+def _route_titles(cells: list[dict[str, Any]]) -> dict[str, str]:
+    """Every route any cell mapped, in the boundary map's order."""
+    titles = {r["route"]: r["title"] for c in cells for r in c.get("boundary", [])}
+    order = list(boundary.ROUTES)
+    return dict(sorted(titles.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else len(order)))
+
+
+def _governed(cell: dict[str, Any], route: str) -> str:
+    row = next((r for r in cell.get("boundary", []) if r["route"] == route), None)
+    if row is None:
+        return "–"
+    if row["governed"]:
+        return "governed"
+    if row["side_effect"] is None:
+        return "ungoverned, provider-side"
+    return "took effect, ungoverned" if row["side_effect"] else "no effect, ungoverned"
+
+
+def boundary_markdown(cells: list[dict[str, Any]]) -> list[str]:
+    """Which routes each cell's plugin governs on its Codex, then each cell's full map."""
+    routes = _route_titles(cells)
+    if not routes:
+        return []
+    lines = ["", "## Governance boundary", "",
+             "Which routes to a side effect the plugin governs, per cell (boundary.py; *took "
+             "effect, ungoverned*: the route's payload took effect with no hook stopping or "
+             "auditing it; advisory routes carry harmless payloads).", "",
+             "| route | " + " | ".join(str(n) for n in range(1, len(cells) + 1)) + " |",
+             "|---|" + "---|" * len(cells)]
+    for route, title in routes.items():
+        lines.append(f"| {title} | " + " | ".join(_governed(c, route) for c in cells) + " |")
+    for n, c in enumerate(cells, 1):
+        if c.get("boundary"):
+            lines += ["", f"### {n}. `{c['id']}`: {_plugin_text(c)}, Codex {c['codex']}", "",
+                      *boundary.table(c["boundary"])]
+    return lines
+
+
+def boundary_html(cells: list[dict[str, Any]]) -> str:
+    routes = _route_titles(cells)
+    if not routes:
+        return ""
+    css = {"governed": "pass", "took effect, ungoverned": "fail", "no effect, ungoverned": "skip",
+           "ungoverned, provider-side": "skip", "–": "none"}
+    head = "".join(f'<th class="cell">{n}. {_e(c["codex"])}<div class="small">{_e(c["plugin_version"])}'
+                   f"</div></th>" for n, c in enumerate(cells, 1))
+    rows = []
+    for route, title in routes.items():
+        tds = "".join(f'<td class="o {css[v]}">{_e(v)}</td>' for v in (_governed(c, route) for c in cells))
+        rows.append(f'<tr><th class="check">{_e(title)}</th>{tds}</tr>')
+    details = []
+    for n, c in enumerate(cells, 1):
+        if not c.get("boundary"):
+            continue
+        lines = boundary.table(c["boundary"])
+        header = [h.strip() for h in lines[0].strip("|").split("|")]
+        body = ["<tr>" + "".join(f"<td>{_e(x.strip().replace('`', '').replace('*', ''))}</td>"
+                                 for x in line.strip("|").split(" | ")) + "</tr>" for line in lines[2:]]
+        details.append(f'<details><summary>{n}. {_e(c["id"])}: boundary map</summary><table><thead><tr>'
+                       + "".join(f"<th>{_e(h)}</th>" for h in header) + "</tr></thead><tbody>"
+                       + "".join(body) + "</tbody></table></details>")
+    return (f'<h2>Governance boundary</h2><div class="sub">Which routes to a side effect the plugin '
+            f"governs, per cell (took effect, ungoverned: the route's payload took effect with no "
+            f"hook stopping or auditing it)</div><table><thead><tr><th>route</th>{head}</tr></thead><tbody>"
+            f'{"".join(rows)}</tbody></table>{"".join(details)}')
 
 
 CSS = """
@@ -253,7 +328,8 @@ td.o a{color:inherit} .pass{background:#dafbe1;color:#116329} .fail{background:#
 .v-pass,.v-killed{background:#1a7f37;color:#fff} .v-FAIL,.v-ERROR,.v-SURVIVED{background:#cf222e;color:#fff}
 .small{font-size:11px;color:#57606a;font-weight:400} tfoot td{background:#f6f8fa;font-size:12px}
 .legend span{display:inline-block;padding:1px 6px;margin:2px 6px 2px 0;border:1px solid #d0d7de}
-ul.notes{margin:6px 0 12px 18px;padding:0}
+ul.notes{margin:6px 0 12px 18px;padding:0} h2{font-size:17px;margin:18px 0 4px}
+details{margin:6px 0} summary{cursor:pointer}
 """
 
 
@@ -323,6 +399,7 @@ def render_html(report: dict[str, Any]) -> str:
 <table><thead><tr>{''.join(head)}</tr></thead>
 <tbody>{''.join(body)}</tbody><tfoot><tr>{''.join(foot)}</tr></tfoot></table>
 <p class="legend">{legend}</p>
+{boundary_html(cells)}
 </body></html>
 """
 

@@ -10,6 +10,8 @@ IMAGES_DIR = REPO_ROOT / "images"
 SCENARIOS_DIR = REPO_ROOT / "scenarios"
 FIXTURES_DIR = REPO_ROOT / "fixtures"
 REFERENCE_PLUGIN = FIXTURES_DIR / "plugins" / "reference"
+# Variants of the reference plugin: an overlay of files laid over a copy of it.
+VARIANTS = {"strict": FIXTURES_DIR / "plugins" / "strict"}
 
 
 def cache_dir() -> Path:

@@ -3,6 +3,9 @@
 ``PLUGIN`` (``--plugin``) accepts one spec:
 
 - ``reference`` - the suite's reference plugin (the default);
+- ``strict`` - the reference plugin in its strict configuration (fixtures/plugins/strict:
+  an overlay on the reference: hooks on apply_patch and MCP tools, interactive shells
+  refused, commands still running at turn end audited), materialised into the cache;
 - ``/path/to/checkout`` - a plugin directory as is (not only ours);
 - ``/path/to/repo@v1.7.0`` - a git repository (a work tree or a bare ``.git`` dir) at a
   ref: ``git archive <ref>`` is unpacked into the host cache, keyed by the commit, so the
@@ -27,13 +30,13 @@ import re
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import SuiteError
-from .paths import REFERENCE_PLUGIN, cache_dir
+from .paths import REFERENCE_PLUGIN, VARIANTS, cache_dir
 from .progress import phase
 
 # A ref after the last '@' that follows the last ':' (so git@host:org/repo has none).
@@ -79,6 +82,8 @@ class PluginSource:
         text = str(spec).strip()
         if text in ("", "reference"):
             return cls.from_path(REFERENCE_PLUGIN, spec="reference")
+        if text in VARIANTS:
+            return cls.from_path(materialise_variant(text), spec=text)
         if text.startswith("mutant:"):
             return cls.from_path(materialise_mutant(text[len("mutant:"):]), spec=text)
         location, ref = split_ref(text)
@@ -224,8 +229,28 @@ def _tree_digest(root: Path) -> str:
     return digest.hexdigest()
 
 
+def _cached(name: str, key: str, build: Callable[[Path], Path]) -> Path:
+    """``build(tmp)`` once per content key into the cache (xdist workers share it)."""
+    target = _plugins_cache() / f"{name}-{hashlib.sha256(key.encode()).hexdigest()[:12]}"
+    marker = target.with_name(target.name + ".complete")
+    with _locked(target.name):
+        if marker.exists() and target.is_dir():
+            return target
+        shutil.rmtree(target, ignore_errors=True)
+        with tempfile.TemporaryDirectory(dir=_plugins_cache()) as tmp:
+            build(Path(tmp)).rename(target)
+        marker.write_text(name + "\n")
+    return target
+
+
+def _base_digest(base: str) -> str:
+    """The content of a plugin a mutant or variant starts from."""
+    digest = _tree_digest(REFERENCE_PLUGIN)
+    return digest if base == "reference" else f"{digest}\0{_tree_digest(VARIANTS[base])}"
+
+
 def materialise_mutant(mutant_id: str) -> Path:
-    """The reference plugin with one mutant's patches, cached by content (reference + patches)."""
+    """A mutant's base plugin with its patches, cached by content (base + patches)."""
     from . import validate  # the mutant catalogue and its patching live there
 
     _, mutants = validate.load()
@@ -236,15 +261,17 @@ def materialise_mutant(mutant_id: str) -> Path:
                          f"{validate.MUTANTS_FILE.name} (e.g. {', '.join(names[:4])}; "
                          f"{len(names)} in all)")
     mutant = by_id[mutant_id]
-    digest = hashlib.sha256(_tree_digest(REFERENCE_PLUGIN).encode())
-    digest.update(json.dumps(mutant.patches, sort_keys=True).encode())
-    target = _plugins_cache() / f"mutant-{mutant_id}-{digest.hexdigest()[:12]}"
-    marker = target.with_name(target.name + ".complete")
-    with _locked(target.name):
-        if marker.exists() and target.is_dir():
-            return target
-        shutil.rmtree(target, ignore_errors=True)
-        with tempfile.TemporaryDirectory(dir=_plugins_cache()) as tmp:
-            validate.materialise(mutant, Path(tmp)).rename(target)
-        marker.write_text(mutant_id + "\n")
+    key = f"{mutant.base}\0{_base_digest(mutant.base)}\0{json.dumps(mutant.patches, sort_keys=True)}"
+    return _cached(f"mutant-{mutant_id}", key, lambda tmp: validate.materialise(mutant, tmp))
+
+
+def lay_variant(name: str, target: Path) -> Path:
+    """The reference plugin with variant ``name``'s overlay copied over it, at ``target``."""
+    shutil.copytree(REFERENCE_PLUGIN, target)
+    shutil.copytree(VARIANTS[name], target, dirs_exist_ok=True)
     return target
+
+
+def materialise_variant(name: str) -> Path:
+    """A variant of the reference plugin in the cache, keyed by both trees' content."""
+    return _cached(f"variant-{name}", _base_digest(name), lambda tmp: lay_variant(name, tmp / "tree"))

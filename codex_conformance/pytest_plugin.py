@@ -9,17 +9,18 @@ so a bad input is one line and a non-zero exit within seconds.
 from __future__ import annotations
 
 import contextlib
+import fnmatch
 import os
 import re
 import signal
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 import allure
 import pytest
 
-from . import deviations
+from . import boundary, deviations
 from .artifacts import ArtifactWriter, Redactor
 from .errors import SuiteError
 from .images import Images
@@ -28,7 +29,7 @@ from .plugin_source import PluginSource
 from .preflight import validate
 from .report import CheckResult, Summary
 from .resources import RunLabels, connect, engine_answers, leftovers, new_run_id, owner_token, sweep
-from .runner import Runner
+from .runner import Observation, Runner
 from .stack import Stack, StackConfig, remove_stale_reaper_dirs
 
 HOST_ENV_TO_STRIP = (
@@ -69,7 +70,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--platform", default=None,
                     help="platform target (env PLATFORM; default reference)")
     group.addoption("--checks", default="",
-                    help="comma-separated check IDs: run only these (e.g. ENF-SSRF,ENF-ALLOW)")
+                    help="comma-separated check IDs or patterns: run only these (e.g. ENF-SSRF,ENF-ALLOW; "
+                         "BND-*,MAP-* for the boundary checks and the boundary map's routes)")
     group.addoption("--list-checks", action="store_true",
                     help="print the check catalogue (ID, area, contract item, summary) and exit")
 
@@ -113,11 +115,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     seen: dict[str, str] = {}
     wanted = {c.strip() for c in config.getoption("--checks").split(",") if c.strip()}
     if wanted:
-        known = {m.kwargs.get("id") for m in (_check_marker(i) for i in items) if m is not None}
-        unknown = sorted(wanted - known)
+        ids = {i: m.kwargs.get("id", "") for i in items
+               if (m := _check_marker(i) or i.get_closest_marker("route")) is not None}
+        unknown = sorted(w for w in wanted if not any(fnmatch.fnmatchcase(v, w) for v in ids.values()))
         if unknown:
             raise pytest.UsageError(f"--checks names unknown check IDs: {', '.join(unknown)}")
-        keep = [i for i in items if (m := _check_marker(i)) is not None and m.kwargs.get("id") in wanted]
+        keep = [i for i in items if i in ids and any(fnmatch.fnmatchcase(ids[i], w) for w in wanted)]
         config.hook.pytest_deselected(items=[i for i in items if i not in keep])
         items[:] = keep
     for item in items:
@@ -225,14 +228,41 @@ def faults_supported(stack: Stack) -> None:
 
 @pytest.fixture
 def conformance(request: pytest.FixtureRequest, stack: Stack) -> Runner:
-    """A Runner bound to the current check (its marker gives the check id)."""
-    marker = _check_marker(request.node)
+    """A Runner bound to the current check (its marker gives the check id; a boundary-map
+    route's marker its route id)."""
+    marker = _check_marker(request.node) or request.node.get_closest_marker("route")
     if marker is None:
         raise pytest.UsageError(f"{request.node.nodeid} uses `conformance` without @pytest.mark.check")
     state = request.config.stash[STATE]
     runner = Runner(stack, state.plugin, marker.kwargs["id"])
     request.node.stash[RUNNER] = runner
     return runner
+
+
+class BoundaryMap:
+    """Records boundary-map rows for the current item (``boundary.Row``); the row travels
+    with the item's reports (so also from xdist workers) into ``reports/boundary.*``, and
+    is recorded before a check judges the route, so a failing check still maps it."""
+
+    def __init__(self, item: pytest.Item) -> None:
+        self.item = item
+
+    def run(self, runner: Runner, route_id: str) -> Observation:
+        """Run ``route_id``'s scenario with the observer hook, record its row, return it."""
+        route = boundary.ROUTES[route_id]
+        obs = runner.run(route.scenario, observe_hooks=True, **route.run)
+        self.record(route, obs)
+        return obs
+
+    def record(self, route: boundary.Route, obs: Observation) -> boundary.Row:
+        row = boundary.row_for(route, obs)
+        self.item.user_properties.append((boundary.PROPERTY, row.to_json()))
+        return row
+
+
+@pytest.fixture
+def boundary_map(request: pytest.FixtureRequest) -> BoundaryMap:
+    return BoundaryMap(request.node)
 
 
 @pytest.fixture
@@ -262,6 +292,9 @@ def _write_artifacts(item: pytest.Item, state: SuiteState, longrepr: str) -> Non
                 writer.write_json(f"session{n}-outside-{hostname}.json", {
                     "requests": obs.outside_requests(hostname),
                     "connections": obs.outside_connections(hostname)})
+            observed = obs.hook_calls()
+            if observed:
+                writer.write_json(f"session{n}-hook-observer.json", [asdict(c) for c in observed])
             writer.write_json(f"session{n}-dns.json", {
                 "plugin_or_unknown": obs.dns_queries(), "codex_own": obs.codex_own_dns_queries()})
             writer.write_json(f"session{n}-session.json", {
@@ -365,6 +398,9 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     This hook runs where the summary is kept: in a plain run, and on the xdist controller,
     which receives every worker's reports (with ``user_properties``) over the wire.
     """
+    if report.when == "call":
+        rows = [row for name, row in report.user_properties if name == boundary.PROPERTY]
+        _SUMMARY_SINK[0].boundary += rows
     check = dict(report.user_properties).get(CHECK_PROPERTY)
     if check is None:
         return
@@ -383,7 +419,13 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     state = session.config.stash.get(STATE, None)
-    if state is None or not state.summary.checks or _is_worker(session.config):
+    if state is None or _is_worker(session.config):
+        return
+    if state.summary.boundary:
+        boundary.write(state.summary.boundary, state.summary.cell, reports_dir())
+    else:  # a run that mapped no route must not leave an older run's map looking like its own
+        boundary.remove(reports_dir())
+    if not state.summary.checks:
         return
     state.summary.write(reports_dir() / "summary.json")
     skipped = state.summary.skipped_required()

@@ -32,6 +32,7 @@ class Summary:
     cell: dict[str, Any]
     started: float = field(default_factory=time.time)
     checks: dict[str, CheckResult] = field(default_factory=dict)
+    boundary: list[dict[str, Any]] = field(default_factory=list)  # boundary.Row JSON, per route
 
     def record(self, result: CheckResult) -> None:
         self.checks[result.id] = result

@@ -19,6 +19,7 @@ from typing import Any
 import allure
 
 from . import scenario as scenarios
+from .codex.hook_observer import HookCall, observer_dir, parse_all
 from .codex.install import InstallOptions, SessionPaths, install
 from .codex.session import SessionResult, run_exec
 from .codex.tui import COLUMNS, ROWS, TuiSession, fake_git_files, preanswer_toml
@@ -75,7 +76,7 @@ class Observation:
     def output_of_turn(self, turn: int, item: int = 0) -> str | None:
         """The tool output for the ``item``-th call of scripted ``turn`` (None: never sent)."""
         for request in self.model_requests:
-            if request.get("turn") == turn:
+            if request.get("turn") == turn and request.get("key") == self.rendered.key:
                 calls = [o for o in request["output"] if "call_id" in o]
                 if item < len(calls):
                     return self.tool_outputs().get(calls[item]["call_id"])
@@ -87,7 +88,7 @@ class Observation:
         Side requests (the TUI's title) are left out: they are not the model's context."""
         texts: list[str] = []
         requests = [r for r in self.model_requests if r.get("kind", "scripted") == "scripted"
-                    and (turn is None or r.get("turn") == turn)]
+                    and r.get("key") == self.rendered.key and (turn is None or r.get("turn") == turn)]
         if turn is not None:
             assert requests, f"no model request for turn {turn}\n{self.summary()}"
             requests = requests[:1]
@@ -99,6 +100,13 @@ class Observation:
                 elif isinstance(content, str):
                     texts.append(content)
         return "\n".join(texts)
+
+    def hook_calls(self, event: str | None = None) -> list[HookCall]:
+        """What Codex handed hooks in this session, as the suite's observer hook recorded it
+        (sessions run with ``observe_hooks``); ``event`` picks PreToolUse or PostToolUse."""
+        assert self._stack.codex is not None
+        calls = parse_all(self._stack.codex.read_tree(observer_dir(self.paths)))
+        return [c for c in calls if event is None or c.event == event]
 
     # -- platform side ------------------------------------------------------------------
     def platform_calls(self, tool: str) -> list[dict[str, Any]]:
@@ -263,6 +271,8 @@ class Runner:
             setup: str = "", outside: dict[str, list[dict[str, Any]]] | None = None,
             install_plugin: bool = False, codex_args: tuple[str, ...] = (),
             mcp_url: str = "", mcp_env_headers: dict[str, str] | None = None,
+            observe_hooks: bool = False, other_mcp: bool = False,
+            matcher: str | None = None, codex_hooks_flag: bool = True, mcp_server_entry: bool = True,
             ) -> Observation:
         """Install, run one Codex session for the scenario, and observe it.
 
@@ -276,7 +286,12 @@ class Runner:
         ``outside`` stages answers on the outside-host recorders: hostname -> rules.
         ``install_plugin`` also installs the plugin itself (its skills); ``codex_args`` are
         extra ``codex exec`` arguments (e.g. ``-c model=...``). ``mcp_url`` and
-        ``mcp_env_headers`` set the guide's enterprise MCP configuration.
+        ``mcp_env_headers`` set the guide's enterprise MCP configuration. ``observe_hooks``
+        adds the suite's observer hook on every tool (``Observation.hook_calls``);
+        ``other_mcp`` configures a second, non-AxonFlow MCP server as ``tools``
+        (``Stack.other_mcp``), recorded at ``outside_requests(OTHER_MCP_HOST)``.
+        ``matcher``, ``codex_hooks_flag`` and ``mcp_server_entry`` take the guide's words
+        literally where a check tests them (InstallOptions).
         """
         stack = self.stack
         assert stack.codex and stack.platform_client
@@ -290,7 +305,11 @@ class Runner:
             f"/sessions/{_slug(self.check_id)}-{next(_counter)}")
         options = InstallOptions(stack.platform_endpoint, stack.model_base_url, trust_hooks,
                                  install_plugin, mcp_url=mcp_url,
-                                 mcp_env_headers=dict(mcp_env_headers or {}))
+                                 mcp_env_headers=dict(mcp_env_headers or {}),
+                                 extra_config=(f'[mcp_servers.tools]\nurl = "{stack.other_mcp()}"\n'
+                                               if other_mcp else ""),
+                                 observe_hooks=observe_hooks, matcher=matcher,
+                                 codex_hooks_flag=codex_hooks_flag, mcp_server_entry=mcp_server_entry)
         with allure.step(f"install: {self.plugin.name} {self.plugin.version} into {paths.root}"):
             install(stack.codex, paths, self.plugin.path, options)
             self._setup(paths, setup)
@@ -373,5 +392,7 @@ class Runner:
         assert self.stack.model_client
         rendered = scenarios.load(scenario_name).render(work=paths.work)
         self.stack.model_client.register(rendered.key, rendered.turns)
+        for key, turns in rendered.agents.items():
+            self.stack.model_client.register(key, turns)
         merged = {"AXONFLOW_ENDPOINT": self.stack.platform_endpoint, **(env or {})}
         return rendered, {k: v for k, v in merged.items() if v is not None}

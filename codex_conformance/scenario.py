@@ -14,6 +14,10 @@ A scenario is data so a reader sees the whole session at a glance::
 ``{{name}}`` placeholders are filled from ``vars`` and from runtime values the harness
 knows (e.g. ``work``, the session's working directory). An unknown placeholder is an error,
 never an empty string: a half-rendered command would test something else.
+
+``agents`` scripts the sub-agents a turn spawns: ``agents: {child: [turns]}`` registers
+those turns under ``<key>.child``, and ``{{agent_child}}`` renders to that script's token,
+which the spawning turn puts in the message it sends the sub-agent.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ from .errors import SuiteError
 from .paths import SCENARIOS_DIR
 
 PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
-TURN_KINDS = {"exec", "say", "mcp", "patch", "items"}
+TURN_KINDS = {"exec", "say", "mcp", "patch", "items", "call", "item"}
 
 
 def _render(value: Any, variables: dict[str, str]) -> Any:
@@ -57,6 +61,7 @@ class Rendered:
     turns: list[dict[str, Any]]
     expect: dict[str, Any]
     variables: dict[str, str]
+    agents: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # script key -> turns
 
 
 @dataclass(frozen=True)
@@ -68,10 +73,12 @@ class Scenario:
     expect: dict[str, Any] = field(default_factory=dict)
     vars: dict[str, str] = field(default_factory=dict)
     path: Path | None = None
+    agents: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
     def render(self, **runtime: str) -> Rendered:
         key = f"{re.sub(r'[^a-z0-9]+', '-', self.id.lower())}-{secrets.token_hex(4)}"
-        variables = {**{k: str(v) for k, v in self.vars.items()}, **runtime}
+        tokens = {f"agent_{name}": f"[scenario:{key}.{name}]" for name in self.agents}
+        variables = {**{k: str(v) for k, v in self.vars.items()}, **tokens, **runtime}
         # vars may themselves use runtime values (e.g. a sentinel path under {{work}}).
         variables = {k: _render(v, {**variables, k: ""}) if isinstance(v, str) else v
                      for k, v in variables.items()}
@@ -81,6 +88,7 @@ class Scenario:
             turns=_render(self.turns, variables),
             expect=_render(self.expect, variables),
             variables=variables,
+            agents={f"{key}.{name}": _render(turns, variables) for name, turns in self.agents.items()},
         )
 
 
@@ -95,10 +103,17 @@ def load(name: str, directory: Path = SCENARIOS_DIR) -> Scenario:
     missing = {"id", "prompt", "turns"} - data.keys()
     if missing:
         raise SuiteError(f"{path}: missing {', '.join(sorted(missing))}")
-    for n, turn in enumerate(data["turns"]):
-        if not isinstance(turn, dict) or not (turn.keys() & TURN_KINDS):
-            raise SuiteError(f"{path}: turn {n} must have one of {sorted(TURN_KINDS)}")
+    agents = data.get("agents", {})
+    if not isinstance(agents, dict):
+        raise SuiteError(f"{path}: agents maps a sub-agent name to its turns")
+    for where, turns in (("turns", data["turns"]), *((f"agents.{n}", t) for n, t in agents.items())):
+        if not isinstance(turns, list):
+            raise SuiteError(f"{path}: {where} is a list of turns")
+        for n, turn in enumerate(turns):
+            if not isinstance(turn, dict) or not (turn.keys() & TURN_KINDS):
+                raise SuiteError(f"{path}: {where} turn {n} must have one of {sorted(TURN_KINDS)}")
     return Scenario(
         id=data["id"], summary=data.get("summary", ""), prompt=data["prompt"],
         turns=data["turns"], expect=data.get("expect", {}), vars=data.get("vars", {}), path=path,
+        agents=agents,
     )

@@ -38,7 +38,7 @@ from .images import Images, build_lock
 from .platforms import make_target
 from .progress import phase, say
 from .resources import RunLabels, engine_answers, sweep
-from .tls import OUTSIDE_HOSTS, UNTRUSTED_AGENT, RunCA
+from .tls import OTHER_MCP_HOST, OUTSIDE_HOSTS, UNTRUSTED_AGENT, RunCA
 
 T = TypeVar("T")
 REAPER_GRACE_S = 3.0
@@ -193,6 +193,21 @@ class Stack:
         self.outside[UNTRUSTED_AGENT] = RecorderClient(untrusted.url(OutsideHost.CONTROL_PORT))
         self._stack.callback(self.outside[UNTRUSTED_AGENT].close)
         self.outside_containers.append(untrusted)
+
+    def other_mcp(self) -> str:
+        """The URL of a second, non-AxonFlow MCP server on the run's network, started on
+        first use (most checks never need it) and recorded like the outside hosts
+        (``outside[OTHER_MCP_HOST]``, reset with them before every session)."""
+        if OTHER_MCP_HOST not in self.outside:
+            assert self.network is not None
+            host = self.enter(OutsideHost(self.services_image, self.labels, self.network,
+                                          f"{self.name}-mcp-tools", "mcp", OTHER_MCP_HOST,
+                                          self.ca.issue(OTHER_MCP_HOST)))
+            client = RecorderClient(host.url(OutsideHost.CONTROL_PORT))
+            self._stack.callback(client.close)
+            self.outside[OTHER_MCP_HOST] = client
+            self.outside_containers.append(host)
+        return f"http://{OTHER_MCP_HOST}/mcp"
 
     def enter(self, resource: AbstractContextManager[T]) -> T:
         """Start a container or network now and remove it when the stack closes."""

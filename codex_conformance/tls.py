@@ -17,6 +17,8 @@ import trustme
 OUTSIDE_HOSTS = ("try.getaxonflow.com", "checkpoint.getaxonflow.com")
 # An agent endpoint whose certificate no client trusts (the "untrusted TLS" fail-open row).
 UNTRUSTED_AGENT = "axonflow-untrusted.conformance.test"
+# A second MCP server that is not AxonFlow's (recorder role mcp), over plain HTTP.
+OTHER_MCP_HOST = "mcp-tools.conformance.test"
 
 
 @dataclass(frozen=True)

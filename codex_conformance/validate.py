@@ -1,8 +1,9 @@
 """``make validate``: prove the suite can fail. The reference plugin must pass; every mutant
 (fixtures/plugins/mutants/mutants.yaml) must be killed by at least one of its declared checks.
 
-Each mutant is a copy of the reference with exact find/replace patches applied, so it
-breaks one documented rule and nothing else. It runs in its own pytest process (its own
+Each mutant is a copy of the reference (or of a variant of it, ``base: strict``) with
+exact find/replace patches applied, so it breaks one documented rule and nothing else;
+every base a mutant uses must itself pass its mutants' checks. It runs in its own pytest process (its own
 stack) on its declared checks plus the smoke checks. The kill matrix (mutant x check)
 goes to stdout, ``reports/validate.json`` and ``reports/validate.md``. Exit status 1 when
 the reference fails or a mutant survives, 2 when a mutant no longer applies (stale).
@@ -27,7 +28,8 @@ from typing import Any
 import yaml
 
 from .errors import SuiteError
-from .paths import FIXTURES_DIR, REFERENCE_PLUGIN, REPO_ROOT, reports_dir
+from .paths import FIXTURES_DIR, REFERENCE_PLUGIN, REPO_ROOT, VARIANTS, reports_dir
+from .plugin_source import lay_variant
 
 MUTANTS_FILE = FIXTURES_DIR / "plugins" / "mutants" / "mutants.yaml"
 SYMBOLS = {"passed": ".", "failed": "F", "error": "E", "xfailed": "x", "xpassed": "X", "skipped": "s"}
@@ -39,6 +41,7 @@ class Mutant:
     rule: str
     kills: list[str]
     patches: list[dict[str, Any]]
+    base: str = "reference"  # the plugin it is a copy of: reference, or a variant (paths.VARIANTS)
     outcomes: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
 
@@ -49,14 +52,25 @@ class Mutant:
 
 def load(path: Path = MUTANTS_FILE) -> tuple[list[str], list[Mutant]]:
     document = yaml.safe_load(path.read_text())
-    mutants = [Mutant(m["id"], m["rule"], list(m["kills"]), list(m["patches"])) for m in document["mutants"]]
+    mutants = [Mutant(m["id"], m["rule"], list(m["kills"]), list(m["patches"]), m.get("base", "reference"))
+               for m in document["mutants"]]
+    for mutant in mutants:
+        if mutant.base != "reference" and mutant.base not in VARIANTS:
+            raise SuiteError(f"mutant {mutant.id}: unknown base {mutant.base!r} "
+                             f"(reference or one of {', '.join(sorted(VARIANTS))})")
     return list(document.get("smoke", [])), mutants
 
 
+def base_tree(base: str, into: Path) -> Path:
+    """The plugin a mutant starts from, laid out at ``into``."""
+    if base == "reference":
+        return Path(shutil.copytree(REFERENCE_PLUGIN, into))
+    return lay_variant(base, into)
+
+
 def materialise(mutant: Mutant, into: Path) -> Path:
-    """A copy of the reference plugin with the mutant's patches; stale patches are errors."""
-    target = into / mutant.id
-    shutil.copytree(REFERENCE_PLUGIN, target)
+    """A copy of the mutant's base plugin with its patches; stale patches are errors."""
+    target = base_tree(mutant.base, into / mutant.id)
     for patch in mutant.patches:
         file = target / patch["file"]
         text = file.read_text()
@@ -115,11 +129,18 @@ def main() -> int:
         out = reports_dir() / "validate"
         shutil.rmtree(out, ignore_errors=True)
         columns = sorted({c for m in mutants for c in m.kills} | set(smoke))
+        bases = sorted({m.base for m in mutants} | {"reference"}, key=lambda b: (b != "reference", b))
+        base_columns = {b: sorted({c for m in mutants if m.base == b for c in m.kills} | set(smoke))
+                        for b in bases}
         with tempfile.TemporaryDirectory(prefix="codex-conformance-mutants-") as tmp:
             for mutant in mutants:  # all patches first: a stale mutant fails before any run
                 materialise(mutant, Path(tmp))
-            print(f"[validate] reference plugin on {len(columns)} checks...", flush=True)
-            reference = run_checks(REFERENCE_PLUGIN, columns, out / "reference", workers=args.jobs)
+            references: dict[str, dict[str, str]] = {}
+            for base in bases:
+                print(f"[validate] {base} plugin on {len(base_columns[base])} checks...", flush=True)
+                tree = (REFERENCE_PLUGIN if base == "reference"
+                        else base_tree(base, Path(tmp) / f"base-{base}"))
+                references[base] = run_checks(tree, base_columns[base], out / base, workers=args.jobs)
             done = itertools.count(1)
 
             def attack(mutant: Mutant) -> None:
@@ -136,16 +157,20 @@ def main() -> int:
     except SuiteError as exc:
         print(f"codex-conformance: {exc}", file=sys.stderr)
         return 2
-    reference_ok = (len(reference) == len(columns)
-                    and all(o in ("passed", "xfailed") for o in reference.values()))
-    rows = [("reference", reference, "passes" if reference_ok else "FAILS")]
+    passing = {b: len(outcomes) == len(base_columns[b]) and all(o in ("passed", "xfailed")
+                                                                for o in outcomes.values())
+               for b, outcomes in references.items()}
+    reference_ok = all(passing.values())
+    reference = references["reference"]
+    rows = [(b, references[b], "passes" if passing[b] else "FAILS") for b in bases]
     rows += [(m.id, m.outcomes, "killed" if m.killed_by else "SURVIVED") for m in mutants]
     table = matrix(columns, rows)
     survivors = [m.id for m in mutants if not m.killed_by]
     wall = round(time.monotonic() - started, 1)
     report = {
-        "reference": {"outcomes": reference, "passes": reference_ok},
-        "mutants": [{"id": m.id, "rule": m.rule, "kills": m.kills, "killed_by": m.killed_by,
+        "reference": {"outcomes": reference, "passes": passing["reference"]},
+        "bases": {b: {"outcomes": references[b], "passes": passing[b]} for b in bases},
+        "mutants": [{"id": m.id, "base": m.base, "rule": m.rule, "kills": m.kills, "killed_by": m.killed_by,
                      "outcomes": m.outcomes, "seconds": m.seconds} for m in mutants],
         "survivors": survivors, "wall_s": wall,
     }
@@ -153,10 +178,10 @@ def main() -> int:
     (reports_dir() / "validate.md").write_text(
         "# Kill matrix\n\n`.` passed, `F` failed (killed), `x` known deviation, `s` skipped\n\n"
         f"```\n{table}\n```\n\n{len(mutants) - len(survivors)}/{len(mutants)} mutants killed; "
-        f"reference {'passes' if reference_ok else 'FAILS'}; {wall}s\n")
+        f"{' and '.join(bases)} {'pass' if reference_ok else 'FAIL'}; {wall}s\n")
     print(table)
-    print(f"\n{len(mutants) - len(survivors)}/{len(mutants)} mutants killed, reference "
-          f"{'passes' if reference_ok else 'FAILS'}, {wall}s")
+    print(f"\n{len(mutants) - len(survivors)}/{len(mutants)} mutants killed, {' and '.join(bases)} "
+          f"{'pass' if reference_ok else 'FAIL'}, {wall}s")
     if survivors:
         print(f"surviving mutants: {', '.join(survivors)}", file=sys.stderr)
     return 0 if reference_ok and not survivors else 1

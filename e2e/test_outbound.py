@@ -12,6 +12,7 @@ platform blocks and read the canary and disclosure from the block message.
 from __future__ import annotations
 
 import base64
+import json
 import re
 
 import pytest
@@ -176,8 +177,8 @@ def test_heartbeat_payload(conformance: Runner, cell: SuiteState) -> None:
     ping = pings(obs)
     assert len(ping) == 1, f"{len(ping)} pings in one session"
     body = ping[0]["json"]
-    hooks = cell.plugin.path.joinpath("hooks", "hooks.json").read_text()
-    groups = len(re.findall(r'"matcher"', hooks))
+    hooks = json.loads(cell.plugin.path.joinpath("hooks", "hooks.json").read_text())
+    groups = sum(len(g) for g in hooks.get("hooks", {}).values() if isinstance(g, list))
     expected = {"telemetry_type": "plugin", "sdk": "codex-plugin", "sdk_version": cell.plugin.version,
                 "os": "Linux", "arch": "x86_64", "deployment_mode": "self_hosted",
                 "features": [f"hooks:{groups}"]}

@@ -28,9 +28,14 @@ EVENT_LABELS = {
     "PostCompact": "post_compact",
     "SubagentStart": "subagent_start",
     "SubagentStop": "subagent_stop",
+    "Interrupt": "interrupt",
+    "PreModelRequest": "pre_model_request",
+    "PostModelRequest": "post_model_request",
 }
 # Events whose matcher Codex ignores (and leaves out of the hash).
-MATCHERLESS = {"UserPromptSubmit", "Stop"}
+MATCHERLESS = {"UserPromptSubmit", "Stop", "PreModelRequest", "PostModelRequest", "Interrupt"}
+# Events whose timeout Codex clamps to 1..3 s before hashing (codex-boundary.md §2).
+CLAMPED_TO_3S = {"SessionEnd", "Interrupt"}
 # Events where a non-default additionalContextLimit is part of the hash.
 CONTEXT_LIMIT_EVENTS = {"PreToolUse", "PostToolUse", "SessionStart", "UserPromptSubmit",
                         "SubagentStart"}
@@ -41,7 +46,7 @@ DEFAULT_CONTEXT_LIMIT = 2500
 def _normalised_timeout(event: str, handler: dict[str, Any]) -> int:
     timeout = handler.get("timeout", DEFAULT_TIMEOUT)
     timeout = max(1, int(timeout))
-    if event == "SessionEnd":
+    if event in CLAMPED_TO_3S:
         timeout = min(timeout, 3)
     return timeout
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..containers import CodexBox
+from .hook_observer import observer_dir, observer_files_for, observer_toml
 from .hook_trust import trust_entries, trust_toml
 
 PLUGIN_DIR_NAME = "axonflow-codex-plugin"  # the guide's `git clone` directory name
@@ -74,6 +75,15 @@ class InstallOptions:
     mcp_url: str = ""
     mcp_env_headers: dict[str, str] = field(default_factory=dict)
     extra_config: str = ""  # more harness TOML, appended before the documented blocks
+    # The suite's own observer on every tool (hook_observer.py): what Codex hands a
+    # PreToolUse/PostToolUse hook, whether the plugin's matcher covers the tool or not.
+    observe_hooks: bool = False
+    # The guide's own words taken literally, where a check tests them: every hook group's
+    # matcher replaced (Troubleshooting: "the hook matcher should include exec_command"),
+    # and step 4's `[features] codex_hooks = true` left out (is it what turns hooks on?).
+    matcher: str | None = None
+    codex_hooks_flag: bool = True
+    mcp_server_entry: bool = True  # False: step 3 left out (does Codex read .mcp.json instead?)
     steps: list[str] = field(default_factory=list)  # filled in: what was done, for reports
 
 
@@ -107,7 +117,8 @@ def rewritten_hooks(template: dict, plugin_dir: str) -> dict:
 def install(box: CodexBox, paths: SessionPaths, plugin_source: Path, options: InstallOptions) -> None:
     """Create the session's HOME and work dir and perform the documented steps."""
     box.run_ok(["mkdir", "-p", paths.codex_home, paths.work, paths.logs,
-                posixpath.join(paths.work, ".agents", "plugins")], user="agent")
+                posixpath.join(paths.work, ".agents", "plugins"),
+                *([observer_dir(paths)] if options.observe_hooks else [])], user="agent")
     # Step 2: the clone.
     box.put_tree(plugin_source, paths.plugin)
     options.steps.append(f"2. plugin copied to {paths.plugin}")
@@ -116,22 +127,39 @@ def install(box: CodexBox, paths: SessionPaths, plugin_source: Path, options: In
     template = json.loads((plugin_source / "hooks" / "hooks.json").read_text())
     hooks = rewritten_hooks(template, paths.plugin)
     options.steps.append("4. hooks/hooks.json copied to ~/.codex/hooks.json, ./ paths rewritten")
+    if options.matcher is not None:
+        for groups in hooks.get("hooks", {}).values():
+            for group in groups:
+                if "matcher" in group:
+                    group["matcher"] = options.matcher
+        options.steps.append(f"guide check: every hook matcher set to {options.matcher!r}")
 
     # Steps 3 and 4 (config part), appended after the harness's provider keys.
     config = provider_toml(options.model_base_url) + options.extra_config
-    config += (f'\n[mcp_servers.axonflow]\n'
-               f'url = "{options.mcp_url or options.platform_endpoint}/api/v1/mcp-server"\n')
+    if options.mcp_server_entry:
+        config += (f'\n[mcp_servers.axonflow]\n'
+                   f'url = "{options.mcp_url or options.platform_endpoint}/api/v1/mcp-server"\n')
     if options.mcp_env_headers:
         config += "\n[mcp_servers.axonflow.env_http_headers]\n" + "".join(
             f'"{header}" = "{variable}"\n' for header, variable in options.mcp_env_headers.items())
         options.steps.append("enterprise auth: [mcp_servers.axonflow.env_http_headers] appended")
-    config += "\n[features]\ncodex_hooks = true\n"
-    options.steps.append("3. [mcp_servers.axonflow] url appended to config.toml")
-    options.steps.append("4. [features] codex_hooks = true appended to config.toml")
+    options.steps.append("3. [mcp_servers.axonflow] url appended to config.toml" if options.mcp_server_entry
+                         else "guide check: step 3 ([mcp_servers.axonflow]) left out of config.toml")
+    if options.codex_hooks_flag:
+        config += "\n[features]\ncodex_hooks = true\n"
+        options.steps.append("4. [features] codex_hooks = true appended to config.toml")
+    else:
+        options.steps.append("guide check: [features] codex_hooks = true left out of config.toml")
     if options.trust_hooks:
         events = None if options.trust_hooks is True else tuple(options.trust_hooks)
         config += "\n" + trust_toml(trust_entries(paths.hooks_json, hooks, events))
         options.steps.append(f"harness: [hooks.state] trust entries for {events or 'every'} hook handler")
+    observer_files: dict[str, str] = {}
+    if options.observe_hooks:
+        config += "\n" + observer_toml(paths)
+        observer_files = observer_files_for(paths)
+        options.steps.append("harness: an observer hook on every tool (PreToolUse/PostToolUse, "
+                             "matcher *) inline in config.toml, trusted; it only records")
 
     # Step 5: the repo-local marketplace entry, exactly as the guide writes it.
     marketplace = {
@@ -145,6 +173,7 @@ def install(box: CodexBox, paths: SessionPaths, plugin_source: Path, options: In
     }
     options.steps.append("5. .agents/plugins/marketplace.json written in the session cwd")
     box.put_files({
+        **observer_files,
         paths.hooks_json: json.dumps(hooks, indent=2) + "\n",
         paths.config_toml: config,
         posixpath.join(paths.work, ".agents", "plugins", "marketplace.json"):

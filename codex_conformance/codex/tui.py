@@ -388,11 +388,13 @@ class TuiSession:
 
     def select(self, option: str | re.Pattern[str], timeout: float = DEFAULT_WAIT_S,
                max_moves: int = 12) -> None:
-        """Move the ``›`` highlight of a list down to the row matching ``option``."""
+        """Move the ``›`` highlight of a list down to the row matching ``option``; a row
+        below the list's visible window (Codex scrolls long lists, e.g. the 14 hook events)
+        comes into view as the highlight moves."""
         __tracebackhide__ = True
         regex = re.compile(option) if isinstance(option, str) else option
         row = re.compile(r"^ *› ?[^\n]*" + regex.pattern, re.M)
-        self.wait_for_text(regex, timeout)  # the list is drawn
+        self.wait_for_text(re.compile(r"^ *›", re.M), timeout)  # the list is drawn
         for _ in range(max_moves):
             if row.search(self.screen()):
                 return

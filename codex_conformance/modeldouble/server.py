@@ -13,6 +13,7 @@ Stdlib only: this module runs inside the services image.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import re
 import sys
@@ -25,7 +26,7 @@ SCENARIO_TOKEN = re.compile(r"\[scenario:([A-Za-z0-9_.-]+)\]")
 # A scripted value taken from what Codex just returned to the model, e.g. the decision id
 # of a block: {{output:decision: ([0-9a-f-]{36})}} -> the first group, matched against the
 # most recent tool output in the request. The script stays data; the model "reads".
-OUTPUT_PLACEHOLDER = re.compile(r"\{\{output:(.+?)\}\}")
+OUTPUT_PLACEHOLDER = re.compile(r"\{\{output(-int)?:(.+?)\}\}")
 # The TUI sends this side request in parallel with the real turn (contract/codex.md §2).
 TITLE_REQUEST_PREFIX = "Generate a concise, single-line task title"
 # Side requests name their purpose in the turn metadata header (0.169.0: the title
@@ -74,7 +75,9 @@ class ScriptBook:
 
     def requests(self, key: str | None) -> list[dict[str, Any]]:
         with self._lock:
-            return [r for r in self._requests if key is None or r.get("key") == key]
+            # A session's sub-agents run scripts of their own, "<key>.<agent>".
+            return [r for r in self._requests if key is None or r.get("key") == key
+                    or str(r.get("key") or "").startswith(f"{key}.")]
 
 
 def _texts(item: Any) -> list[str]:
@@ -90,13 +93,16 @@ def _texts(item: Any) -> list[str]:
 
 
 def find_key(body: dict[str, Any]) -> str | None:
+    """The script of the conversation: the last scenario token in a user message. A
+    sub-agent's conversation may start with its parent's history (the parent's token) and
+    ends with the message the parent sent it (its own token, ``<key>.<agent>``)."""
+    found = None
     for item in body.get("input", []):
         if isinstance(item, dict) and item.get("role") == "user":
             for text in _texts(item):
-                match = SCENARIO_TOKEN.search(text)
-                if match:
-                    return match.group(1)
-    return None
+                for match in SCENARIO_TOKEN.finditer(text):
+                    found = match.group(1)
+    return found
 
 
 def last_user_text(body: dict[str, Any]) -> str:
@@ -129,6 +135,12 @@ def side_answer(body: dict[str, Any]) -> str:
     return SIDE_ANSWER
 
 
+def call_prefix(key: str | None) -> str:
+    """A short call-id stem unique per script: a sub-agent's script (``<key>.child``) must
+    not reuse its parent's call ids, or their outputs could not be told apart."""
+    return hashlib.sha1((key or "x").encode()).hexdigest()[:10]
+
+
 def message_item(text: str, item_id: str) -> dict[str, Any]:
     return {
         "type": "message",
@@ -150,13 +162,20 @@ def latest_tool_output(body: dict[str, Any]) -> str:
 
 
 def resolve_outputs(value: Any, output: str) -> Any:
-    """Fill ``{{output:REGEX}}`` placeholders from ``output``; a miss is a script error."""
+    """Fill ``{{output:REGEX}}`` placeholders from ``output``; a miss is a script error.
+
+    ``{{output-int:REGEX}}`` standing alone in a value becomes a number (``write_stdin``
+    takes its ``session_id`` as an integer, read from "Process running with session ID 3").
+    """
     if isinstance(value, str):
         def fill(match: re.Match[str]) -> str:
-            found = re.search(match.group(1), output)
+            found = re.search(match.group(2), output)
             if found is None:
-                raise ValueError(f"{match.group(1)!r} not found in the last tool output {output[:300]!r}")
+                raise ValueError(f"{match.group(2)!r} not found in the last tool output {output[:300]!r}")
             return found.group(1) if found.groups() else found.group(0)
+        whole = OUTPUT_PLACEHOLDER.fullmatch(value)
+        if whole is not None and whole.group(1):
+            return int(fill(whole))
         return OUTPUT_PLACEHOLDER.sub(fill, value)
     if isinstance(value, list):
         return [resolve_outputs(v, output) for v in value]
@@ -190,6 +209,18 @@ def items_for_turn(turn: dict[str, Any], call_prefix: str, last_output: str = ""
                 {"type": "custom_tool_call", "call_id": call_id, "name": "apply_patch",
                  "input": step["patch"]}
             )
+        elif "call" in step:
+            # Any other function tool Codex offers (write_stdin, view_image, spawn_agent,
+            # apply_patch as a function ...): name, optional namespace, arguments.
+            call = step["call"]
+            item = {"type": "function_call", "call_id": call_id, "name": call["name"],
+                    "arguments": json.dumps(call.get("arguments", {}))}
+            if call.get("namespace"):
+                item["namespace"] = call["namespace"]
+            items.append(item)
+        elif "item" in step:
+            # A raw output item Codex does not execute itself (a hosted web_search_call).
+            items.append({**step["item"], "id": step["item"].get("id", f"item_{call_id}")})
         elif "say" in step:
             items.append(message_item(step["say"], f"msg_{call_id}"))
         else:
@@ -282,7 +313,7 @@ class Handler(BaseHTTPRequestHandler):
             else:
                 entry["kind"] = "scripted"
                 try:
-                    items = items_for_turn(turn, f"call_{(key or 'x')[:12]}_{index}",
+                    items = items_for_turn(turn, f"call_{call_prefix(key)}_{index}",
                                            latest_tool_output(body))
                 except (KeyError, ValueError) as exc:
                     entry["kind"] = "script-error"

@@ -4,6 +4,10 @@ It also fronts a real AxonFlow agent (role ``proxy``): every request is forwarde
 ``--upstream`` and recorded in the same shape the reference platform's own inspection API
 uses, so checks read a real stack's traffic exactly like the reference platform's.
 
+Role ``mcp`` is a second MCP server that is not AxonFlow's (the boundary map's "other
+MCP server" route): a streamable-HTTP MCP endpoint at ``/mcp`` with two tools, whose only
+side effect is the recorded ``tools/call`` itself.
+
 It stands in for ``try.getaxonflow.com`` (role ``saas``: registration R5, and the agent
 surface R1-R4 proxied to the reference platform) and ``checkpoint.getaxonflow.com`` (role
 ``telemetry``: the heartbeat R7), under those real names as network aliases, over TLS
@@ -86,6 +90,46 @@ def rpc_fields(parsed: Any) -> dict[str, Any]:
     return fields
 
 
+MCP_TOOLS = [
+    {"name": "fetch_url", "description": "Fetch a URL and return its body.",
+     "inputSchema": {"type": "object", "properties": {"url": {"type": "string"}}, "required": ["url"]}},
+    {"name": "write_note", "description": "Store a note under a path.",
+     "inputSchema": {"type": "object", "properties": {"path": {"type": "string"}, "text": {"type": "string"}},
+                     "required": ["path", "text"]}},
+]
+
+
+def mcp_answer(method: str, path: str, parsed: Any) -> tuple[int, bytes, str, dict[str, str]]:
+    """The other MCP server (role ``mcp``): JSON responses, one session id."""
+    if not path.startswith("/mcp"):
+        return 404, b'{"error":"not_found"}', "application/json", {}
+    session = {"Mcp-Session-Id": "conformance-tools-session"}
+    if method == "GET":
+        return 405, b"", "application/json", {}
+    if method == "DELETE":
+        return 200, b"", "application/json", {}
+    if not isinstance(parsed, dict) or "id" not in parsed:
+        return 202, b"", "application/json", session  # a notification
+    rpc = parsed.get("method")
+    params = parsed.get("params") if isinstance(parsed.get("params"), dict) else {}
+    if rpc == "initialize":
+        result: Any = {"protocolVersion": params.get("protocolVersion", "2025-06-18"),
+                       "capabilities": {"tools": {}},
+                       "serverInfo": {"name": "conformance-tools", "version": "1"}}
+    elif rpc == "tools/list":
+        result = {"tools": MCP_TOOLS}
+    elif rpc == "tools/call":
+        arguments = params.get("arguments") or {}
+        text = f"{params.get('name')} done: {json.dumps(arguments)}"
+        result = {"content": [{"type": "text", "text": text}], "isError": False}
+    else:
+        error = {"code": -32601, "message": "method not found"}
+        body = {"jsonrpc": "2.0", "id": parsed["id"], "error": error}
+        return 200, json.dumps(body).encode(), "application/json", session
+    body = {"jsonrpc": "2.0", "id": parsed["id"], "result": result}
+    return 200, json.dumps(body).encode(), "application/json", session
+
+
 def registration() -> dict[str, Any]:
     """A fresh Community-SaaS tenant, as R5's 201 body carries it (plugin.md §6)."""
     expires = datetime.now(UTC) + timedelta(days=90)
@@ -163,6 +207,11 @@ class Handler(BaseHTTPRequestHandler):
         self._send(status, data, extra, content_type=content_type)
 
     def _default(self, method: str, path: str, body: bytes) -> tuple[int, bytes, str, dict[str, str]]:
+        if self.role == "mcp":
+            try:
+                return mcp_answer(method, path, json.loads(body) if body else None)
+            except ValueError:
+                return 400, b'{"error":"bad json"}', "application/json", {}
         if self.role == "saas" and method == "POST" and path == "/api/v1/register":
             return 201, json.dumps(registration()).encode(), "application/json", {}
         if self.role == "telemetry" and method == "POST" and path == "/v1/ping":
@@ -257,7 +306,7 @@ def serve(server: ThreadingHTTPServer) -> threading.Thread:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--role", choices=("saas", "telemetry", "proxy", "catchall"), required=True)
+    parser.add_argument("--role", choices=("saas", "telemetry", "proxy", "catchall", "mcp"), required=True)
     parser.add_argument("--upstream", default="", help="agent base URL the saas role proxies to")
     parser.add_argument("--cert", help="PEM certificate chain for TLS on --https-port")
     parser.add_argument("--key", help="PEM private key")

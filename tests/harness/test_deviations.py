@@ -19,3 +19,26 @@ def test_entries_apply_only_to_their_cell(tmp_path: Path) -> None:
     assert "INST-DOC" in deviations.for_cell({"codex": "0.169.0", "platform": "reference"}, tmp_path)
     assert deviations.for_cell({"codex": "0.118.0", "platform": "reference"}, tmp_path) == {}
     assert deviations.for_cell({"codex": "0.169.0", "platform": "url"}, tmp_path) == {}
+
+
+def test_codex_manifest_scopes_entries_to_its_release(tmp_path: Path) -> None:
+    (tmp_path / "codex-0.169.0.yaml").write_text(
+        "- check: BND-STDIN\n  contract: c\n  reason: no hook for write_stdin\n")
+    assert "BND-STDIN" in deviations.for_cell({"codex": "0.169.0", "plugin": "1.7.0"}, tmp_path)
+    assert deviations.for_cell({"codex": "0.171.0", "plugin": "1.7.0"}, tmp_path) == {}
+
+
+def test_unless_leaves_out_the_cells_it_names(tmp_path: Path) -> None:
+    (tmp_path / "guide.yaml").write_text(
+        "- check: BND-ENCODED\n  unless: {plugin: '===1.7.0+strict'}\n  contract: c\n  reason: r\n")
+    assert "BND-ENCODED" in deviations.for_cell({"plugin": "1.7.0+reference"}, tmp_path)
+    assert "BND-ENCODED" in deviations.for_cell({"plugin": "1.7.0"}, tmp_path)
+    assert deviations.for_cell({"plugin": "1.7.0+strict"}, tmp_path) == {}
+
+
+def test_a_check_in_two_manifests_keeps_both_reasons(tmp_path: Path) -> None:
+    (tmp_path / "codex-0.169.0.yaml").write_text("- check: X-ONE\n  contract: codex\n  reason: Codex's.\n")
+    (tmp_path / "plugin-1.7.0.yaml").write_text("- check: X-ONE\n  contract: plugin\n  reason: Plugin's.\n")
+    found = deviations.for_cell({"codex": "0.169.0", "plugin": "1.7.0"}, tmp_path)["X-ONE"]
+    assert found.contract == "codex; plugin"
+    assert found.reason == "Codex's. Also: Plugin's."

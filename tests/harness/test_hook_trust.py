@@ -43,3 +43,18 @@ def test_matcher_is_left_out_for_matcherless_events() -> None:
 def test_toml_quotes_keys() -> None:
     toml = trust_toml({"/a b/hooks.json:pre_tool_use:0:0": "sha256:00"})
     assert toml == '[hooks.state."/a b/hooks.json:pre_tool_use:0:0"]\ntrusted_hash = "sha256:00"\n'
+
+
+def test_every_event_codex_has_gets_a_label() -> None:
+    """codex-boundary.md §2/§6: 14 events; the model-request and interrupt events have no
+    matcher in their hash, and Interrupt's timeout is clamped like SessionEnd's (checked
+    against Codex's own hooks/list in tests/suite/test_hook_trust_codex.py)."""
+    from codex_conformance.codex.hook_trust import EVENT_LABELS
+
+    assert len(EVENT_LABELS) == 14
+    assert {EVENT_LABELS[e] for e in ("PreModelRequest", "PostModelRequest", "Interrupt")} == {
+        "pre_model_request", "post_model_request", "interrupt"}
+    base = {"type": "command", "command": "x", "timeout": 30}
+    for event in ("PreModelRequest", "PostModelRequest", "Interrupt"):
+        assert handler_hash(event, "*", base) == handler_hash(event, None, base)
+    assert handler_hash("Interrupt", None, base) == handler_hash("Interrupt", None, {**base, "timeout": 3})

@@ -314,3 +314,38 @@ def test_html_is_self_contained_with_links_legend_and_totals(shards: Path) -> No
     assert "<audit>" not in page  # escaped
     assert "totals" in table.text and "legend" in page
     assert "killed" in table.text and "ERROR" in table.text
+
+
+def _row(route: str, governed: bool, side_effect: bool) -> dict[str, Any]:
+    return {"route": route, "title": f"title of {route}", "advisory": False, "pre_tool_names": ["Bash"],
+            "post_tool_names": [], "check_policy": ["bash"], "payload_checked": governed,
+            "blocked": governed, "side_effect": side_effect, "audited": governed, "codex_answer": "",
+            "governed": governed}
+
+
+def test_each_cell_brings_its_boundary_map(shards: Path) -> None:
+    (shards / "matrix" / "good" / "boundary.json").write_text(json.dumps(
+        {"cell": {}, "rows": [_row("write_stdin", False, True), _row("exec_command", True, False)]}))
+    (shards / "matrix" / "stale" / "boundary.json").write_text(json.dumps(
+        {"cell": {}, "rows": [_row("write_stdin", True, False)]}))
+    matrix.merge(shards)
+    md = (shards / "matrix.md").read_text()
+    assert "## Governance boundary" in md
+    # routes in the map's order, one column per cell, "–" where a cell has no row
+    assert "| title of exec_command | governed | – | – | – | – |" in md
+    assert "| title of write_stdin | took effect, ungoverned | governed | – | – | – |" in md
+    assert md.index("title of exec_command") < md.index("title of write_stdin")
+    assert "### 1. `good`" in md and "### 2. `stale`" in md and "### 3." not in md
+    page = (shards / "matrix.html").read_text()
+    assert "Governance boundary" in page and "took effect, ungoverned" in page and "<details>" in page
+
+
+def test_a_filter_of_patterns_is_satisfied_by_checks_and_map_routes(tmp_path: Path) -> None:
+    _cell_dir(tmp_path, "patterns", 0, [_check("BND-STDIN", "xfailed", "known")])
+    record = tmp_path / "matrix" / "patterns" / "cell.json"
+    record.write_text(record.read_text().replace('"checks": ["BND-STDIN"]',
+                                                 '"checks": ["BND-*", "MAP-*", "GUIDE-*"]'))
+    (tmp_path / "matrix" / "patterns" / "boundary.json").write_text(json.dumps(
+        {"cell": {}, "rows": [_row("exec_command", True, False)]}))
+    cell = matrix_report.load_cell(tmp_path / "matrix" / "patterns")
+    assert cell.unexpected == ["GUIDE-*"]  # nothing matched it: the cell did not run those

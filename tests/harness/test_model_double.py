@@ -122,3 +122,37 @@ def test_request_without_a_scenario_marker_gets_a_graceful_answer(double: httpx.
         {"role": "user", "content": [{"type": "input_text", "text": "/init"}]}]})
     assert reply.status_code == 200 and answer(reply)
     assert double.get("/_suite/requests").json()["requests"][0]["kind"] == "unscripted"
+
+
+def test_function_calls_raw_items_and_numbers_from_the_last_output(double: httpx.Client) -> None:
+    double.post("/_suite/scripts", json={"key": "k6", "turns": [
+        {"call": {"name": "write_stdin", "arguments": {
+            "session_id": "{{output-int:session ID (\\d+)}}", "chars": "id {{output:ID (\\d+)}}\n"}}},
+        {"call": {"name": "spawn_agent", "namespace": "multi_agent_v1", "arguments": {"message": "m"}}},
+        {"item": {"type": "web_search_call", "status": "completed",
+                  "action": {"type": "search", "query": "q"}}},
+    ]})
+    previous = {"type": "function_call_output", "call_id": "c0",
+                "output": "Process running with session ID 42\n"}
+    stdin = events(double.post("/v1/responses", json=responses_body("k6", [previous])))[1]["item"]
+    assert stdin["name"] == "write_stdin" and "namespace" not in stdin
+    assert json.loads(stdin["arguments"]) == {"session_id": 42, "chars": "id 42\n"}
+    spawn = events(double.post("/v1/responses", json=responses_body("k6")))[1]["item"]
+    assert (spawn["namespace"], spawn["name"]) == ("multi_agent_v1", "spawn_agent")
+    search = events(double.post("/v1/responses", json=responses_body("k6")))[1]["item"]
+    assert search["type"] == "web_search_call" and search["action"]["query"] == "q" and search["id"]
+
+
+def test_a_subagent_runs_its_own_script_and_counts_as_its_parents(double: httpx.Client) -> None:
+    double.post("/_suite/scripts", json={"key": "p1", "turns": [{"say": "parent"}]})
+    double.post("/_suite/scripts", json={"key": "p1.child", "turns": [{"say": "child"}]})
+    # A forked sub-agent sees its parent's prompt first and its own message last.
+    child_body = responses_body("p1", [{"role": "user", "content": [
+        {"type": "input_text", "text": "[scenario:p1.child] help"}]}])
+    answer = events(double.post("/v1/responses", json=child_body))[1]["item"]
+    assert answer["content"][0]["text"] == "child"
+    parent = events(double.post("/v1/responses", json=responses_body("p1")))[1]["item"]
+    assert parent["content"][0]["text"] == "parent"
+    keys = [r["key"] for r in double.get("/_suite/requests", params={"key": "p1"}).json()["requests"]]
+    assert keys == ["p1.child", "p1"]
+    assert server.call_prefix("p1") != server.call_prefix("p1.child")

@@ -13,8 +13,9 @@ SMOKE, MUTANTS = validate.load()
 @pytest.mark.parametrize("mutant", MUTANTS, ids=lambda m: m.id)
 def test_every_mutant_applies_and_changes_the_plugin(mutant: validate.Mutant, tmp_path: Path) -> None:
     copy = validate.materialise(mutant, tmp_path)
+    base = validate.base_tree(mutant.base, tmp_path / "base")
     changed = [p["file"] for p in mutant.patches
-               if (copy / p["file"]).read_text() != (validate.REFERENCE_PLUGIN / p["file"]).read_text()]
+               if (copy / p["file"]).read_text() != (base / p["file"]).read_text()]
     assert changed == [p["file"] for p in mutant.patches]
     assert mutant.kills, "a mutant must name the checks that catch it"
 
@@ -35,3 +36,10 @@ def test_matrix_marks_outcomes() -> None:
     table = validate.matrix(["A-B", "C-D"], [("ref", {"A-B": "passed", "C-D": "xfailed"}, "passes"),
                                              ("m1", {"A-B": "failed"}, "killed")])
     assert "ref" in table and " .  x  passes" in table and " F     killed" in table
+
+
+def test_an_unknown_base_is_an_error(tmp_path: Path) -> None:
+    (tmp_path / "m.yaml").write_text(
+        "mutants:\n- {id: X, rule: r, kills: [ENF-SSRF], base: nope, patches: []}\n")
+    with pytest.raises(SuiteError, match="unknown base 'nope'"):
+        validate.load(tmp_path / "m.yaml")

@@ -48,3 +48,18 @@ def test_shape_errors_name_the_file(tmp_path: Path) -> None:
 def test_shipped_scenarios_load_and_render(path: Path) -> None:
     rendered = scenario.load(path.stem).render(work="/sessions/x/work")
     assert rendered.turns
+
+
+def test_agents_get_their_own_script_and_token(tmp_path: Path) -> None:
+    d = write(tmp_path, "id: X-ONE\nprompt: p\nturns: [{call: {name: spawn_agent, arguments: "
+                        "{message: '{{agent_child}} go'}}}]\nagents: {child: [{exec: 'echo {{work}}'}]}\n")
+    rendered = scenario.load("s", d).render(work="/w")
+    token = f"[scenario:{rendered.key}.child]"
+    assert rendered.turns[0]["call"]["arguments"]["message"] == f"{token} go"
+    assert rendered.agents == {f"{rendered.key}.child": [{"exec": "echo /w"}]}
+
+
+def test_agent_turns_are_validated_too(tmp_path: Path) -> None:
+    with pytest.raises(SuiteError, match=r"agents\.child turn 0"):
+        scenario.load("s", write(tmp_path, "id: X-ONE\nprompt: p\nturns: [{say: ok}]\n"
+                                            "agents: {child: [{bogus: 1}]}\n"))
