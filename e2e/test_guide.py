@@ -32,6 +32,7 @@ from codex_conformance.stack import Stack
 def test_exec_command_matcher_governs_terminal_commands(conformance: Runner) -> None:
     obs = conformance.run("enf-ssrf", matcher="exec_command", observe_hooks=True)
     names = sorted({c.tool_name for c in obs.hook_calls("PreToolUse")})
+    assert names, f"the terminal command reached no hook at all\n{obs.summary()}"
     assert names == ["exec_command"], (
         f"Codex names terminal commands {names} in hook payloads, not exec_command")
     assert not obs.exists(sentinel(obs)) and hook_checks(obs), (
@@ -46,9 +47,14 @@ def test_exec_command_matcher_governs_terminal_commands(conformance: Runner) -> 
     summary="no tool but terminal commands reaches a PreToolUse hook (file edits cannot be hooked)",
 )
 def test_only_terminal_commands_reach_hooks(conformance: Runner) -> None:
-    obs = conformance.run("route-patch", observe_hooks=True, codex_args=GPT_CATALOGUE_MODEL)
-    assert obs.output_of_turn(0) is not None, f"apply_patch was never answered\n{obs.summary()}"
-    others = sorted({c.tool_name for c in obs.hook_calls("PreToolUse")} - {"Bash", "exec_command"})
+    obs = conformance.run("guide-bash-only", observe_hooks=True, codex_args=GPT_CATALOGUE_MODEL)
+    names = {c.tool_name for c in obs.hook_calls("PreToolUse")}
+    if not obs.exists(sentinel(obs)) and "apply_patch" not in names:
+        pytest.skip(f"apply_patch neither ran nor reached a hook on this Codex (it answered "
+                    f"{(obs.output_of_turn(1) or '')[:80]!r}): file edits cannot be observed")
+    assert names & {"Bash", "exec_command"}, (
+        f"the terminal command reached no hook ({sorted(names)}): nothing can be said about others")
+    others = sorted(names - {"Bash", "exec_command"})
     assert others == [], (f"a file edit reached PreToolUse as {others}: it can be hooked "
                           f"(codex-boundary.md §3)")
 

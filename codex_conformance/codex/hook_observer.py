@@ -2,8 +2,8 @@
 
 The plugin's matcher decides which tools its scripts see; which tools reach the hook
 events at all is Codex's fact (codex-boundary.md §3), and the boundary map needs both.
-So a session can carry one more user hook, inline in config.toml with matcher ``*`` and
-trusted like the plugin's, whose only act is to write its stdin (and whether
+So a session can carry one more user hook, appended to ~/.codex/hooks.json with matcher
+``*`` and trusted like the plugin's, whose only act is to write its stdin (and whether
 ``DO_NOT_TRACK`` was in its environment, never any other variable) to a file of its own
 under the session's logs. It prints nothing and exits 0, so it never changes an outcome;
 Codex runs matching handlers concurrently (codex.md §4.5), so it does not delay the
@@ -17,7 +17,7 @@ import posixpath
 from dataclasses import dataclass
 from typing import Any
 
-from .hook_trust import handler_hash, trust_toml
+from .hook_trust import handler_hash
 
 EVENTS = ("PreToolUse", "PostToolUse")
 MATCHER = "*"
@@ -57,18 +57,20 @@ def observer_files_for(paths: Any) -> dict[str, str]:
     return {_script(paths.logs): script}
 
 
-def observer_toml(paths: Any) -> str:
-    """Inline ``[[hooks.<Event>]]`` groups in config.toml and their trust entries (the
-    key names config.toml itself, group 0 of each event: the file defines no other)."""
-    blocks, trust = [], {}
+def add_observer(paths: Any, hooks: dict[str, Any]) -> dict[str, str]:
+    """Append the observer's groups to the hooks.json document (after the plugin's own
+    groups, so their trust keys keep their indices) and return their trust entries.
+
+    hooks.json, not inline config.toml hooks: older Codex releases read only the file."""
+    trust: dict[str, str] = {}
+    events = hooks.setdefault("hooks", {})
     for event in EVENTS:
         handler = {"type": "command", "command": _command(paths.logs, event), "timeout": TIMEOUT_S}
-        blocks.append(f'[[hooks.{event}]]\nmatcher = "{MATCHER}"\n\n[[hooks.{event}.hooks]]\n'
-                      f'type = "command"\ncommand = {json.dumps(handler["command"])}\n'
-                      f"timeout = {TIMEOUT_S}\n")
+        groups = events.setdefault(event, [])
+        groups.append({"matcher": MATCHER, "hooks": [handler]})
         label = {"PreToolUse": "pre_tool_use", "PostToolUse": "post_tool_use"}[event]
-        trust[f"{paths.config_toml}:{label}:0:0"] = handler_hash(event, MATCHER, handler)
-    return "\n".join(blocks) + "\n" + trust_toml(trust)
+        trust[f"{paths.hooks_json}:{label}:{len(groups) - 1}:0"] = handler_hash(event, MATCHER, handler)
+    return trust
 
 
 @dataclass(frozen=True)

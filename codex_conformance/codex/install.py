@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..containers import CodexBox
-from .hook_observer import observer_dir, observer_files_for, observer_toml
+from .hook_observer import add_observer, observer_dir, observer_files_for
 from .hook_trust import trust_entries, trust_toml
 
 PLUGIN_DIR_NAME = "axonflow-codex-plugin"  # the guide's `git clone` directory name
@@ -156,10 +156,10 @@ def install(box: CodexBox, paths: SessionPaths, plugin_source: Path, options: In
         options.steps.append(f"harness: [hooks.state] trust entries for {events or 'every'} hook handler")
     observer_files: dict[str, str] = {}
     if options.observe_hooks:
-        config += "\n" + observer_toml(paths)
+        config += "\n" + trust_toml(add_observer(paths, hooks))
         observer_files = observer_files_for(paths)
         options.steps.append("harness: an observer hook on every tool (PreToolUse/PostToolUse, "
-                             "matcher *) inline in config.toml, trusted; it only records")
+                             "matcher *) appended to ~/.codex/hooks.json, trusted; it only records")
 
     # Step 5: the repo-local marketplace entry, exactly as the guide writes it.
     marketplace = {
