@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import os
 
 # Ryuk would be pulled from a registry; the suite runs its own reaper (reaper/).
@@ -28,6 +29,7 @@ from testcontainers.core.container import DockerContainer
 from testcontainers.core.network import Network
 from testcontainers.core.waiting_utils import WaitStrategy, WaitStrategyTarget
 
+from .paths import IMAGES_DIR
 from .resources import RunLabels
 from .tls import ServerCert
 
@@ -318,6 +320,14 @@ class OutsideHost(SuiteContainer):
         self.waiting_for(HttpReady(self.CONTROL_PORT, path="/"))
 
 
+SECCOMP_PROFILE = IMAGES_DIR / "codex" / "seccomp.json"
+
+
+def seccomp_profile() -> str:
+    """The codex container's seccomp profile, compact, as the engine API takes it."""
+    return json.dumps(json.loads(SECCOMP_PROFILE.read_text()), separators=(",", ":"))
+
+
 class CodexBox(SuiteContainer):
     """The real Codex binary, idle; every session is an exec in a fresh HOME."""
 
@@ -329,8 +339,10 @@ class CodexBox(SuiteContainer):
                  dns_server: str, ca_pem: bytes) -> None:
         # Docker's embedded DNS answers the run's own names and forwards every other name
         # to the upstream server given here: the run's sinkhole, never the outside world.
+        # The seccomp profile that lets bubblewrap create its namespaces (the file says why
+        # and what it still refuses): nothing else about the container is relaxed.
         super().__init__(image, labels, network, name, command=["sleep", "infinity"],
-                         dns=[dns_server])
+                         dns=[dns_server], security_opt=[f"seccomp={seccomp_profile()}"])
         self.with_copy_into_container(ca_pem, self.CA_PATH, 0o644)
 
     def start(self) -> CodexBox:

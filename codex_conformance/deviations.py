@@ -79,21 +79,21 @@ class Deviation:
     check: str
     contract: str
     reason: str
-    when: dict[str, str]
+    when: dict[str, Any]
     source: Path
-    unless: dict[str, str] = field(default_factory=dict)
+    unless: dict[str, Any] = field(default_factory=dict)
 
     def applies(self, cell: dict[str, str]) -> bool:
         return _holds(self.when, cell) and not (self.unless and _holds(self.unless, cell))
 
 
-def _holds(conditions: dict[str, str], cell: dict[str, str]) -> bool:
+def _holds(conditions: dict[str, Any], cell: dict[str, str]) -> bool:
     for key, spec in conditions.items():
         value = cell.get(key, "")
         if key in ("codex", "plugin"):
             if not version_matches(value, spec):
                 return False
-        elif value != spec:
+        elif value not in (spec if isinstance(spec, list) else [spec]):  # a list: any of them
             return False
     return True
 

@@ -124,6 +124,45 @@ def registry_versions(timeout_s: float = 20.0) -> list[str] | None:
     return versions
 
 
+DIST_TAG_RE = re.compile(r"^[a-z][a-z0-9-]*$")
+
+
+def dist_tags(timeout_s: float = 20.0) -> dict[str, str] | None:
+    """npm's dist-tags of @openai/codex (``latest``, and ``next`` where there is one),
+    cached like the version list; None when npm cannot be asked."""
+    cache = cache_dir() / "npm-codex-dist-tags.json"
+    if cache.exists() and time.time() - cache.stat().st_mtime < VERSIONS_TTL_S:
+        return dict(json.loads(cache.read_text()))
+    if shutil.which("npm") is None:
+        return None
+    try:
+        proc = subprocess.run(["npm", "view", CODEX_PACKAGE, "dist-tags", "--json"],
+                              capture_output=True, text=True, timeout=timeout_s, check=False)
+        tags = json.loads(proc.stdout) if proc.returncode == 0 else None
+    except (subprocess.TimeoutExpired, json.JSONDecodeError):
+        return None
+    if not isinstance(tags, dict):
+        return None
+    tags = {str(k): str(v) for k, v in tags.items() if VERSION_RE.match(str(v))}
+    cache.write_text(json.dumps(tags))
+    return tags
+
+
+def resolve_version(spec: str) -> str:
+    """A concrete npm version for CODEX_VERSION: a version as given, a dist-tag (``latest``,
+    ``next``) as npm has it now, so every report names the release that really ran."""
+    if VERSION_RE.match(spec) or not DIST_TAG_RE.match(spec):
+        return spec  # a version, or malformed: check_version says which
+    tags = dist_tags()
+    if tags is None:
+        raise SuiteError(f"CODEX_VERSION={spec} is an npm dist-tag, and npm cannot be asked what it "
+                         "points to: give a version like 0.171.0")
+    if spec not in tags:
+        raise SuiteError(f"CODEX_VERSION={spec}: {CODEX_PACKAGE} has no dist-tag {spec!r} "
+                         f"(it has {', '.join(f'{k} = {v}' for k, v in sorted(tags.items())) or 'none'})")
+    return tags[spec]
+
+
 def _downloaded(version: str) -> bool:
     return (cache_dir() / "codex" / f"{version}-{_platform()[0]}" / "sha256").exists()
 
@@ -135,7 +174,8 @@ def check_version(version: str) -> None:
     asked only when the version is not downloaded yet). Offline, only the form is checked.
     """
     if not VERSION_RE.match(version):
-        raise SuiteError(f"CODEX_VERSION={version} is not an npm version like 0.169.0")
+        raise SuiteError(f"CODEX_VERSION={version} is not an npm version like 0.169.0 "
+                         "or a dist-tag like latest")
     if _key(version) < _key(MIN_CODEX_VERSION) and os.environ.get(UNVERIFIED_ENV) != "1":
         raise SuiteError(f"CODEX_VERSION={version} is older than {MIN_CODEX_VERSION}, the oldest Codex "
                          f"the suite is verified on (set {UNVERIFIED_ENV}=1 for an exploratory run)")

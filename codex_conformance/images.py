@@ -32,7 +32,8 @@ REPO = "codex-conformance"
 # bash/coreutils/util-linux (flock) are Essential; curl + jq are the plugin's hard
 # dependencies; python3 runs the suite's own servers; procps lets the driver stop a
 # stuck session.
-BASE_PACKAGES = ("ca-certificates", "curl", "jq", "procps", "python3", "python3-venv")
+# bubblewrap: Codex's sandbox on Linux (codex-boundary.md §4), found on PATH as /usr/bin/bwrap.
+BASE_PACKAGES = ("bubblewrap", "ca-certificates", "curl", "jq", "procps", "python3", "python3-venv")
 BASE_ENV = (
     "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
     "ENV LANG=C.UTF-8",

@@ -203,12 +203,13 @@ class Resolved:
     plugin_version: str
     plugin_commit: str
     expected_failures: tuple[str, ...] = ()  # a mutant's declared checks
+    codex_version: str = ""  # the cell's Codex spec as a concrete version (a dist-tag resolved)
 
 
 def resolve(cells: list[Cell]) -> dict[str, Resolved]:
     """Validate every cell's inputs up front, one line for the first bad one."""
     from . import validate
-    from .downloads import check_version
+    from .downloads import check_version, resolve_version
     from .platforms import TargetSpec
     from .plugin_source import PluginSource
 
@@ -216,7 +217,8 @@ def resolve(cells: list[Cell]) -> dict[str, Resolved]:
     kills = {m.id: tuple(m.kills) for m in mutants}
     plugins: dict[str, PluginSource] = {}
     resolved: dict[str, Resolved] = {}
-    for version in sorted({c.codex for c in cells}):
+    versions = {spec: resolve_version(spec) for spec in sorted({c.codex for c in cells})}
+    for version in sorted(set(versions.values())):
         check_version(version)
     for cell in cells:
         TargetSpec.parse(cell.platform)
@@ -224,7 +226,8 @@ def resolve(cells: list[Cell]) -> dict[str, Resolved]:
             plugins[cell.plugin] = PluginSource.from_spec(cell.plugin)
         source = plugins[cell.plugin]
         expected = kills.get(cell.plugin[len("mutant:"):], ()) if cell.plugin.startswith("mutant:") else ()
-        resolved[cell.id] = Resolved(source.path, source.name, source.version, source.commit, expected)
+        resolved[cell.id] = Resolved(source.path, source.name, source.version, source.commit, expected,
+                                     versions[cell.codex])
     return resolved
 
 
@@ -259,7 +262,7 @@ def run_cell(cell: Cell, resolved: Resolved, root: Path, workers: int, matrix: M
     out = cell_dir(root, cell)
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
-    env = {**os.environ, "PLUGIN": str(resolved.plugin_path), "CODEX_VERSION": cell.codex,
+    env = {**os.environ, "PLUGIN": str(resolved.plugin_path), "CODEX_VERSION": resolved.codex_version,
            "PLATFORM": cell.platform, "CODEX_CONFORMANCE_REPORTS": str(out)}
     args = [sys.executable, "-m", "pytest", "e2e", "-q", "-p", "no:randomly", "-p", "no:cacheprovider",
             f"--junitxml={out / 'junit.xml'}", f"--alluredir={out / 'allure-results'}", "--clean-alluredir"]
@@ -272,6 +275,7 @@ def run_cell(cell: Cell, resolved: Resolved, root: Path, workers: int, matrix: M
         "plugin_resolved": {"path": str(resolved.plugin_path), "name": resolved.plugin_name,
                             "version": resolved.plugin_version, "commit": resolved.plugin_commit},
         "expected_failures": list(resolved.expected_failures),
+        "codex_resolved": resolved.codex_version,
     }
     started = time.monotonic()
     with phase(f"matrix cell {cell.index + 1}/{total} {cell.id}"), (out / "pytest.log").open("w") as log:
@@ -308,7 +312,7 @@ def run(matrix: Matrix, options: RunOptions, root: Path | None = None) -> int:
     say(f"matrix {matrix.name}: {len(cells)} of {len(matrix.cells)} cells"
         f"{f' (shard {options.shard})' if options.shard else ''}, {options.workers} workers per cell, "
         f"{options.jobs} cell(s) at a time")
-    prepare_images(sorted({c.codex for c in cells}, key=_version_key))
+    prepare_images(sorted({resolved[c.id].codex_version for c in cells}, key=_version_key))
     with ThreadPoolExecutor(max_workers=max(1, options.jobs)) as pool:
         list(pool.map(lambda c: run_cell(c, resolved[c.id], root, options.workers, matrix,
                                          len(matrix.cells)), cells))

@@ -114,7 +114,8 @@ def load_cell(directory: Path) -> CellResult:
     result = CellResult(
         id=record["id"], index=int(record.get("index", 0)), matrix=record.get("matrix", ""),
         plugin=record.get("plugin", ""), plugin_version=plugin.get("version", ""),
-        plugin_commit=plugin.get("commit", ""), codex=record.get("codex", ""),
+        plugin_commit=plugin.get("commit", ""),
+        codex=record.get("codex_resolved") or record.get("codex", ""),
         platform=record.get("platform", ""), checks_filter=list(record.get("checks", [])),
         expected_failures=list(record.get("expected_failures", [])),
         exit_code=record.get("exit_code"), wall_s=float(record.get("wall_s", 0.0)),

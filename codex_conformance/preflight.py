@@ -10,7 +10,8 @@ import argparse
 import os
 import sys
 
-from .downloads import check_version
+from .codex.modes import validate_mode
+from .downloads import check_version, resolve_version
 from .errors import SuiteError
 from .paths import REFERENCE_PLUGIN
 from .platforms import TargetSpec
@@ -24,10 +25,11 @@ def validate(plugin_path: str | None = None, version: str | None = None,
     """The cell's three inputs, checked; each falls back to its env var, then the default.
 
     The plugin may be a spec (``mutant:<id>``, ``<repo>@<ref>``, ``<git URL>@<ref>``,
-    see plugin_source.py), resolved here to a tree in the host cache.
+    see plugin_source.py), resolved here to a tree in the host cache; the Codex version
+    may be an npm dist-tag (``latest``), resolved here to the version it points to.
     """
     plugin = PluginSource.from_spec(plugin_path or os.environ.get("PLUGIN") or REFERENCE_PLUGIN)
-    version = version or os.environ.get("CODEX_VERSION") or DEFAULT_CODEX_VERSION
+    version = resolve_version(version or os.environ.get("CODEX_VERSION") or DEFAULT_CODEX_VERSION)
     check_version(version)
     platform = platform or os.environ.get("PLATFORM") or "reference"
     TargetSpec.parse(platform)
@@ -41,6 +43,7 @@ def main() -> int:
     args = parser.parse_args()
     try:
         _, version, _ = validate()
+        validate_mode()
         if args.build_images or args.sweep_all:
             from .images import Images
             from .resources import RUN_LABEL, connect

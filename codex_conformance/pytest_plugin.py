@@ -22,6 +22,7 @@ import pytest
 
 from . import boundary, deviations
 from .artifacts import ArtifactWriter, Redactor
+from .codex.modes import DEFAULT_MODE, validate_mode
 from .errors import SuiteError
 from .images import Images
 from .paths import reports_dir
@@ -45,6 +46,7 @@ class SuiteState:
     codex_version: str
     platform: str
     summary: Summary
+    mode: str = DEFAULT_MODE
     redactor: Redactor = field(default_factory=Redactor)
     known: dict[str, deviations.Deviation] = field(default_factory=dict)
     stack: Stack | None = None
@@ -69,6 +71,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="@openai/codex npm version (env CODEX_VERSION; default 0.169.0)")
     group.addoption("--platform", default=None,
                     help="platform target (env PLATFORM; default reference)")
+    group.addoption("--mode", default=None,
+                    help="how Codex runs (env MODE; default bypass): bypass, read-only, workspace-write "
+                         "or on-request (codex/modes.py)")
     group.addoption("--checks", default="",
                     help="comma-separated check IDs or patterns: run only these (e.g. ENF-SSRF,ENF-ALLOW; "
                          "BND-*,MAP-* for the boundary checks and the boundary map's routes)")
@@ -77,7 +82,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def _cell(state: SuiteState) -> dict[str, str]:
-    return {"plugin": state.plugin.version, "codex": state.codex_version, "platform": state.platform}
+    return {"plugin": state.plugin.version, "codex": state.codex_version, "platform": state.platform,
+            "mode": state.mode}
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -85,15 +91,16 @@ def pytest_configure(config: pytest.Config) -> None:
         plugin, version, platform = validate(config.getoption("--plugin"),
                                              config.getoption("--codex-version"),
                                              config.getoption("--platform"))
+        mode = validate_mode(config.getoption("--mode"))
     except SuiteError as exc:
         raise pytest.UsageError(str(exc)) from None
     summary = Summary(cell={
         "plugin": {"source": str(plugin.path), "name": plugin.name, "version": plugin.version,
                    **({"spec": plugin.spec} if plugin.spec != str(plugin.path) else {}),
                    **({"commit": plugin.commit} if plugin.commit else {})},
-        "codex": version, "platform": platform,
+        "codex": version, "platform": platform, "mode": mode,
     })
-    state = SuiteState(plugin, version, platform, summary)
+    state = SuiteState(plugin, version, platform, summary, mode)
     state.known = deviations.for_cell(_cell(state))
     config.stash[STATE] = state
     _SUMMARY_SINK[:] = [summary]
@@ -184,7 +191,8 @@ def _allure_cell(request: pytest.FixtureRequest) -> None:
     state = request.config.stash[STATE]
     allure.dynamic.label("check", marker.kwargs.get("id", ""))
     for name, value in (("plugin", f"{state.plugin.spec} ({state.plugin.version})"),
-                        ("codex", state.codex_version), ("platform", state.platform)):
+                        ("codex", state.codex_version), ("platform", state.platform),
+                        ("mode", state.mode)):
         allure.dynamic.parameter(name, value)
 
 
@@ -234,7 +242,7 @@ def conformance(request: pytest.FixtureRequest, stack: Stack) -> Runner:
     if marker is None:
         raise pytest.UsageError(f"{request.node.nodeid} uses `conformance` without @pytest.mark.check")
     state = request.config.stash[STATE]
-    runner = Runner(stack, state.plugin, marker.kwargs["id"])
+    runner = Runner(stack, state.plugin, marker.kwargs["id"], state.mode)
     request.node.stash[RUNNER] = runner
     return runner
 

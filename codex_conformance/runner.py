@@ -21,6 +21,7 @@ import allure
 from . import scenario as scenarios
 from .codex.hook_observer import HookCall, observer_dir, parse_all
 from .codex.install import InstallOptions, SessionPaths, install
+from .codex.modes import DEFAULT_MODE, tui_flags
 from .codex.session import SessionResult, run_exec
 from .codex.tui import COLUMNS, ROWS, TuiSession, fake_git_files, preanswer_toml
 from .plugin_source import PluginSource
@@ -202,10 +203,6 @@ class Observation:
         return "\n".join(lines)
 
 
-# The TUI gets the flags the exec sessions use (session.py): commands really run without
-# approval prompts (a sentinel file proves execution), a dead model double fails fast.
-TUI_ARGS = ("--dangerously-bypass-approvals-and-sandbox", "-c", "features.unbounded_connection_retries=false",
-            "-c", "analytics.enabled=false")
 
 
 class TuiRun:
@@ -260,8 +257,8 @@ class TuiRun:
 class Runner:
     """Per-check entry point: ``runner.run("enf-ssrf")`` returns an Observation."""
 
-    def __init__(self, stack: Stack, plugin: PluginSource, check_id: str) -> None:
-        self.stack, self.plugin, self.check_id = stack, plugin, check_id
+    def __init__(self, stack: Stack, plugin: PluginSource, check_id: str, mode: str = DEFAULT_MODE) -> None:
+        self.stack, self.plugin, self.check_id, self.mode = stack, plugin, check_id, mode
         self.observations: list[Observation] = []
         self.tui_runs: list[TuiRun] = []
 
@@ -271,7 +268,7 @@ class Runner:
             setup: str = "", outside: dict[str, list[dict[str, Any]]] | None = None,
             install_plugin: bool = False, codex_args: tuple[str, ...] = (),
             mcp_url: str = "", mcp_env_headers: dict[str, str] | None = None,
-            observe_hooks: bool = False, other_mcp: bool = False,
+            observe_hooks: bool = False, other_mcp: bool = False, mode: str | None = None,
             matcher: str | None = None, codex_hooks_flag: bool = True, mcp_server_entry: bool = True,
             ) -> Observation:
         """Install, run one Codex session for the scenario, and observe it.
@@ -291,7 +288,8 @@ class Runner:
         ``other_mcp`` configures a second, non-AxonFlow MCP server as ``tools``
         (``Stack.other_mcp``), recorded at ``outside_requests(OTHER_MCP_HOST)``.
         ``matcher``, ``codex_hooks_flag`` and ``mcp_server_entry`` take the guide's words
-        literally where a check tests them (InstallOptions).
+        literally where a check tests them (InstallOptions). ``mode`` runs this session in
+        another Codex mode than the cell's (codex/modes.py).
         """
         stack = self.stack
         assert stack.codex and stack.platform_client
@@ -317,7 +315,7 @@ class Runner:
         started_at = time.time()
         with allure.step(f"session: codex exec, scenario {scenario_name}"):
             result = run_exec(stack.codex, paths, rendered.prompt, session_env, codex_args,
-                              deadline_s=deadline_s)
+                              deadline_s=deadline_s, mode=mode or self.mode)
         with allure.step("observe: model transcript and platform requests"):
             observation = Observation(self.check_id, rendered, paths, result, options.steps,
                                       session_env, started_at, stack)
@@ -328,7 +326,7 @@ class Runner:
     def run_tui(self, scenario_name: str, env: dict[str, str | None] | None = None,
                 trust_hooks: bool | tuple[str, ...] = False, preanswer: bool = False,
                 git_repo: bool = True, install_plugin: bool = False, setup: str = "",
-                after: TuiRun | None = None, codex_args: tuple[str, ...] = TUI_ARGS,
+                after: TuiRun | None = None, codex_args: tuple[str, ...] | None = None,
                 columns: int = COLUMNS, rows: int = ROWS) -> TuiRun:
         """Install as ``run`` does and prepare an interactive ``codex --no-daemon`` TUI for
         the scenario (started by ``with``). The prompt is typed by the check.
@@ -364,7 +362,8 @@ class Runner:
         self._setup(paths, setup)
         rendered, session_env = self._script(scenario_name, paths, env)
         tui = TuiSession(stack.codex.get_container_id(), paths.home, paths.work, session_env,
-                         codex_args, columns, rows, title=f"{self.check_id} {rendered.key}")
+                         tui_flags(self.mode) if codex_args is None else codex_args, columns, rows,
+                         title=f"{self.check_id} {rendered.key}")
         run = TuiRun(self, rendered, paths, steps, session_env, tui)
         self.tui_runs.append(run)
         return run

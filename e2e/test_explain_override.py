@@ -84,9 +84,12 @@ def test_critical_policy_cannot_be_overridden(conformance: Runner) -> None:
 )
 def test_override_list_and_revoke(conformance: Runner) -> None:
     obs = conformance.run("override-lifecycle")
-    override = result_of(mcp_calls(obs, "create_override")[0])
+    created, listing = mcp_calls(obs, "create_override"), mcp_calls(obs, "list_overrides")
+    assert created and listing, (f"Codex's MCP client made {len(created)} create_override and "
+                                 f"{len(listing)} list_overrides calls\n{obs.summary()}")
+    override = result_of(created[0])
     assert override.get("id"), override
-    listed = result_of(mcp_calls(obs, "list_overrides")[0])
+    listed = result_of(listing[0])
     assert override["id"] in [o.get("id") for o in listed.get("overrides", [])], listed
     deleted = mcp_calls(obs, "delete_override")
     assert len(deleted) == 1 and deleted[0]["arguments"] == {"override_id": override["id"]}, deleted

@@ -3,11 +3,9 @@
 pexpect runs ``docker exec`` so the session is bounded by a deadline on its output
 (EOF), never by a sleep, and a stuck session is stopped and reported with everything it
 printed. Flags (contract/codex.md §0, §3): ``--skip-git-repo-check`` (cwd is no git repo),
-``--dangerously-bypass-approvals-and-sandbox`` (commands really run, so a sentinel file
-proves execution), ``-c features.unbounded_connection_retries=false`` (a dead model double
-fails fast instead of "Reconnecting..." forever; as a config key, not ``--disable``, so
-Codex releases that predate the feature ignore it instead of refusing to start), analytics off,
-stdin from /dev/null (exec otherwise waits for EOF on an open pipe). No ``--json``: the
+the cell's mode (modes.py: ``--dangerously-bypass-approvals-and-sandbox`` or a sandbox),
+unbounded connection retries and analytics off, stdin from /dev/null (exec otherwise
+waits for EOF on an open pipe). No ``--json``: the
 event stream leaves out hook runs, while the human log on stderr records each one as
 ``hook: PreToolUse Completed|Blocked|Failed`` - the proof a hook really ran.
 """
@@ -26,6 +24,7 @@ import pexpect
 from ..containers import CodexBox
 from ..errors import SuiteError
 from .install import SessionPaths
+from .modes import DEFAULT_MODE, exec_flags
 
 DEFAULT_DEADLINE_S = 90.0
 
@@ -50,14 +49,11 @@ def _docker_cli() -> str:
 
 
 def run_exec(box: CodexBox, paths: SessionPaths, prompt: str, env: dict[str, str],
-             extra_args: tuple[str, ...] = (), deadline_s: float = DEFAULT_DEADLINE_S) -> SessionResult:
+             extra_args: tuple[str, ...] = (), deadline_s: float = DEFAULT_DEADLINE_S,
+             mode: str = DEFAULT_MODE) -> SessionResult:
     """Run ``codex exec`` with ``prompt`` in the session's work dir and collect the outcome."""
     stderr_path = posixpath.join(paths.logs, "codex-exec.stderr")
-    codex = [
-        "codex", "exec", "--skip-git-repo-check", "--dangerously-bypass-approvals-and-sandbox",
-        "-c", "features.unbounded_connection_retries=false", "-c", "analytics.enabled=false",
-        *extra_args, prompt,
-    ]
+    codex = ["codex", "exec", "--skip-git-repo-check", *exec_flags(mode), *extra_args, prompt]
     script = (f"cd {shlex.quote(paths.work)} && "
               f"exec {shlex.join(codex)} </dev/null 2>{shlex.quote(stderr_path)}")
     session_env = {"HOME": paths.home, "CODEX_HOME": paths.codex_home, **env}

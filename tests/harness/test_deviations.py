@@ -42,3 +42,10 @@ def test_a_check_in_two_manifests_keeps_both_reasons(tmp_path: Path) -> None:
     found = deviations.for_cell({"codex": "0.169.0", "plugin": "1.7.0"}, tmp_path)["X-ONE"]
     assert found.contract == "codex; plugin"
     assert found.reason == "Codex's. Also: Plugin's."
+
+
+def test_a_list_in_when_matches_any_of_its_values(tmp_path: Path) -> None:
+    (tmp_path / "mode.yaml").write_text(
+        "- check: X-ONE\n  when: {mode: [workspace-write, on-request]}\n  contract: c\n  reason: r\n")
+    assert "X-ONE" in deviations.for_cell({"mode": "on-request"}, tmp_path)
+    assert deviations.for_cell({"mode": "bypass"}, tmp_path) == {}

@@ -349,3 +349,21 @@ def test_a_filter_of_patterns_is_satisfied_by_checks_and_map_routes(tmp_path: Pa
         {"cell": {}, "rows": [_row("exec_command", True, False)]}))
     cell = matrix_report.load_cell(tmp_path / "matrix" / "patterns")
     assert cell.unexpected == ["GUIDE-*"]  # nothing matched it: the cell did not run those
+
+
+def test_a_dist_tag_resolves_to_the_version_npm_names(cache: Path) -> None:
+    from codex_conformance import downloads
+
+    cache.mkdir(parents=True, exist_ok=True)
+    (cache / "npm-codex-dist-tags.json").write_text(json.dumps({"latest": "0.171.0"}))
+    assert downloads.resolve_version("latest") == "0.171.0"
+    assert downloads.resolve_version("0.169.0") == "0.169.0"  # a version is taken as given
+    with pytest.raises(SuiteError, match=r"no dist-tag 'next' \(it has latest = 0\.171\.0\)"):
+        downloads.resolve_version("next")
+
+
+def test_a_cell_records_the_version_a_tag_resolved_to(shards: Path) -> None:
+    record = shards / "matrix" / "good" / "cell.json"
+    data = json.loads(record.read_text())
+    record.write_text(json.dumps({**data, "codex": "latest", "codex_resolved": "0.171.0"}))
+    assert matrix_report.load_cell(shards / "matrix" / "good").codex == "0.171.0"

@@ -54,10 +54,11 @@ def plugin_without_hooks(tmp_path: Path) -> Path:
 
 @pytest.mark.parametrize("env,expected", [
     ({"PLUGIN": "/nonexistent/plugin"}, "is not a directory"),
-    ({"CODEX_VERSION": "banana"}, "is not an npm version"),
+    ({"CODEX_VERSION": "0.169"}, "is not an npm version like 0.169.0 or a dist-tag like latest"),
+    ({"CODEX_VERSION": "banana"}, "has no dist-tag 'banana'"),
     ({"CODEX_VERSION": "0.118.0"}, "is older than 0.148.0, the oldest Codex the suite is verified on"),
     ({"PLATFORM": "kubernetes:prod"}, "PLATFORM"),
-], ids=["plugin-path", "codex-version", "codex-too-old", "platform"])
+], ids=["plugin-path", "codex-version", "codex-dist-tag", "codex-too-old", "platform"])
 def test_bad_cell_input_is_one_line(env: dict[str, str], expected: str) -> None:
     assert_one_line_error(run(["codex_conformance.preflight"], **env), expected)
 
