@@ -17,8 +17,10 @@ import subprocess
 import tarfile
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from .errors import SuiteError
 from .paths import cache_dir
@@ -100,52 +102,46 @@ def _key(version: str) -> tuple[int, ...]:
     return tuple(int(p) for p in version.split("-")[0].split("."))
 
 
-def registry_versions(timeout_s: float = 20.0) -> list[str] | None:
-    """The released @openai/codex versions (no per-platform builds), oldest first.
-
-    Cached for an hour in the host cache, so a matrix asks npm once; None when npm cannot
-    be asked (offline): then the download itself says whether the version exists.
-    """
-    cache = cache_dir() / "npm-codex-versions.json"
+def _npm_view(field: str, cache_name: str, keep: Callable[[Any], Any], timeout_s: float) -> Any:
+    """``npm view @openai/codex <field> --json``, as ``keep`` cleans it, cached for an hour
+    in the host cache (a matrix asks npm once); None when npm cannot be asked (offline) or
+    answers something ``keep`` rejects (it returns None)."""
+    cache = cache_dir() / cache_name
     if cache.exists() and time.time() - cache.stat().st_mtime < VERSIONS_TTL_S:
-        return list(json.loads(cache.read_text()))
+        return json.loads(cache.read_text())
     if shutil.which("npm") is None:
         return None
     try:
-        proc = subprocess.run(["npm", "view", CODEX_PACKAGE, "versions", "--json"],
+        proc = subprocess.run(["npm", "view", CODEX_PACKAGE, field, "--json"],
                               capture_output=True, text=True, timeout=timeout_s, check=False)
-        listed = json.loads(proc.stdout) if proc.returncode == 0 else None
+        value = keep(json.loads(proc.stdout)) if proc.returncode == 0 else None
     except (subprocess.TimeoutExpired, json.JSONDecodeError):
         return None
-    if not isinstance(listed, list):
-        return None
-    versions = sorted((v for v in listed if re.fullmatch(r"\d+\.\d+\.\d+", v)), key=_key)
-    cache.write_text(json.dumps(versions))
-    return versions
+    if value is not None:
+        cache.write_text(json.dumps(value))
+    return value
+
+
+def registry_versions(timeout_s: float = 20.0) -> list[str] | None:
+    """The released @openai/codex versions (no per-platform builds), oldest first; None
+    when npm cannot be asked: then the download itself says whether the version exists."""
+    def keep(listed: Any) -> list[str] | None:
+        if not isinstance(listed, list):
+            return None
+        return sorted((v for v in listed if re.fullmatch(r"\d+\.\d+\.\d+", str(v))), key=_key)
+    return _npm_view("versions", "npm-codex-versions.json", keep, timeout_s)
 
 
 DIST_TAG_RE = re.compile(r"^[a-z][a-z0-9-]*$")
 
 
 def dist_tags(timeout_s: float = 20.0) -> dict[str, str] | None:
-    """npm's dist-tags of @openai/codex (``latest``, and ``next`` where there is one),
-    cached like the version list; None when npm cannot be asked."""
-    cache = cache_dir() / "npm-codex-dist-tags.json"
-    if cache.exists() and time.time() - cache.stat().st_mtime < VERSIONS_TTL_S:
-        return dict(json.loads(cache.read_text()))
-    if shutil.which("npm") is None:
-        return None
-    try:
-        proc = subprocess.run(["npm", "view", CODEX_PACKAGE, "dist-tags", "--json"],
-                              capture_output=True, text=True, timeout=timeout_s, check=False)
-        tags = json.loads(proc.stdout) if proc.returncode == 0 else None
-    except (subprocess.TimeoutExpired, json.JSONDecodeError):
-        return None
-    if not isinstance(tags, dict):
-        return None
-    tags = {str(k): str(v) for k, v in tags.items() if VERSION_RE.match(str(v))}
-    cache.write_text(json.dumps(tags))
-    return tags
+    """npm's dist-tags of @openai/codex (``latest``, and ``next`` where there is one)."""
+    def keep(tags: Any) -> dict[str, str] | None:
+        if not isinstance(tags, dict):
+            return None
+        return {str(k): str(v) for k, v in tags.items() if VERSION_RE.match(str(v))}
+    return _npm_view("dist-tags", "npm-codex-dist-tags.json", keep, timeout_s)
 
 
 def resolve_version(spec: str) -> str:
