@@ -1,5 +1,5 @@
-"""``make matrix``: the compatibility matrix - plugin x Codex version x platform, one pytest
-run per cell - and ``make merge-reports`` for shard outputs.
+"""``make matrix``: the compatibility matrix - plugin x Codex version x platform x Codex mode,
+one pytest run per cell - and ``make merge-reports`` for shard outputs.
 
 A matrix file (TOML, ``matrices/*.toml``) names cells directly or as the product of axes::
 
@@ -10,6 +10,7 @@ A matrix file (TOML, ``matrices/*.toml``) names cells directly or as the product
     [axes]                                            # every combination, in this order
     plugin = ["reference", "mutant:EXIT-1-ON-BLOCK"]
     codex = ["0.148.0", "0.159.0", "0.169.0"]
+    mode = ["bypass", "workspace-write"]              # codex/modes.py; default bypass
 
     [[cell]]                                          # and/or explicit cells
     plugin = "${AXONFLOW_PLUGIN_GIT:-https://github.com/getaxonflow/axonflow-codex-plugin.git}@v1.7.0"
@@ -56,8 +57,8 @@ from .errors import SuiteError
 from .paths import REPO_ROOT, reports_dir
 from .progress import phase, say
 
-AXES = ("plugin", "codex", "platform")
-DEFAULTS = {"plugin": "reference", "codex": "0.169.0", "platform": "reference"}
+AXES = ("plugin", "codex", "platform", "mode")
+DEFAULTS = {"plugin": "reference", "codex": "0.169.0", "platform": "reference", "mode": "bypass"}
 _VAR_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
@@ -71,6 +72,7 @@ class Cell:
     codex: str
     platform: str
     checks: tuple[str, ...] = ()
+    mode: str = "bypass"  # how Codex runs (codex/modes.py)
 
 
 @dataclass
@@ -113,9 +115,11 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-")
 
 
-def cell_id(plugin: str, codex: str, platform: str) -> str:
-    """Stable and readable: the same inputs give the same directory on every shard."""
-    return _slug(f"{plugin_label(plugin)}_codex-{codex}_{platform.replace(':', '-')}")
+def cell_id(plugin: str, codex: str, platform: str, mode: str = "bypass") -> str:
+    """Stable and readable: the same inputs give the same directory on every shard (the
+    default mode, bypass, is left out, so cells from before the mode axis keep their id)."""
+    suffix = "" if mode == "bypass" else f"_mode-{mode}"
+    return _slug(f"{plugin_label(plugin)}_codex-{codex}_{platform.replace(':', '-')}{suffix}")
 
 
 def _strings(value: Any, what: str) -> list[str]:
@@ -145,21 +149,21 @@ def parse(document: dict[str, Any], source: str = "", env: dict[str, str] | None
     for n, entry in enumerate(document.get("cell", []), 1):
         if not isinstance(entry, dict) or set(entry) - {*AXES, "checks", "id"}:
             raise SuiteError(f"{source or 'matrix'}: [[cell]] #{n} takes plugin, codex, platform, "
-                             "checks and id")
+                             "mode, checks and id")
         rows.append({**defaults, **entry})
     if not rows:
         raise SuiteError(f"{source or 'matrix'}: no cells (give [axes] or [[cell]] entries)")
     cells: list[Cell] = []
     seen: set[str] = set()
     for index, row in enumerate(rows):
-        plugin, codex, platform = (expand_vars(str(row.get(a, defaults[a])), env) for a in AXES)
+        plugin, codex, platform, mode = (expand_vars(str(row.get(a, defaults[a])), env) for a in AXES)
         checks = tuple(_strings(row["checks"], "checks")) if "checks" in row else default_checks
-        ident = _slug(str(row.get("id") or cell_id(plugin, codex, platform)))
+        ident = _slug(str(row.get("id") or cell_id(plugin, codex, platform, mode)))
         base, n = ident, 2
         while ident in seen:
             ident, n = f"{base}-{n}", n + 1
         seen.add(ident)
-        cells.append(Cell(ident, index, plugin, codex, platform, checks))
+        cells.append(Cell(ident, index, plugin, codex, platform, checks, mode))
     return Matrix(str(document.get("name") or Path(source).stem or "matrix"), cells, source)
 
 
@@ -209,6 +213,7 @@ class Resolved:
 def resolve(cells: list[Cell]) -> dict[str, Resolved]:
     """Validate every cell's inputs up front, one line for the first bad one."""
     from . import validate
+    from .codex.modes import validate_mode
     from .downloads import check_version, resolve_version
     from .platforms import TargetSpec
     from .plugin_source import PluginSource
@@ -222,6 +227,7 @@ def resolve(cells: list[Cell]) -> dict[str, Resolved]:
         check_version(version)
     for cell in cells:
         TargetSpec.parse(cell.platform)
+        validate_mode(cell.mode)
         if cell.plugin not in plugins:
             plugins[cell.plugin] = PluginSource.from_spec(cell.plugin)
         source = plugins[cell.plugin]
@@ -263,7 +269,7 @@ def run_cell(cell: Cell, resolved: Resolved, root: Path, workers: int, matrix: M
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
     env = {**os.environ, "PLUGIN": str(resolved.plugin_path), "CODEX_VERSION": resolved.codex_version,
-           "PLATFORM": cell.platform, "CODEX_CONFORMANCE_REPORTS": str(out)}
+           "PLATFORM": cell.platform, "MODE": cell.mode, "CODEX_CONFORMANCE_REPORTS": str(out)}
     args = [sys.executable, "-m", "pytest", "e2e", "-q", "-p", "no:randomly", "-p", "no:cacheprovider",
             f"--junitxml={out / 'junit.xml'}", f"--alluredir={out / 'allure-results'}", "--clean-alluredir"]
     if cell.checks:
@@ -303,7 +309,7 @@ def run(matrix: Matrix, options: RunOptions, root: Path | None = None) -> int:
     root = root or reports_dir()
     cells = shard(matrix.cells, options.shard)
     if options.checks:
-        cells = [Cell(c.id, c.index, c.plugin, c.codex, c.platform, options.checks) for c in cells]
+        cells = [Cell(c.id, c.index, c.plugin, c.codex, c.platform, options.checks, c.mode) for c in cells]
     if not cells:
         say(f"matrix {matrix.name}: shard {options.shard} has no cells")
         return 0

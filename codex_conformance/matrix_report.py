@@ -64,6 +64,7 @@ class CellResult:
     meta: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> area/contract/summary
     error: str = ""  # why the cell produced no usable result
     boundary: list[dict[str, Any]] = field(default_factory=list)  # the cell's boundary.json rows
+    mode: str = "bypass"
 
     @property
     def unexpected(self) -> list[str]:
@@ -119,6 +120,7 @@ def load_cell(directory: Path) -> CellResult:
         platform=record.get("platform", ""), checks_filter=list(record.get("checks", [])),
         expected_failures=list(record.get("expected_failures", [])),
         exit_code=record.get("exit_code"), wall_s=float(record.get("wall_s", 0.0)),
+        mode=record.get("mode", "bypass"),
     )
     if (directory / "boundary.json").is_file():
         result.boundary = json.loads((directory / "boundary.json").read_text()).get("rows", [])
@@ -168,7 +170,7 @@ def build(name: str, results: list[CellResult], wall_s: float, shard: str = "",
     for r in results:
         cells.append({
             "id": r.id, "index": r.index, "plugin": r.plugin, "plugin_version": r.plugin_version,
-            "plugin_commit": r.plugin_commit, "codex": r.codex, "platform": r.platform,
+            "plugin_commit": r.plugin_commit, "codex": r.codex, "platform": r.platform, "mode": r.mode,
             "checks_filter": r.checks_filter, "expected_failures": r.expected_failures,
             "verdict": r.verdict, "totals": r.totals(), "unexpected": r.unexpected, "caught": r.caught,
             "stale": r.stale, "error": r.error, "exit_code": r.exit_code, "wall_s": r.wall_s,
@@ -210,12 +212,12 @@ def markdown(report: dict[str, Any]) -> str:
              f"{len(cells)} cells, {len(report['checks'])} checks, {report['wall_s']} s"
              f"{', shard ' + report['shard'] if report['shard'] else ''}; "
              f"**{'PASS' if report['passed'] else 'FAIL'}**. Generated {report['generated']}.", "",
-             "| # | cell | plugin | codex | platform | verdict | totals | wall s |",
-             "|---|---|---|---|---|---|---|---|"]
+             "| # | cell | plugin | codex | platform | mode | verdict | totals | wall s |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for n, c in enumerate(cells, 1):
         totals = ", ".join(f"{v} {k}" for k, v in c["totals"].items()) or c["error"][:120]
         lines.append(f"| {n} | `{c['id']}` | {_plugin_text(c)} | {c['codex']} | {c['platform']} | "
-                     f"**{c['verdict']}** | {totals} | {c['wall_s']} |")
+                     f"{c.get('mode', 'bypass')} | **{c['verdict']}** | {totals} | {c['wall_s']} |")
     lines += ["", "| check | area | " + " | ".join(str(n) for n in range(1, len(cells) + 1)) + " |",
               "|---|---|" + "---|" * len(cells)]
     for check in report["checks"]:
@@ -349,7 +351,7 @@ def render_html(report: dict[str, Any]) -> str:
             f'<th class="cell" title="{_e(c["id"])}">'
             f'<a href="{_e(c["dir"])}">{_e(plugin_label(c["plugin"]))}</a>'
             f'<div class="small">{_e(c["plugin_version"])}{_e(commit)}<br>codex {_e(c["codex"])}<br>'
-            f'{_e(c["platform"])}</div>'
+            f'{_e(c["platform"])}<br>mode {_e(c.get("mode", "bypass"))}</div>'
             f'<span class="verdict v-{_e(c["verdict"])}">{_e(c["verdict"])}</span></th>')
     body = []
     for check in report["checks"]:

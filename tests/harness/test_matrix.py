@@ -367,3 +367,12 @@ def test_a_cell_records_the_version_a_tag_resolved_to(shards: Path) -> None:
     data = json.loads(record.read_text())
     record.write_text(json.dumps({**data, "codex": "latest", "codex_resolved": "0.171.0"}))
     assert matrix_report.load_cell(shards / "matrix" / "good").codex == "0.171.0"
+
+
+def test_mode_is_an_axis_and_the_default_keeps_old_ids() -> None:
+    m = matrix.parse({"name": "m", "axes": {"plugin": ["reference"], "mode": ["bypass", "workspace-write"]}})
+    assert [(c.id, c.mode) for c in m.cells] == [
+        ("reference_codex-0.169.0_reference", "bypass"),
+        ("reference_codex-0.169.0_reference_mode-workspace-write", "workspace-write")]
+    explicit = matrix.parse({"name": "m", "cell": [{"plugin": "reference", "mode": "read-only"}]})
+    assert explicit.cells[0].mode == "read-only"
