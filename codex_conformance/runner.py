@@ -203,8 +203,6 @@ class Observation:
         return "\n".join(lines)
 
 
-
-
 class TuiRun:
     """One interactive TUI session of a check (``with runner.run_tui(...) as run:``).
 
