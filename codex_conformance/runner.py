@@ -325,7 +325,7 @@ class Runner:
                 trust_hooks: bool | tuple[str, ...] = False, preanswer: bool = False,
                 git_repo: bool = True, install_plugin: bool = False, setup: str = "",
                 after: TuiRun | None = None, codex_args: tuple[str, ...] | None = None,
-                columns: int = COLUMNS, rows: int = ROWS) -> TuiRun:
+                columns: int = COLUMNS, rows: int = ROWS, mode: str | None = None) -> TuiRun:
         """Install as ``run`` does and prepare an interactive ``codex --no-daemon`` TUI for
         the scenario (started by ``with``). The prompt is typed by the check.
 
@@ -333,7 +333,8 @@ class Runner:
         the work dir looks like a repository) and "Hooks need review", and the check answers
         them on screen. ``preanswer`` writes those answers into config.toml instead (folder
         trust, screen-reader probe, and hook trust unless ``trust_hooks`` says otherwise).
-        ``after`` continues in that earlier TUI run's HOME and work dir.
+        ``after`` continues in that earlier TUI run's HOME and work dir. ``mode`` runs this
+        session in another Codex mode than the cell's (codex/modes.py).
         """
         stack = self.stack
         assert stack.codex
@@ -360,7 +361,7 @@ class Runner:
         self._setup(paths, setup)
         rendered, session_env = self._script(scenario_name, paths, env)
         tui = TuiSession(stack.codex.get_container_id(), paths.home, paths.work, session_env,
-                         tui_flags(self.mode) if codex_args is None else codex_args, columns, rows,
+                         tui_flags(mode or self.mode) if codex_args is None else codex_args, columns, rows,
                          title=f"{self.check_id} {rendered.key}")
         run = TuiRun(self, rendered, paths, steps, session_env, tui)
         self.tui_runs.append(run)

@@ -56,6 +56,11 @@ HOOKS_REVIEW = re.compile(r"Hooks need review")
 MODEL_MIGRATION = re.compile(r"Try new model")
 PRESS_ENTER = re.compile(r"Press [Ee]nter to continue")
 BLOCKED_BY_HOOK = re.compile(r"Blocked by hook")
+# The on-request approval dialog for a command and its answers (codex-boundary.md §5).
+APPROVAL_DIALOG = re.compile(r"Would you like to run the following command\?")
+APPROVED = re.compile(r"You approved codex to run")
+DECLINED = re.compile(r"You canceled the request to run")
+INTERRUPTED = re.compile(r"Conversation interrupted")
 
 
 class TuiWaitError(AssertionError):
@@ -113,6 +118,10 @@ class Terminal:
         self.events: list[tuple[float, str, str]] = []
         self.title = title
         self.in_frame = False  # inside a synchronized update: the screen is half drawn
+        # Patterns checked on every whole frame, so a screen that came and went between two
+        # waits is still known (a dialog that must never appear): name -> (regex, first
+        # wall-clock time it was on screen, or None).
+        self.watches: dict[str, tuple[re.Pattern[str], float | None]] = {}
 
     def _answer(self, data: str) -> None:
         self._reply(data)
@@ -135,6 +144,24 @@ class Terminal:
                 self.in_frame = False
             elif part:
                 self.stream.feed(part)
+        self._check_watches()
+
+    def watch(self, name: str, pattern: re.Pattern[str]) -> None:
+        """Note the first time ``pattern`` is on a whole frame (``first_seen(name)``)."""
+        self.watches[name] = (pattern, None)
+        self._check_watches()
+
+    def first_seen(self, name: str) -> float | None:
+        """Wall-clock time ``name``'s pattern was first on screen, None if never."""
+        return self.watches[name][1]
+
+    def _check_watches(self) -> None:
+        if self.in_frame or all(seen is not None for _, seen in self.watches.values()):
+            return
+        screen = self.text()
+        for name, (pattern, seen) in self.watches.items():
+            if seen is None and pattern.search(screen):
+                self.watches[name] = (pattern, time.time())
 
     def record_input(self, data: str) -> None:
         self.events.append((self._elapsed(), "i", data))
