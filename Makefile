@@ -2,7 +2,7 @@
 #   make e2e                 run the conformance suite against the default cell
 #   make test                the project's own tests (unit tests + an e2e run)
 # Cell inputs: PLUGIN=<plugin checkout> CODEX_VERSION=<npm version|latest> PLATFORM=reference
-#   MODE=bypass|read-only|workspace-write|on-request
+#   MODE=bypass|read-only|workspace-write|on-request USERLAND=bookworm|trixie
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -15,7 +15,7 @@ WORKERS ?= 4
 XDIST := -n $(WORKERS) --dist worksteal
 REPORTS := reports
 REPORT_ARGS := --junitxml=$(REPORTS)/junit.xml --alluredir=$(REPORTS)/allure-results --clean-alluredir
-export PLUGIN CODEX_VERSION PLATFORM MODE
+export PLUGIN CODEX_VERSION PLATFORM MODE USERLAND
 
 .PHONY: e2e test unit lint docker compose images clean-docker list preflight validate bench soak
 .PHONY: matrix merge-reports report

@@ -27,6 +27,7 @@ from .errors import SuiteError
 from .paths import IMAGES_DIR, REPO_ROOT, cache_dir
 from .progress import phase, say
 from .resources import LABEL_PREFIX
+from .userland import DEFAULT_USERLAND
 
 REPO = "codex-conformance"
 # bash/coreutils/util-linux (flock) are Essential; curl + jq are the plugin's hard
@@ -85,22 +86,25 @@ class Images:
         return self.client.images.get(tag).id
 
     # -- base ---------------------------------------------------------------------------
-    def base(self) -> str:
+    def base(self, userland: str = DEFAULT_USERLAND) -> str:
         script = IMAGES_DIR / "base" / "mkrootfs.sh"
         digest = hashlib.sha256(script.read_bytes())
         digest.update(",".join(BASE_PACKAGES).encode())
+        if userland != DEFAULT_USERLAND:  # the default's tag is unchanged by the userland axis
+            digest.update(f"\0{userland}".encode())
         digest.update("\n".join(BASE_ENV).encode())
-        tag = f"{REPO}/base:{digest.hexdigest()[:16]}"
+        suffix = "" if userland == DEFAULT_USERLAND else f"-{userland}"
+        tag = f"{REPO}/base:{digest.hexdigest()[:16]}{suffix}"
         if self._exists(tag):
             return tag
         if os.geteuid() != 0:
             raise SuiteError("building the Debian base image needs root (debootstrap): run as root once")
         downloads.require_space(cache_dir(), 600, "building the Debian base image")
-        with phase("building the Debian base image with debootstrap", "about 1 min"), \
+        with phase(f"building the Debian {userland} base image with debootstrap", "about 1 min"), \
                 tempfile.TemporaryDirectory(dir=cache_dir()) as tmp:
             tar = Path(tmp) / "rootfs.tar"
             proc = subprocess.Popen(
-                ["sh", str(script), str(tar), ",".join(BASE_PACKAGES)],
+                ["sh", str(script), str(tar), ",".join(BASE_PACKAGES), userland],
                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
             )
             assert proc.stdout is not None
@@ -114,7 +118,8 @@ class Images:
             repository, version = tag.split(":")
             self.client.api.import_image(
                 src=str(tar), repository=repository, tag=version,
-                changes=[*BASE_ENV, f"LABEL {LABEL_PREFIX}.image=base"],
+                changes=[*BASE_ENV, f"LABEL {LABEL_PREFIX}.image=base",
+                         f"LABEL {LABEL_PREFIX}.userland={userland}"],
             )
         return tag
 
@@ -137,17 +142,19 @@ class Images:
         if not self._exists(tag):
             raise SuiteError(f"building {tag} reported success but the image is missing")
 
-    def codex(self, version: str) -> str:
-        base = self.base()
+    def codex(self, version: str, userland: str = DEFAULT_USERLAND) -> str:
+        """The codex image of ``version`` on ``userland``'s Debian (its bash, jq, curl)."""
+        base = self.base(userland)
         release = downloads.codex_release(version)
         dockerfile = IMAGES_DIR / "codex" / "Dockerfile"
         digest = hashlib.sha256(dockerfile.read_bytes())
         digest.update(f"{release.tarball_sha256}\0{self._image_id(base)}".encode())
         key = digest.hexdigest()
-        tag = f"{REPO}/codex:{version}-{key[:16]}"
+        suffix = "" if userland == DEFAULT_USERLAND else f"-{userland}"
+        tag = f"{REPO}/codex:{version}-{key[:16]}{suffix}"
         if self._exists(tag):
             return tag
-        with phase(f"building the codex {version} image", "10-20 s"), \
+        with phase(f"building the codex {version} image ({userland})", "10-20 s"), \
                 tempfile.TemporaryDirectory(dir=cache_dir()) as tmp:
             context = Path(tmp)
             shutil.copy(dockerfile, context / "Dockerfile")

@@ -1,5 +1,5 @@
-"""``make matrix``: the compatibility matrix - plugin x Codex version x platform x Codex mode,
-one pytest run per cell - and ``make merge-reports`` for shard outputs.
+"""``make matrix``: the compatibility matrix - plugin x Codex version x platform x Codex mode
+x userland, one pytest run per cell - and ``make merge-reports`` for shard outputs.
 
 A matrix file (TOML, ``matrices/*.toml``) names cells directly or as the product of axes::
 
@@ -11,6 +11,7 @@ A matrix file (TOML, ``matrices/*.toml``) names cells directly or as the product
     plugin = ["reference", "mutant:EXIT-1-ON-BLOCK"]
     codex = ["0.148.0", "0.159.0", "0.169.0"]
     mode = ["bypass", "workspace-write"]              # codex/modes.py; default bypass
+    userland = ["bookworm", "trixie"]                 # userland.py; default bookworm
 
     [[cell]]                                          # and/or explicit cells
     plugin = "${AXONFLOW_PLUGIN_GIT:-https://github.com/getaxonflow/axonflow-codex-plugin.git}@v1.7.0"
@@ -56,9 +57,11 @@ from . import matrix_report
 from .errors import SuiteError
 from .paths import REPO_ROOT, reports_dir
 from .progress import phase, say
+from .userland import validate_userland
 
-AXES = ("plugin", "codex", "platform", "mode")
-DEFAULTS = {"plugin": "reference", "codex": "0.169.0", "platform": "reference", "mode": "bypass"}
+AXES = ("plugin", "codex", "platform", "mode", "userland")
+DEFAULTS = {"plugin": "reference", "codex": "0.169.0", "platform": "reference", "mode": "bypass",
+            "userland": "bookworm"}
 _VAR_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
@@ -73,6 +76,7 @@ class Cell:
     platform: str
     checks: tuple[str, ...] = ()
     mode: str = "bypass"  # how Codex runs (codex/modes.py)
+    userland: str = "bookworm"  # the codex image's Debian release (userland.py)
 
 
 @dataclass
@@ -115,10 +119,13 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-")
 
 
-def cell_id(plugin: str, codex: str, platform: str, mode: str = "bypass") -> str:
+def cell_id(plugin: str, codex: str, platform: str, mode: str = "bypass",
+            userland: str = "bookworm") -> str:
     """Stable and readable: the same inputs give the same directory on every shard (the
-    default mode, bypass, is left out, so cells from before the mode axis keep their id)."""
+    default mode, bypass, and userland, bookworm, are left out, so cells from before those
+    axes keep their id)."""
     suffix = "" if mode == "bypass" else f"_mode-{mode}"
+    suffix += "" if userland == "bookworm" else f"_userland-{userland}"
     return _slug(f"{plugin_label(plugin)}_codex-{codex}_{platform.replace(':', '-')}{suffix}")
 
 
@@ -149,21 +156,22 @@ def parse(document: dict[str, Any], source: str = "", env: dict[str, str] | None
     for n, entry in enumerate(document.get("cell", []), 1):
         if not isinstance(entry, dict) or set(entry) - {*AXES, "checks", "id"}:
             raise SuiteError(f"{source or 'matrix'}: [[cell]] #{n} takes plugin, codex, platform, "
-                             "mode, checks and id")
+                             "mode, userland, checks and id")
         rows.append({**defaults, **entry})
     if not rows:
         raise SuiteError(f"{source or 'matrix'}: no cells (give [axes] or [[cell]] entries)")
     cells: list[Cell] = []
     seen: set[str] = set()
     for index, row in enumerate(rows):
-        plugin, codex, platform, mode = (expand_vars(str(row.get(a, defaults[a])), env) for a in AXES)
+        plugin, codex, platform, mode, userland = (expand_vars(str(row.get(a, defaults[a])), env)
+                                                   for a in AXES)
         checks = tuple(_strings(row["checks"], "checks")) if "checks" in row else default_checks
-        ident = _slug(str(row.get("id") or cell_id(plugin, codex, platform, mode)))
+        ident = _slug(str(row.get("id") or cell_id(plugin, codex, platform, mode, userland)))
         base, n = ident, 2
         while ident in seen:
             ident, n = f"{base}-{n}", n + 1
         seen.add(ident)
-        cells.append(Cell(ident, index, plugin, codex, platform, checks, mode))
+        cells.append(Cell(ident, index, plugin, codex, platform, checks, mode, userland))
     return Matrix(str(document.get("name") or Path(source).stem or "matrix"), cells, source)
 
 
@@ -228,6 +236,7 @@ def resolve(cells: list[Cell]) -> dict[str, Resolved]:
     for cell in cells:
         TargetSpec.parse(cell.platform)
         validate_mode(cell.mode)
+        validate_userland(cell.userland)
         if cell.plugin not in plugins:
             plugins[cell.plugin] = PluginSource.from_spec(cell.plugin)
         source = plugins[cell.plugin]
@@ -237,19 +246,21 @@ def resolve(cells: list[Cell]) -> dict[str, Resolved]:
     return resolved
 
 
-def prepare_images(versions: list[str]) -> None:
-    """Build (or find) the services image and one codex image per version, once, before
-    any cell: cells then only look their tags up, and a cold build shows as one phase."""
+def prepare_images(versions: list[tuple[str, str]]) -> None:
+    """Build (or find) the services image and one codex image per (version, userland),
+    once, before any cell: cells then only look their tags up, and a cold build shows as
+    one phase."""
     from .images import Images, build_lock
     from .resources import connect
 
     client = connect()
     try:
-        with phase(f"matrix: images for Codex {', '.join(versions)}"), build_lock():
+        names = ", ".join(v if u == "bookworm" else f"{v} ({u})" for v, u in versions)
+        with phase(f"matrix: images for Codex {names}"), build_lock():
             images = Images(client)
             images.services()
-            for version in versions:
-                images.codex(version)
+            for version, userland in versions:
+                images.codex(version, userland)
     finally:
         client.close()
 
@@ -269,7 +280,8 @@ def run_cell(cell: Cell, resolved: Resolved, root: Path, workers: int, matrix: M
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
     env = {**os.environ, "PLUGIN": str(resolved.plugin_path), "CODEX_VERSION": resolved.codex_version,
-           "PLATFORM": cell.platform, "MODE": cell.mode, "CODEX_CONFORMANCE_REPORTS": str(out)}
+           "PLATFORM": cell.platform, "MODE": cell.mode, "USERLAND": cell.userland,
+           "CODEX_CONFORMANCE_REPORTS": str(out)}
     args = [sys.executable, "-m", "pytest", "e2e", "-q", "-p", "no:randomly", "-p", "no:cacheprovider",
             f"--junitxml={out / 'junit.xml'}", f"--alluredir={out / 'allure-results'}", "--clean-alluredir"]
     if cell.checks:
@@ -309,7 +321,8 @@ def run(matrix: Matrix, options: RunOptions, root: Path | None = None) -> int:
     root = root or reports_dir()
     cells = shard(matrix.cells, options.shard)
     if options.checks:
-        cells = [Cell(c.id, c.index, c.plugin, c.codex, c.platform, options.checks, c.mode) for c in cells]
+        cells = [Cell(c.id, c.index, c.plugin, c.codex, c.platform, options.checks, c.mode, c.userland)
+                 for c in cells]
     if not cells:
         say(f"matrix {matrix.name}: shard {options.shard} has no cells")
         return 0
@@ -318,7 +331,8 @@ def run(matrix: Matrix, options: RunOptions, root: Path | None = None) -> int:
     say(f"matrix {matrix.name}: {len(cells)} of {len(matrix.cells)} cells"
         f"{f' (shard {options.shard})' if options.shard else ''}, {options.workers} workers per cell, "
         f"{options.jobs} cell(s) at a time")
-    prepare_images(sorted({resolved[c.id].codex_version for c in cells}, key=_version_key))
+    prepare_images(sorted({(resolved[c.id].codex_version, c.userland) for c in cells},
+                          key=lambda vu: (_version_key(vu[0]), vu[1])))
     with ThreadPoolExecutor(max_workers=max(1, options.jobs)) as pool:
         list(pool.map(lambda c: run_cell(c, resolved[c.id], root, options.workers, matrix,
                                          len(matrix.cells)), cells))

@@ -12,6 +12,7 @@ from __future__ import annotations
 import fnmatch
 import html
 import json
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -65,6 +66,8 @@ class CellResult:
     error: str = ""  # why the cell produced no usable result
     boundary: list[dict[str, Any]] = field(default_factory=list)  # the cell's boundary.json rows
     mode: str = "bypass"
+    userland: str = "bookworm"
+    userland_tools: dict[str, str] = field(default_factory=dict)  # bash/jq/curl version lines
 
     @property
     def unexpected(self) -> list[str]:
@@ -120,7 +123,7 @@ def load_cell(directory: Path) -> CellResult:
         platform=record.get("platform", ""), checks_filter=list(record.get("checks", [])),
         expected_failures=list(record.get("expected_failures", [])),
         exit_code=record.get("exit_code"), wall_s=float(record.get("wall_s", 0.0)),
-        mode=record.get("mode", "bypass"),
+        mode=record.get("mode", "bypass"), userland=record.get("userland", "bookworm"),
     )
     if (directory / "boundary.json").is_file():
         result.boundary = json.loads((directory / "boundary.json").read_text()).get("rows", [])
@@ -131,6 +134,7 @@ def load_cell(directory: Path) -> CellResult:
         result.error = (f"no summary.json (exit {result.exit_code}): " + " | ".join(tail))[:600]
         return result
     data = json.loads(summary.read_text())
+    result.userland_tools = dict(data.get("cell", {}).get("userland_tools") or {})
     for check in data.get("checks", []):
         check_id = check["id"]
         outcome = _normalise(check["outcome"], check.get("reason", ""))
@@ -171,6 +175,7 @@ def build(name: str, results: list[CellResult], wall_s: float, shard: str = "",
         cells.append({
             "id": r.id, "index": r.index, "plugin": r.plugin, "plugin_version": r.plugin_version,
             "plugin_commit": r.plugin_commit, "codex": r.codex, "platform": r.platform, "mode": r.mode,
+            "userland": r.userland, "userland_tools": r.userland_tools,
             "checks_filter": r.checks_filter, "expected_failures": r.expected_failures,
             "verdict": r.verdict, "totals": r.totals(), "unexpected": r.unexpected, "caught": r.caught,
             "stale": r.stale, "error": r.error, "exit_code": r.exit_code, "wall_s": r.wall_s,
@@ -206,18 +211,31 @@ def _plugin_text(cell: dict[str, Any]) -> str:
     return f"{label} ({version})" if version and version not in label else label
 
 
+def userland_text(cell: dict[str, Any]) -> str:
+    """``bookworm (bash 5.2.15, jq 1.6, curl 7.88.1)``: the release and its tools' versions."""
+    tools = cell.get("userland_tools") or {}
+    versions = []
+    for name in ("bash", "jq", "curl"):
+        match = re.search(r"(\d+(?:\.\d+)+)", tools.get(name, ""))
+        if match:
+            versions.append(f"{name} {match.group(1)}")
+    name = cell.get("userland", "bookworm")
+    return f"{name} ({', '.join(versions)})" if versions else name
+
+
 def markdown(report: dict[str, Any]) -> str:
     cells = report["cells"]
     lines = [f"# Compatibility matrix: {report['name']}", "",
              f"{len(cells)} cells, {len(report['checks'])} checks, {report['wall_s']} s"
              f"{', shard ' + report['shard'] if report['shard'] else ''}; "
              f"**{'PASS' if report['passed'] else 'FAIL'}**. Generated {report['generated']}.", "",
-             "| # | cell | plugin | codex | platform | mode | verdict | totals | wall s |",
-             "|---|---|---|---|---|---|---|---|---|"]
+             "| # | cell | plugin | codex | platform | mode | userland | verdict | totals | wall s |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     for n, c in enumerate(cells, 1):
         totals = ", ".join(f"{v} {k}" for k, v in c["totals"].items()) or c["error"][:120]
         lines.append(f"| {n} | `{c['id']}` | {_plugin_text(c)} | {c['codex']} | {c['platform']} | "
-                     f"{c.get('mode', 'bypass')} | **{c['verdict']}** | {totals} | {c['wall_s']} |")
+                     f"{c.get('mode', 'bypass')} | {userland_text(c)} | **{c['verdict']}** | {totals} | "
+                     f"{c['wall_s']} |")
     lines += ["", "| check | area | " + " | ".join(str(n) for n in range(1, len(cells) + 1)) + " |",
               "|---|---|" + "---|" * len(cells)]
     for check in report["checks"]:
@@ -351,7 +369,7 @@ def render_html(report: dict[str, Any]) -> str:
             f'<th class="cell" title="{_e(c["id"])}">'
             f'<a href="{_e(c["dir"])}">{_e(plugin_label(c["plugin"]))}</a>'
             f'<div class="small">{_e(c["plugin_version"])}{_e(commit)}<br>codex {_e(c["codex"])}<br>'
-            f'{_e(c["platform"])}<br>mode {_e(c.get("mode", "bypass"))}</div>'
+            f'{_e(c["platform"])}<br>mode {_e(c.get("mode", "bypass"))}<br>{_e(userland_text(c))}</div>'
             f'<span class="verdict v-{_e(c["verdict"])}">{_e(c["verdict"])}</span></th>')
     body = []
     for check in report["checks"]:

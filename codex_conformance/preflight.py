@@ -16,6 +16,7 @@ from .errors import SuiteError
 from .paths import REFERENCE_PLUGIN
 from .platforms import TargetSpec
 from .plugin_source import PluginSource
+from .userland import validate_userland
 
 DEFAULT_CODEX_VERSION = "0.169.0"
 
@@ -44,6 +45,7 @@ def main() -> int:
     try:
         _, version, _ = validate()
         validate_mode()
+        userland = validate_userland()
         if args.build_images or args.sweep_all:
             from .images import Images
             from .resources import RUN_LABEL, connect
@@ -57,7 +59,7 @@ def main() -> int:
             if args.build_images:
                 images = Images(client)
                 print(images.services())
-                print(images.codex(version))
+                print(images.codex(version, userland))
     except SuiteError as exc:
         print(f"codex-conformance: {exc}", file=sys.stderr)
         return 2

@@ -32,6 +32,7 @@ from .report import CheckResult, Summary
 from .resources import RunLabels, connect, engine_answers, leftovers, new_run_id, owner_token, sweep
 from .runner import Observation, Runner
 from .stack import Stack, StackConfig, remove_stale_reaper_dirs
+from .userland import DEFAULT_USERLAND, validate_userland
 
 HOST_ENV_TO_STRIP = (
     "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "http_proxy", "https_proxy",
@@ -47,6 +48,7 @@ class SuiteState:
     platform: str
     summary: Summary
     mode: str = DEFAULT_MODE
+    userland: str = DEFAULT_USERLAND
     redactor: Redactor = field(default_factory=Redactor)
     known: dict[str, deviations.Deviation] = field(default_factory=dict)
     stack: Stack | None = None
@@ -56,6 +58,7 @@ class SuiteState:
 STATE = pytest.StashKey[SuiteState]()
 RUNNER = pytest.StashKey[Runner]()
 CHECK_PROPERTY = "codex-conformance-check"
+USERLAND_PROPERTY = "codex-conformance-userland-tools"  # the stack's bash/jq/curl, once per worker
 # Reports of checks still running (nodeid -> reports), and the summary they go to: module
 # level because pytest_runtest_logreport gets no config.
 _PENDING: dict[str, list[pytest.TestReport]] = {}
@@ -74,6 +77,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--mode", default=None,
                     help="how Codex runs (env MODE; default bypass): bypass, read-only, workspace-write "
                          "or on-request (codex/modes.py)")
+    group.addoption("--userland", default=None,
+                    help="the Debian release the codex image is built from, whose bash, jq and curl "
+                         "the plugin's hooks run on (env USERLAND; default bookworm): bookworm or trixie")
     group.addoption("--checks", default="",
                     help="comma-separated check IDs or patterns: run only these (e.g. ENF-SSRF,ENF-ALLOW; "
                          "BND-*,MAP-* for the boundary checks and the boundary map's routes)")
@@ -83,7 +89,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def _cell(state: SuiteState) -> dict[str, str]:
     return {"plugin": state.plugin.version, "codex": state.codex_version, "platform": state.platform,
-            "mode": state.mode}
+            "mode": state.mode, "userland": state.userland}
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -92,15 +98,16 @@ def pytest_configure(config: pytest.Config) -> None:
                                              config.getoption("--codex-version"),
                                              config.getoption("--platform"))
         mode = validate_mode(config.getoption("--mode"))
+        userland = validate_userland(config.getoption("--userland"))
     except SuiteError as exc:
         raise pytest.UsageError(str(exc)) from None
     summary = Summary(cell={
         "plugin": {"source": str(plugin.path), "name": plugin.name, "version": plugin.version,
                    **({"spec": plugin.spec} if plugin.spec != str(plugin.path) else {}),
                    **({"commit": plugin.commit} if plugin.commit else {})},
-        "codex": version, "platform": platform, "mode": mode,
+        "codex": version, "platform": platform, "mode": mode, "userland": userland,
     })
-    state = SuiteState(plugin, version, platform, summary, mode)
+    state = SuiteState(plugin, version, platform, summary, mode, userland)
     state.known = deviations.for_cell(_cell(state))
     config.stash[STATE] = state
     _SUMMARY_SINK[:] = [summary]
@@ -192,7 +199,7 @@ def _allure_cell(request: pytest.FixtureRequest) -> None:
     allure.dynamic.label("check", marker.kwargs.get("id", ""))
     for name, value in (("plugin", f"{state.plugin.spec} ({state.plugin.version})"),
                         ("codex", state.codex_version), ("platform", state.platform),
-                        ("mode", state.mode)):
+                        ("mode", state.mode), ("userland", state.userland)):
         allure.dynamic.parameter(name, value)
 
 
@@ -211,10 +218,11 @@ def stack(request: pytest.FixtureRequest) -> Iterator[Stack]:
         labels = RunLabels(state.run_id, owner_token())
         with contextlib.ExitStack() as scope:
             # The allure "build" phase: images found or built, the stack started.
-            with allure.step(f"build: images for Codex {state.codex_version} and the stack "
-                             f"({state.platform})"):
+            with allure.step(f"build: images for Codex {state.codex_version} on {state.userland} "
+                             f"and the stack ({state.platform})"):
                 s = scope.enter_context(Stack(client, Images(client), labels,
-                                              StackConfig(state.codex_version, state.platform)))
+                                              StackConfig(state.codex_version, state.platform,
+                                                          state.userland)))
             state.stack = s
             yield s
         state.stack = None
@@ -244,6 +252,10 @@ def conformance(request: pytest.FixtureRequest, stack: Stack) -> Runner:
     state = request.config.stash[STATE]
     runner = Runner(stack, state.plugin, marker.kwargs["id"], state.mode)
     request.node.stash[RUNNER] = runner
+    if not state.summary.cell.get("userland_tools") and stack.userland_tools:
+        # Travels with this item's reports to the controller (also from an xdist worker).
+        request.node.user_properties.append((USERLAND_PROPERTY, stack.userland_tools))
+        state.summary.cell["userland_tools"] = stack.userland_tools
     return runner
 
 
@@ -409,6 +421,9 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     if report.when == "call":
         rows = [row for name, row in report.user_properties if name == boundary.PROPERTY]
         _SUMMARY_SINK[0].boundary += rows
+    tools = dict(report.user_properties).get(USERLAND_PROPERTY)
+    if tools and not _SUMMARY_SINK[0].cell.get("userland_tools"):
+        _SUMMARY_SINK[0].cell["userland_tools"] = tools
     check = dict(report.user_properties).get(CHECK_PROPERTY)
     if check is None:
         return

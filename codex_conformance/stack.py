@@ -39,6 +39,7 @@ from .platforms import make_target
 from .progress import phase, say
 from .resources import RunLabels, engine_answers, sweep
 from .tls import OTHER_MCP_HOST, OUTSIDE_HOSTS, UNTRUSTED_AGENT, RunCA
+from .userland import DEFAULT_USERLAND, parse_userland_tools, userland_tools_script
 
 T = TypeVar("T")
 REAPER_GRACE_S = 3.0
@@ -67,6 +68,7 @@ def remove_stale_reaper_dirs(min_age_s: float = 120.0) -> int:
 class StackConfig:
     codex_version: str
     platform: str = "reference"
+    userland: str = DEFAULT_USERLAND  # the Debian release of the codex image (images.USERLANDS)
 
 
 class ReaperLink:
@@ -103,6 +105,7 @@ class Stack:
         self.network: SuiteNetwork | None = None
         self.dns: DnsSink | None = None
         self.model: ModelDouble | None = None
+        self.userland_tools: dict[str, str] = {}
         self.codex: CodexBox | None = None
         self.services_image = ""
         self.ca = RunCA()
@@ -129,7 +132,7 @@ class Stack:
     def _start(self) -> None:
         with phase("preparing images"), build_lock():
             services = self.services_image = self.images.services()
-            codex = self.images.codex(self.config.codex_version)
+            codex = self.images.codex(self.config.codex_version, self.config.userland)
         with phase(f"starting stack {self.name}"):
             self._start_reaper(services)
             self.network = self._stack.enter_context(SuiteNetwork(self.labels, self.name))
@@ -142,6 +145,9 @@ class Stack:
             self._start_outside_hosts(services)
             self.codex = self._stack.enter_context(CodexBox(
                 codex, self.labels, self.network, f"{self.name}-codex", self.dns.ip, self.ca.cert_pem))
+            # The bash, jq and curl the plugin's hooks run on, for every report of the cell.
+            self.userland_tools = parse_userland_tools(
+                self.codex.run_ok(["bash", "-c", userland_tools_script()]).stdout)
             self.model_client = ModelClient(self.model.url(ModelDouble.PORT))
             self._stack.callback(self.model_client.close)
 

@@ -158,7 +158,7 @@ def test_blocked_command_never_reaches_the_dialog(conformance: Runner) -> None:
     contract="spec Governance Model (PostToolUse audits what ran); codex-boundary.md §5 "
              "(declined: no PostToolUse, no further model request)",
     summary="TUI, on-request approvals: a declined escalated command never runs and leaves no "
-            "audit; the next command, which runs, is the only one audited",
+            "audit; the next one, approved, runs and is the only one audited",
 )
 def test_declined_command_is_not_audited(conformance: Runner) -> None:
     with approval_session(conformance, "mode-approval-declined") as run:
@@ -174,7 +174,10 @@ def test_declined_command_is_not_audited(conformance: Runner) -> None:
         run.tui.snapshot("declined")
         # The follow-up runs in the same session: its audit arrives after any PostToolUse of
         # the declined command would have, so the audit log is complete when it is there.
+        # It is escalated too (approved), so the check does not depend on the sandbox.
         run.tui.submit(variables["followup"])
+        run.tui.wait_for_text(re.escape(f"$ {expect['followup_statement']}"), TURN_S)
+        run.tui.press("y")
         obs = finish_turn(run)
         assert obs.exists(variables["after"]), with_screen(run, "the follow-up did not run") + obs.summary()
         obs.wait_for_calls("audit_tool_call", TURN_S)

@@ -1,11 +1,12 @@
 #!/bin/sh
-# Build a trimmed Debian bookworm root filesystem with debootstrap from this machine's
-# own apt mirror and write it as a tar (contract/docker.md §2.1: "debootstrap minbase +
-# tools, trimmed"). Nothing is pulled from a container registry. Needs root.
-# Usage: mkrootfs.sh OUT.tar PACKAGE[,PACKAGE...]
+# Build a trimmed Debian root filesystem (bookworm unless SUITE says trixie) with
+# debootstrap from this machine's own apt mirror and write it as a tar
+# (contract/docker.md §2.1: "debootstrap minbase + tools, trimmed"). Nothing is pulled from
+# a container registry. Needs root.
+# Usage: mkrootfs.sh OUT.tar PACKAGE[,PACKAGE...] [SUITE]
 set -eu
 out=$1; packages=$2
-suite=bookworm
+suite=${3:-bookworm}
 mirror=$(sed -n 's/^URIs: *\([^ ]*\).*/\1/p' /etc/apt/sources.list.d/*.sources 2>/dev/null | grep -v security | head -1)
 [ -n "$mirror" ] || mirror=$(sed -n 's/^deb \(\[[^]]*\] \)\{0,1\}\([^ ]*\) .*/\2/p' /etc/apt/sources.list 2>/dev/null | grep -v security | head -1)
 [ -n "$mirror" ] || mirror=http://deb.debian.org/debian

@@ -183,8 +183,9 @@ def test_mutant_spec_is_materialised_once(cache: Path) -> None:
 
 
 def test_plugin_release_manifest_applies_to_that_release_only() -> None:
-    def known(plugin: str) -> dict[str, deviations.Deviation]:
-        return deviations.for_cell({"plugin": plugin, "codex": "0.169.0", "platform": "reference"})
+    def known(plugin: str, userland: str = "bookworm") -> dict[str, deviations.Deviation]:
+        return deviations.for_cell({"plugin": plugin, "codex": "0.169.0", "platform": "reference",
+                                    "userland": userland})
 
     published, reference, older = known("1.7.0"), known("1.7.0+reference"), known("1.6.0")
     assert {"BOOT-REGISTER", "POST-PII-SCAN", "AUTH-BOTH-PLANES"} <= set(published)
@@ -193,6 +194,9 @@ def test_plugin_release_manifest_applies_to_that_release_only() -> None:
     assert older["BOOT-REGISTER"].source.name == "plugin-1.6.0.yaml"
     assert "INST-DOC" in published and "INST-DOC" in reference  # the Codex manifest still applies
     assert all(d.contract and d.reason for d in published.values())
+    # jq 1.7 (trixie) accepts the registration program jq 1.6 rejects: scoped to a userland.
+    assert "BOOT-REGISTER" not in known("1.7.0", "trixie")
+    assert "POST-PII-SCAN" in known("1.7.0", "trixie")
 
 
 def test_exact_version_operator() -> None:
@@ -376,3 +380,16 @@ def test_mode_is_an_axis_and_the_default_keeps_old_ids() -> None:
         ("reference_codex-0.169.0_reference_mode-workspace-write", "workspace-write")]
     explicit = matrix.parse({"name": "m", "cell": [{"plugin": "reference", "mode": "read-only"}]})
     assert explicit.cells[0].mode == "read-only"
+
+
+def test_userland_axis() -> None:
+    parsed = matrix.parse({"axes": {"userland": ["bookworm", "trixie"]}})
+    assert [(c.userland, c.id) for c in parsed.cells] == [
+        ("bookworm", "reference_codex-0.169.0_reference"),
+        ("trixie", "reference_codex-0.169.0_reference_userland-trixie"),
+    ]
+    text = matrix_report.userland_text({"userland": "trixie", "userland_tools": {
+        "bash": "GNU bash, version 5.2.37(1)-release (x86_64-pc-linux-gnu)", "jq": "jq-1.7",
+        "curl": "curl 8.14.1 (x86_64-pc-linux-gnu) libcurl/8.14.1"}})
+    assert text == "trixie (bash 5.2.37, jq 1.7, curl 8.14.1)"
+    assert matrix_report.userland_text({}) == "bookworm"
