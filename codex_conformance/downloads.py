@@ -32,7 +32,7 @@ CODEX_PACKAGE = "@openai/codex"
 # the TUI driver's `--no-daemon` is unknown to them and some checks fail for reasons not yet
 # told apart from plugin behaviour (0.118.0: 79 of 93 pass; 0.140.0: 84). They are refused
 # unless CODEX_CONFORMANCE_UNVERIFIED_CODEX=1 asks for an exploratory run.
-MIN_CODEX_VERSION = "0.148.0"
+MIN_CODEX_VERSION = "0.118.0"  # the plugin README's floor ("Codex 0.118.0+")
 UNVERIFIED_ENV = "CODEX_CONFORMANCE_UNVERIFIED_CODEX"
 # How long the registry's version list is trusted before npm is asked again.
 VERSIONS_TTL_S = 3600.0

@@ -21,7 +21,9 @@ from typing import Any
 from . import boundary
 
 FAILING = ("failed", "error")
-PASSING_VERDICTS = ("pass", "killed")
+# "not-applicable": every check that ran was not applicable on that Codex (it lacks what
+# they need, capabilities.py): no verdict on the plugin either way, so no failure of the matrix.
+PASSING_VERDICTS = ("pass", "killed", "not-applicable")
 # outcome -> (short label, markdown label, css class, meaning for the legend)
 OUTCOMES: dict[str, tuple[str, str, str, str]] = {
     "passed": ("pass", "pass", "pass", "the check passed"),
@@ -31,6 +33,8 @@ OUTCOMES: dict[str, tuple[str, str, str, str]] = {
                 "failed as a known deviation says (hover: the reason and what was seen; click: evidence)"),
     "xpassed": ("XPASS", "**XPASS**", "xpass", "listed as a known deviation but passed: a stale entry"),
     "skipped": ("skip", "skip", "skip", "skipped (hover for the reason, e.g. no fault injection)"),
+    "not-applicable": ("n/a", "n/a", "na",
+                       "not applicable on this Codex: it lacks what the check needs (hover: which)"),
     "": ("–", "–", "none", "not run in this cell"),
 }
 EXPECTED_MARK = "expected: the mutant's declared check caught it"
@@ -97,7 +101,11 @@ class CellResult:
             return "ERROR"
         if self.expected_failures:  # a mutant: caught by a declared check is all that counts
             return "killed" if self.caught else "SURVIVED"  # (as make validate judges it)
-        return "FAIL" if self.unexpected else "pass"
+        if self.unexpected:
+            return "FAIL"
+        if self.outcomes and all(o.outcome == "not-applicable" for o in self.outcomes.values()):
+            return "not-applicable"
+        return "pass"
 
     def totals(self) -> dict[str, int]:
         counts: dict[str, int] = {}
@@ -344,6 +352,7 @@ tbody th.check,tfoot td:first-child{position:sticky;left:0;background:#fff}
 td.o a{color:inherit} .pass{background:#dafbe1;color:#116329} .fail{background:#ffd8d3;color:#a40e26}
 .xfail{background:#fff1c2;color:#7d4e00} .xpass{background:#e9d7fe;color:#5a32a3}
 .skip{background:#eaeef2;color:#57606a} .none{background:#fff;color:#afb8c1}
+.na{background:#f6f8fa;color:#8c959f} .v-not-applicable{background:#8c959f;color:#fff}
 .exp{background:#ffe9c7;color:#953800}
 .verdict{display:inline-block;padding:1px 6px;border-radius:10px;font-size:12px;margin-top:2px}
 .v-pass,.v-killed{background:#1a7f37;color:#fff} .v-FAIL,.v-ERROR,.v-SURVIVED{background:#cf222e;color:#fff}

@@ -22,7 +22,8 @@ import pytest
 
 from . import boundary, deviations
 from .artifacts import ArtifactWriter, Redactor
-from .codex.modes import DEFAULT_MODE, validate_mode
+from .codex import capabilities
+from .codex.modes import DEFAULT_MODE, SANDBOXED, validate_mode
 from .errors import SuiteError
 from .images import Images
 from .paths import reports_dir
@@ -242,6 +243,15 @@ def faults_supported(stack: Stack) -> None:
         pytest.skip(f"platform target {stack.config.platform} cannot inject faults")
 
 
+def _needs(item: pytest.Item, mode: str) -> tuple[str, ...]:
+    """The capabilities a check needs: its ``needs`` markers, and in a sandboxed cell mode
+    (where every session runs in Codex's sandbox) the sandbox."""
+    names = [n for mark in item.iter_markers("needs") for n in mark.args]
+    if mode in SANDBOXED:
+        names.append("sandbox")
+    return tuple(dict.fromkeys(names))
+
+
 @pytest.fixture
 def conformance(request: pytest.FixtureRequest, stack: Stack) -> Runner:
     """A Runner bound to the current check (its marker gives the check id; a boundary-map
@@ -250,6 +260,11 @@ def conformance(request: pytest.FixtureRequest, stack: Stack) -> Runner:
     if marker is None:
         raise pytest.UsageError(f"{request.node.nodeid} uses `conformance` without @pytest.mark.check")
     state = request.config.stash[STATE]
+    lacking = capabilities.missing(_needs(request.node, state.mode), stack.capabilities)
+    if lacking:
+        # A Codex-side gap: reported as its own outcome, never a pass and never the plugin's.
+        pytest.skip(capabilities.not_applicable(state.codex_version, state.userland, lacking,
+                                                stack.capabilities))
     runner = Runner(stack, state.plugin, marker.kwargs["id"], state.mode)
     request.node.stash[RUNNER] = runner
     if not state.summary.cell.get("userland_tools") and stack.userland_tools:
@@ -394,6 +409,9 @@ def _outcome(reports: list[pytest.TestReport]) -> tuple[str, str]:
             # (path, line, reason); a list once it crossed the xdist wire.
             longrepr = report.longrepr
             reason = str(longrepr[2]) if isinstance(longrepr, tuple | list) else str(longrepr)
+            reason = reason.removeprefix("Skipped: ")
+            if reason.startswith(capabilities.NOT_APPLICABLE):
+                return "not-applicable", reason
             return "skipped", reason
         if report.failed:
             return ("failed" if report.when == "call" else "error"), _first_line(report)

@@ -17,7 +17,7 @@ from typing import Any
 @dataclass
 class CheckResult:
     id: str
-    outcome: str  # passed | failed | skipped | xfailed | xpassed | error
+    outcome: str  # passed | failed | skipped | not-applicable | xfailed | xpassed | error
     duration_s: float
     area: str = ""
     contract: str = ""

@@ -17,8 +17,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import allure
+import pytest
 
 from . import scenario as scenarios
+from .codex import capabilities
 from .codex.hook_observer import HookCall, observer_dir, parse_all
 from .codex.install import InstallOptions, SessionPaths, install
 from .codex.modes import DEFAULT_MODE, tui_flags
@@ -291,6 +293,10 @@ class Runner:
         """
         stack = self.stack
         assert stack.codex and stack.platform_client
+        if install_plugin:
+            self.require("plugin_command")
+        if isinstance(trust_hooks, tuple):  # "trust only these" means something only with trust
+            self.require("hook_trust")
         self._reset_platform()
         for fault in faults or []:
             stack.platform_client.fault(fault)
@@ -338,6 +344,8 @@ class Runner:
         """
         stack = self.stack
         assert stack.codex
+        if install_plugin:
+            self.require("plugin_command")
         self._reset_platform()
         steps: list[str] = []
         if after is not None:
@@ -362,10 +370,20 @@ class Runner:
         rendered, session_env = self._script(scenario_name, paths, env)
         tui = TuiSession(stack.codex.get_container_id(), paths.home, paths.work, session_env,
                          tui_flags(mode or self.mode) if codex_args is None else codex_args, columns, rows,
-                         title=f"{self.check_id} {rendered.key}")
+                         title=f"{self.check_id} {rendered.key}",
+                         no_daemon=not stack.capabilities or stack.has("no_daemon"))
         run = TuiRun(self, rendered, paths, steps, session_env, tui)
         self.tui_runs.append(run)
         return run
+
+    def require(self, *needs: str) -> None:
+        """Skip the check as *not applicable* where the Codex under test lacks one of
+        ``needs`` (codex/capabilities.py): a Codex-side gap, never the plugin's failure."""
+        lacking = capabilities.missing(needs, self.stack.capabilities) if self.stack.capabilities else []
+        if lacking:
+            config = self.stack.config
+            pytest.skip(capabilities.not_applicable(config.codex_version, config.userland, lacking,
+                                                    self.stack.capabilities))
 
     # -- what run() and run_tui() share --------------------------------------------------
     def _reset_platform(self) -> None:

@@ -23,6 +23,7 @@ from typing import TypeVar
 import docker
 
 from .clients import ModelClient, PlatformClient, RecorderClient
+from .codex.capabilities import Probed, probe_all
 from .containers import (
     CodexBox,
     DnsSink,
@@ -106,6 +107,7 @@ class Stack:
         self.dns: DnsSink | None = None
         self.model: ModelDouble | None = None
         self.userland_tools: dict[str, str] = {}
+        self.capabilities: dict[str, Probed] = {}
         self.codex: CodexBox | None = None
         self.services_image = ""
         self.ca = RunCA()
@@ -148,8 +150,18 @@ class Stack:
             # The bash, jq and curl the plugin's hooks run on, for every report of the cell.
             self.userland_tools = parse_userland_tools(
                 self.codex.run_ok(["bash", "-c", userland_tools_script()]).stdout)
+            # What this Codex can do here: the driver adapts, checks are judged applicable.
+            self.capabilities = probe_all(self._probe)
             self.model_client = ModelClient(self.model.url(ModelDouble.PORT))
             self._stack.callback(self.model_client.close)
+
+    def _probe(self, script: str) -> tuple[int, str]:
+        assert self.codex is not None
+        result = self.codex.run(["bash", "-c", script], user="agent", env={"HOME": "/home/agent"})
+        return result.exit_code, result.stdout + result.stderr
+
+    def has(self, capability: str) -> bool:
+        return self.capabilities[capability].present
 
     def _start_reaper(self, services_image: str) -> None:
         engine = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")

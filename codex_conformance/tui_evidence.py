@@ -25,6 +25,12 @@ def finish_turn(run: TuiRun, final: str | None = None) -> Observation:
     return run.observe()
 
 
+def on_screen(text: str, screen: str) -> bool:
+    """``text`` is on ``screen`` however the TUI wrapped it: at word breaks (flattened) or,
+    as releases before 0.148.0 do, anywhere in a word (every whitespace ignored)."""
+    return flatten(text) in flatten(screen) or re.sub(r"\s+", "", text) in re.sub(r"\s+", "", screen)
+
+
 def with_screen(run: TuiRun, message: str) -> str:
     return f"{message}\n--- TUI screen ---\n{run.tui.screen()}\n--- evidence ---\n"
 
@@ -48,7 +54,7 @@ def assert_blocked_on_screen(run: TuiRun, obs: Observation) -> dict[str, Any]:
     screen = run.tui.screen()
     assert BLOCKED_BY_HOOK.search(screen), with_screen(run, "the screen does not show 'Blocked by hook'")
     expected = violation_line(decision)
-    assert expected in flatten(screen), with_screen(
+    assert on_screen(expected, screen), with_screen(
         run, f"the screen does not show the block line with the decision id\n  expected: {expected!r}")
     assert decision.get("decision_id"), decision
     return decision

@@ -32,7 +32,8 @@ from .paths import FIXTURES_DIR, REFERENCE_PLUGIN, REPO_ROOT, VARIANTS, reports_
 from .plugin_source import lay_variant
 
 MUTANTS_FILE = FIXTURES_DIR / "plugins" / "mutants" / "mutants.yaml"
-SYMBOLS = {"passed": ".", "failed": "F", "error": "E", "xfailed": "x", "xpassed": "X", "skipped": "s"}
+SYMBOLS = {"passed": ".", "failed": "F", "error": "E", "xfailed": "x", "xpassed": "X", "skipped": "s",
+           "not-applicable": "n"}
 
 
 @dataclass

@@ -33,6 +33,7 @@ from codex_conformance.tui_evidence import TURN_S, assert_blocked_on_screen, fin
 
 
 @pytest.mark.required
+@pytest.mark.needs("sandbox")
 @pytest.mark.check(
     id="MODE-SANDBOX-GOVERNED", area="modes",
     contract="spec Governance Model (blocked before it runs; PostToolUse audits); "

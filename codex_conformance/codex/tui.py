@@ -48,14 +48,19 @@ KEYS = {
 # Screen texts of Codex 0.169.0 (read off the rendered screen, contract/codex.md §7).
 # The footer of an empty, idle composer once the session is up (while loading, only
 # "? for shortcuts" shows, and a first-run dialog may still follow).
-COMPOSER_IDLE = re.compile(r"for agents · \? for shortcuts")
+# The idle composer's footer: "← for agents · ? for shortcuts" (0.148.0 on); older releases
+# (0.118.0) show the model and the context left instead ("mock-model default · 100% left").
+OLD_FOOTER = re.compile(r"^ +\S+ \S+ · \d+% (?:context )?left · ", re.M)
+COMPOSER_IDLE = re.compile(rf"for agents · \? for shortcuts|{OLD_FOOTER.pattern}", re.M)
 TURN_DONE = re.compile(r"Worked for ")
 TURN_RUNNING = re.compile(r"esc to interrupt")
 FOLDER_TRUST = re.compile(r"Trust this folder\?")
 HOOKS_REVIEW = re.compile(r"Hooks need review")
 MODEL_MIGRATION = re.compile(r"Try new model")
 PRESS_ENTER = re.compile(r"Press [Ee]nter to continue")
-BLOCKED_BY_HOOK = re.compile(r"Blocked by hook")
+# How the TUI shows a PreToolUse block: "Blocked by hook" (0.148.0 on), "PreToolUse hook
+# (blocked)" with the hook's words as "feedback:" before that (0.118.0).
+BLOCKED_BY_HOOK = re.compile(r"Blocked by hook|PreToolUse hook \(blocked\)")
 # The on-request approval dialog for a command and its answers (codex-boundary.md §5).
 APPROVAL_DIALOG = re.compile(r"Would you like to run the following command\?")
 APPROVED = re.compile(r"You approved codex to run")
@@ -284,10 +289,12 @@ class TuiSession:
 
     def __init__(self, container_id: str, home: str, work: str, env: dict[str, str],
                  args: Iterable[str] = (), columns: int = COLUMNS, rows: int = ROWS,
-                 pid_file: str = "", title: str = "") -> None:
+                 pid_file: str = "", title: str = "", no_daemon: bool = True) -> None:
         self.container_id, self.home, self.work = container_id, home, work
         self.env = {"HOME": home, "CODEX_HOME": f"{home}/.codex", "TERM": "xterm-256color", **env}
-        self.command = ["codex", "--no-daemon", *args]
+        # --no-daemon keeps the TUI in-process (one process to drive and stop); a Codex that
+        # predates the flag has no daemon to opt out of (capabilities.py, no_daemon).
+        self.command = ["codex", *(["--no-daemon"] if no_daemon else []), *args]
         self.pid_file = pid_file or f"{home}/.codex-tui.pid"
         self.terminal = Terminal(columns, rows, reply=self._reply, title=title)
         self.child: pexpect.spawn | None = None
@@ -402,8 +409,11 @@ class TuiSession:
     def wait_for_turn_end(self, timeout: float = DEFAULT_WAIT_S) -> None:
         """Wait until no turn is running: "Worked for" shown and no "esc to interrupt"."""
         __tracebackhide__ = True
-        self.wait_for_any({"turn ended": lambda screen: TURN_DONE.search(screen)
-                           and not TURN_RUNNING.search(screen)}, timeout)
+        # Releases before "Worked for" (0.118.0) end a turn with a rule and the idle footer.
+        def ended(screen: str) -> bool:
+            return bool((TURN_DONE.search(screen) or OLD_FOOTER.search(screen))
+                        and not TURN_RUNNING.search(screen))
+        self.wait_for_any({"turn ended": ended}, timeout)
 
     def slash(self, slash: str, timeout: float = DEFAULT_WAIT_S) -> None:
         """Run a slash command (``/plugins``): typed, its popup entry shown, then Enter."""

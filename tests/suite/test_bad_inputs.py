@@ -56,7 +56,7 @@ def plugin_without_hooks(tmp_path: Path) -> Path:
     ({"PLUGIN": "/nonexistent/plugin"}, "is not a directory"),
     ({"CODEX_VERSION": "0.169"}, "is not an npm version like 0.169.0 or a dist-tag like latest"),
     ({"CODEX_VERSION": "banana"}, "has no dist-tag 'banana'"),
-    ({"CODEX_VERSION": "0.118.0"}, "is older than 0.148.0, the oldest Codex the suite is verified on"),
+    ({"CODEX_VERSION": "0.117.0"}, "is older than 0.118.0, the oldest Codex the suite is verified on"),
     ({"PLATFORM": "kubernetes:prod"}, "PLATFORM"),
 ], ids=["plugin-path", "codex-version", "codex-dist-tag", "codex-too-old", "platform"])
 def test_bad_cell_input_is_one_line(env: dict[str, str], expected: str) -> None:
