@@ -18,7 +18,7 @@ REPORT_ARGS := --junitxml=$(REPORTS)/junit.xml --alluredir=$(REPORTS)/allure-res
 export PLUGIN CODEX_VERSION PLATFORM MODE USERLAND
 
 .PHONY: e2e test unit lint docker compose images clean-docker list preflight validate bench soak
-.PHONY: matrix merge-reports report
+.PHONY: matrix merge-reports report compat-table
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' || \
@@ -97,6 +97,11 @@ MATRIX_JOBS ?= 1
 matrix: $(STAMP) docker
 	$(PY) -m codex_conformance.matrix run $(MATRIX) --workers $(MATRIX_WORKERS) --jobs $(MATRIX_JOBS) \
 	  $(if $(SHARD),--shard $(SHARD))
+
+# The README's compatibility table, from the codex-range matrix's reports/matrix.json (and a
+# trimmed copy of it in docs/compat/ that a unit test holds the README to).
+compat-table: $(STAMP)
+	$(PY) -m codex_conformance.compat_table
 
 # Combine every reports/matrix/*/ (all shards) into one reports/matrix.{json,md,html};
 # MERGE_MATRIX=matrices/x.toml keeps only that file's cells.

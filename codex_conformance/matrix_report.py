@@ -71,6 +71,7 @@ class CellResult:
     boundary: list[dict[str, Any]] = field(default_factory=list)  # the cell's boundary.json rows
     mode: str = "bypass"
     userland: str = "bookworm"
+    codex_spec: str = ""  # as the matrix named it (a dist-tag such as latest, or the version)
     userland_tools: dict[str, str] = field(default_factory=dict)  # bash/jq/curl version lines
 
     @property
@@ -132,6 +133,7 @@ def load_cell(directory: Path) -> CellResult:
         expected_failures=list(record.get("expected_failures", [])),
         exit_code=record.get("exit_code"), wall_s=float(record.get("wall_s", 0.0)),
         mode=record.get("mode", "bypass"), userland=record.get("userland", "bookworm"),
+        codex_spec=record.get("codex", ""),
     )
     if (directory / "boundary.json").is_file():
         result.boundary = json.loads((directory / "boundary.json").read_text()).get("rows", [])
@@ -183,7 +185,7 @@ def build(name: str, results: list[CellResult], wall_s: float, shard: str = "",
         cells.append({
             "id": r.id, "index": r.index, "plugin": r.plugin, "plugin_version": r.plugin_version,
             "plugin_commit": r.plugin_commit, "codex": r.codex, "platform": r.platform, "mode": r.mode,
-            "userland": r.userland, "userland_tools": r.userland_tools,
+            "userland": r.userland, "userland_tools": r.userland_tools, "codex_spec": r.codex_spec,
             "checks_filter": r.checks_filter, "expected_failures": r.expected_failures,
             "verdict": r.verdict, "totals": r.totals(), "unexpected": r.unexpected, "caught": r.caught,
             "stale": r.stale, "error": r.error, "exit_code": r.exit_code, "wall_s": r.wall_s,
