@@ -35,6 +35,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import yaml
+
 from .errors import SuiteError
 from .paths import REFERENCE_PLUGIN, VARIANTS, cache_dir
 from .progress import phase
@@ -104,10 +106,23 @@ class PluginSource:
         for path in sorted(self.path.glob("skills/*/SKILL.md")):
             match = re.match(r"---\n(.*?)\n---\n(.*)", path.read_text(), re.S)
             if match:
-                meta = dict(re.findall(r"^(\w+):\s*(.*)$", match.group(1), re.M))
+                meta = _frontmatter(match.group(1))
                 name = meta.get("name", path.parent.name)
                 found[name] = Skill(name, meta.get("description", "").strip(), match.group(2))
         return found
+
+
+def _frontmatter(text: str) -> dict[str, str]:
+    """A SKILL.md frontmatter as YAML reads it (Codex's own reader; before 0.148.0 a skill
+    whose frontmatter is not valid YAML is dropped), else line by line as a lenient reader
+    takes it, so what a check expects is what the Codex under test can show at best."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError:
+        data = None
+    if isinstance(data, dict):
+        return {str(k): str(v) for k, v in data.items()}
+    return dict(re.findall(r"^(\w+):\s*(.*)$", text, re.M))
 
 
 @dataclass(frozen=True)

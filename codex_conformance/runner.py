@@ -346,6 +346,8 @@ class Runner:
         assert stack.codex
         if install_plugin:
             self.require("plugin_command")
+        if not preanswer and self.stack.capabilities and self.stack.has("hook_trust"):
+            self.require("hooks_review_dialog")  # the user trusts the hooks on screen
         self._reset_platform()
         steps: list[str] = []
         if after is not None:

@@ -22,6 +22,7 @@ from codex_conformance.codex.tui import (
     BLOCKED_BY_HOOK,
     COMPOSER_IDLE,
     FOLDER_TRUST,
+    FOLDER_TRUST_YES,
     DialogAnswers,
 )
 from codex_conformance.evidence import (
@@ -80,7 +81,7 @@ def test_tui_hook_review(conformance: Runner, cell: SuiteState) -> None:
     with conformance.run_tui("tui-block") as trusted:
         tui = trusted.tui
         tui.wait_for_text(FOLDER_TRUST, TURN_S)
-        tui.confirm(r"Trust and continue", FOLDER_TRUST, TURN_S)
+        tui.confirm(FOLDER_TRUST_YES, FOLDER_TRUST, TURN_S)
         tui.wait_for_text(r"Hooks need review", TURN_S)
         tui.snapshot("hooks need review")
         tui.select(r"Review hooks")

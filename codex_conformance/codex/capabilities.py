@@ -49,6 +49,10 @@ CAPABILITIES: dict[str, Capability] = {c.name: c for c in (
                "{ codex help plugin $sub 2>&1 | grep -m1 '^error'; exit 1; }; done"),
     Capability("hook_trust", "hook trust (its hooks run unreviewed: no 'Hooks need review' screen)",
                "grep -aqiF 'hooks need review' \"$(command -v codex)\""),
+    Capability("hooks_review_dialog",
+               "the startup 'Hooks need review' dialog (0.130.0 only warns 'Open /hooks to review "
+               "them', a screen the suite's TUI driver does not drive)",
+               "grep -aqF 'Trust all and continue' \"$(command -v codex)\""),
     Capability("sandbox", "a sandbox that can run a command in this codex image",
                "mkdir -p ~/.capability-probe && cd ~/.capability-probe && "
                "if codex help sandbox 2>&1 | grep -q '^ *linux '; then set -- sandbox linux; "

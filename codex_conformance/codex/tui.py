@@ -50,12 +50,15 @@ KEYS = {
 # "? for shortcuts" shows, and a first-run dialog may still follow).
 # The idle composer's footer: "← for agents · ? for shortcuts" (0.148.0 on); older releases
 # (0.118.0) show the model and the context left instead ("mock-model default · 100% left").
-OLD_FOOTER = re.compile(r"^ +\S+ \S+ · \d+% (?:context )?left · ", re.M)
+OLD_FOOTER = re.compile(r"^ +\S+ \S+ · (?:\d+% (?:context )?left · )?/", re.M)
 COMPOSER_IDLE = re.compile(rf"for agents · \? for shortcuts|{OLD_FOOTER.pattern}", re.M)
 TURN_DONE = re.compile(r"Worked for ")
 TURN_RUNNING = re.compile(r"esc to interrupt")
-FOLDER_TRUST = re.compile(r"Trust this folder\?")
-HOOKS_REVIEW = re.compile(r"Hooks need review")
+# The folder-trust dialog and its yes: "Trust this folder?" / "Trust and continue" (0.148.0
+# on); "Do you trust the contents of this directory?" / "Yes, continue" (0.130.0, 0.140.0).
+FOLDER_TRUST = re.compile(r"Trust this folder\?|Do you trust the contents of this directory\?")
+FOLDER_TRUST_YES = r"Trust and continue|Yes, continue"
+HOOKS_REVIEW = re.compile(r"(?i)hooks need review")
 MODEL_MIGRATION = re.compile(r"Try new model")
 PRESS_ENTER = re.compile(r"Press [Ee]nter to continue")
 # How the TUI shows a PreToolUse block: "Blocked by hook" (0.148.0 on), "PreToolUse hook
@@ -167,6 +170,18 @@ class Terminal:
         for name, (pattern, seen) in self.watches.items():
             if seen is None and pattern.search(screen):
                 self.watches[name] = (pattern, time.time())
+
+    def styled_row(self) -> str:
+        """The last row whose first character is bold and coloured: how lists without a
+        ``›`` marker (the hooks overview before 0.148.0) show the selected row (a bold
+        coloured warning may stand above the list, never below it); or ""."""
+        for y in reversed(range(self.rows)):
+            line = self.screen.buffer[y]
+            text = "".join(line[x].data for x in range(self.columns)).rstrip()
+            first = len(text) - len(text.lstrip())
+            if text.strip() and line[first].bold and line[first].fg != "default":
+                return text
+        return ""
 
     def record_input(self, data: str) -> None:
         self.events.append((self._elapsed(), "i", data))
@@ -430,16 +445,21 @@ class TuiSession:
         comes into view as the highlight moves."""
         __tracebackhide__ = True
         regex = re.compile(option) if isinstance(option, str) else option
-        row = re.compile(r"^ *› ?[^\n]*" + regex.pattern, re.M)
-        self.wait_for_text(re.compile(r"^ *›", re.M), timeout)  # the list is drawn
+        self.wait_for_any({"the list is drawn": lambda screen: bool(self._selected(screen))}, timeout)
         for _ in range(max_moves):
-            if row.search(self.screen()):
+            if regex.search(self._selected(self.screen())):
                 return
-            before = highlighted(self.screen())
+            before = self._selected(self.screen())
             self.press("down")
-            self.wait_for_any({"highlight moved": lambda screen, was=before: highlighted(screen) != was},
+            self.wait_for_any({"highlight moved": lambda screen, was=before: self._selected(screen) != was},
                               timeout)
-        self.wait_for_text(row, timeout)
+        def chosen(screen: str) -> bool:
+            return bool(regex.search(self._selected(screen)))
+        self.wait_for_any({f"/{regex.pattern}/ selected": chosen}, timeout)
+
+    def _selected(self, screen: str) -> str:
+        """The selected row: the ``›`` row, else the bold coloured one (older lists)."""
+        return highlighted(screen) or self.terminal.styled_row()
 
     def confirm(self, option: str | re.Pattern[str] | None, dialog: re.Pattern[str],
                 timeout: float = DEFAULT_WAIT_S) -> int:
@@ -490,7 +510,7 @@ class TuiSession:
             if name == "folder-trust":
                 if not answers.trust_folder:
                     raise SuiteError("declining the folder trust dialog leaves the TUI (not supported)")
-                self.confirm(r"Trust and continue", FOLDER_TRUST, timeout)
+                self.confirm(FOLDER_TRUST_YES, FOLDER_TRUST, timeout)
             elif name == "hooks-review":
                 choice = {"trust": r"Trust all and continue",
                           "skip": r"Continue without trusting"}[answers.hooks]

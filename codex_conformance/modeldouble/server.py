@@ -184,8 +184,19 @@ def resolve_outputs(value: Any, output: str) -> Any:
     return value
 
 
-def items_for_turn(turn: dict[str, Any], call_prefix: str, last_output: str = "") -> list[dict[str, Any]]:
-    """Translate one scripted turn into Responses output items (codex.md §2 shapes)."""
+def offered_tools(body: dict[str, Any]) -> set[str]:
+    """The top-level tool names the request offers (``mcp__axonflow__explain_decision`` in
+    releases that flatten MCP tools, ``mcp__axonflow`` for a namespace in newer ones)."""
+    return {str(t["name"]) for t in body.get("tools") or [] if isinstance(t, dict) and t.get("name")}
+
+
+def items_for_turn(turn: dict[str, Any], call_prefix: str, last_output: str = "",
+                   offered: set[str] | None = None) -> list[dict[str, Any]]:
+    """Translate one scripted turn into Responses output items (codex.md §2 shapes).
+
+    An MCP call is namespaced (``namespace: mcp__<server>``, ``name: <tool>``) the way the
+    request offers the server's tools, as a real model calls them: a namespace named
+    ``mcp__<server>__`` (0.130.0), or the flat function name ``mcp__<server>__<tool>``."""
     turn = resolve_outputs(turn, last_output)
     steps = turn.get("items") or [turn]
     items: list[dict[str, Any]] = []
@@ -199,11 +210,16 @@ def items_for_turn(turn: dict[str, Any], call_prefix: str, last_output: str = ""
             )
         elif "mcp" in step:
             call = step["mcp"]
-            items.append(
-                {"type": "function_call", "call_id": call_id, "name": call["tool"],
-                 "namespace": f"mcp__{call['server']}",
-                 "arguments": json.dumps(call.get("arguments", {}))}
-            )
+            flat = f"mcp__{call['server']}__{call['tool']}"
+            item = {"type": "function_call", "call_id": call_id, "name": call["tool"],
+                    "namespace": f"mcp__{call['server']}",
+                    "arguments": json.dumps(call.get("arguments", {}))}
+            if offered and f"mcp__{call['server']}__" in offered:  # 0.130.0's namespace name
+                item["namespace"] = f"mcp__{call['server']}__"
+            elif offered and flat in offered:
+                item["name"] = flat
+                del item["namespace"]
+            items.append(item)
         elif "patch" in step:
             items.append(
                 {"type": "custom_tool_call", "call_id": call_id, "name": "apply_patch",
@@ -314,7 +330,7 @@ class Handler(BaseHTTPRequestHandler):
                 entry["kind"] = "scripted"
                 try:
                     items = items_for_turn(turn, f"call_{call_prefix(key)}_{index}",
-                                           latest_tool_output(body))
+                                           latest_tool_output(body), offered_tools(body))
                 except (KeyError, ValueError) as exc:
                     entry["kind"] = "script-error"
                     entry["error"] = str(exc)

@@ -156,3 +156,17 @@ def test_a_subagent_runs_its_own_script_and_counts_as_its_parents(double: httpx.
     keys = [r["key"] for r in double.get("/_suite/requests", params={"key": "p1"}).json()["requests"]]
     assert keys == ["p1.child", "p1"]
     assert server.call_prefix("p1") != server.call_prefix("p1.child")
+
+
+def test_mcp_call_follows_the_offered_tool_names() -> None:
+    """Namespaced on current Codex; flat where the request offers the flat name."""
+    turn = {"mcp": {"server": "axonflow", "tool": "explain_decision", "arguments": {"decision_id": "d"}}}
+    offered = server.offered_tools({"tools": [{"name": "mcp__axonflow"}]})
+    namespaced = server.items_for_turn(turn, "c", offered=offered)
+    assert (namespaced[0]["name"], namespaced[0]["namespace"]) == ("explain_decision", "mcp__axonflow")
+    flat = server.items_for_turn(turn, "c", offered=server.offered_tools(
+        {"tools": [{"type": "function", "name": "mcp__axonflow__explain_decision"}]}))
+    assert flat[0]["name"] == "mcp__axonflow__explain_decision" and "namespace" not in flat[0]
+    old = server.items_for_turn(turn, "c", offered=server.offered_tools(
+        {"tools": [{"type": "namespace", "name": "mcp__axonflow__", "tools": []}]}))
+    assert (old[0]["name"], old[0]["namespace"]) == ("explain_decision", "mcp__axonflow__")

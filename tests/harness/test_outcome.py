@@ -30,3 +30,16 @@ def test_stale_known_deviation_is_xpassed_with_the_manifest_reason() -> None:
 def test_failure_in_setup_is_a_harness_error() -> None:
     assert _outcome([report("setup", "failed", "SuiteError: no engine")]) == (
         "error", "SuiteError: no engine")
+
+
+def skip(reason: str) -> SimpleNamespace:
+    return SimpleNamespace(when="setup", passed=False, skipped=True, failed=False, longreprtext="",
+                           longrepr=("e2e/test_x.py", 3, f"Skipped: {reason}"))
+
+
+def test_not_applicable_is_its_own_outcome() -> None:
+    """A Codex-side gap (capabilities.py) is neither a pass nor an ordinary skip."""
+    reason = "not applicable on Codex 0.118.0 (bookworm): lacks hook trust"
+    assert _outcome([skip(reason)]) == ("not-applicable", reason)
+    assert _outcome([skip("platform target url cannot inject faults")]) == (
+        "skipped", "platform target url cannot inject faults")

@@ -3,10 +3,11 @@
 from pathlib import Path
 
 import pytest
+import yaml
 
 from codex_conformance import scenario
 from codex_conformance.errors import SuiteError
-from codex_conformance.paths import SCENARIOS_DIR
+from codex_conformance.paths import FIXTURES_DIR, SCENARIOS_DIR
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -63,3 +64,12 @@ def test_agent_turns_are_validated_too(tmp_path: Path) -> None:
     with pytest.raises(SuiteError, match=r"agents\.child turn 0"):
         scenario.load("s", write(tmp_path, "id: X-ONE\nprompt: p\nturns: [{say: ok}]\n"
                                             "agents: {child: [{bogus: 1}]}\n"))
+
+
+def test_suite_plugins_skill_frontmatter_is_valid_yaml() -> None:
+    """Codex before 0.148.0 drops a skill whose frontmatter is not YAML (the reference
+    plugin's explain-decision once had an unquoted ': ' in its description)."""
+    for path in sorted(FIXTURES_DIR.glob("plugins/*/skills/*/SKILL.md")):
+        frontmatter = path.read_text().split("---\n")[1]
+        meta = yaml.safe_load(frontmatter)
+        assert isinstance(meta, dict) and meta.get("name") and meta.get("description"), path
