@@ -57,11 +57,12 @@ def _cell_text(cell: dict[str, Any]) -> str:
     passed = totals.get("passed", 0)
     parts = [f"{passed}/{ran} pass"]
     if totals.get("xfailed"):
-        parts.append(f"{totals['xfailed']} known deviations")
+        n = totals["xfailed"]
+        parts.append(f"{n} known deviation{'s' if n != 1 else ''}")
     if totals.get("not-applicable"):
         parts.append(f"{totals['not-applicable']} n/a")
     conforms = passed == ran - totals.get("not-applicable", 0)
-    verdict = {"pass": "conforms" if conforms else "known deviations only",
+    verdict = {"pass": "conforms" if conforms else "does not conform (known deviations only)",
                "FAIL": "**regression**", "ERROR": "**harness error**",
                "not-applicable": "not applicable"}.get(cell["verdict"], cell["verdict"])
     text = f"{verdict}: {', '.join(parts)}"

@@ -36,7 +36,8 @@ def test_table_rows_are_codex_releases_and_columns_plugins() -> None:
     assert rows == [
         "| 0.118.0 | conforms: 3/4 pass, 1 n/a | **regression**: 2/4 pass, 1 n/a; failed: TUI-INSTALL "
         "| lacks a sandbox; lacks hook trust |",
-        "| 0.171.0 (latest) | conforms: 4/4 pass | known deviations only: 3/4 pass, 1 known deviations | – |",
+        "| 0.171.0 (latest) | conforms: 4/4 pass "
+        "| does not conform (known deviations only): 3/4 pass, 1 known deviation | – |",
     ]
     assert "| Codex | plugin 1.7.0+reference | plugin 1.7.0 | not applicable there |" in text
 
