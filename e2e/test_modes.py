@@ -15,7 +15,9 @@ dialog, and the audit speaks of a command only once it ran.
 
 from __future__ import annotations
 
+import contextlib
 import re
+from collections.abc import Iterator
 
 import pytest
 
@@ -72,12 +74,16 @@ def audits_of(obs: Observation) -> list[str]:
     return [str(i["command"]) for i in inputs if isinstance(i, dict) and "command" in i]
 
 
-def approval_session(conformance: Runner, scenario: str) -> TuiRun:
-    """An on-request TUI whose first-run dialogs are answered on screen (hooks trusted),
-    watching for the approval dialog from the first frame."""
+@contextlib.contextmanager
+def approval_session(conformance: Runner, scenario: str) -> Iterator[TuiRun]:
+    """An on-request TUI, its first-run dialogs answered on screen (hooks trusted) and the
+    scenario's prompt sent; the terminal watches for the approval dialog from the first frame."""
     run = conformance.run_tui(scenario, mode="on-request")
     run.tui.terminal.watch("approval", APPROVAL_DIALOG)
-    return run
+    with run:
+        run.tui.answer_dialogs(DialogAnswers(trust_folder=True, hooks="trust"))
+        run.tui.submit(run.prompt)
+        yield run
 
 
 def asked_before_dialog(run: TuiRun, obs: Observation, statement: str) -> dict:
@@ -111,8 +117,6 @@ def asked_before_dialog(run: TuiRun, obs: Observation, statement: str) -> dict:
 )
 def test_approval_follows_the_policy_check(conformance: Runner) -> None:
     with approval_session(conformance, "mode-approval") as run:
-        run.tui.answer_dialogs(DialogAnswers(trust_folder=True, hooks="trust"))
-        run.tui.submit(run.prompt)
         statement = run.rendered.expect["statement"]
         run.tui.wait_for_text(APPROVAL_DIALOG, TURN_S)
         run.tui.wait_for_text(re.escape(f"$ {statement}"), TURN_S)
@@ -142,8 +146,6 @@ def test_approval_follows_the_policy_check(conformance: Runner) -> None:
 )
 def test_blocked_command_never_reaches_the_dialog(conformance: Runner) -> None:
     with approval_session(conformance, "mode-approval-blocked") as run:
-        run.tui.answer_dialogs(DialogAnswers(trust_folder=True, hooks="trust"))
-        run.tui.submit(run.prompt)
         # No key is pressed after the prompt: a dialog would hold the turn and this times out.
         obs = finish_turn(run)
         assert run.tui.terminal.first_seen("approval") is None, with_screen(
@@ -163,8 +165,6 @@ def test_blocked_command_never_reaches_the_dialog(conformance: Runner) -> None:
 )
 def test_declined_command_is_not_audited(conformance: Runner) -> None:
     with approval_session(conformance, "mode-approval-declined") as run:
-        run.tui.answer_dialogs(DialogAnswers(trust_folder=True, hooks="trust"))
-        run.tui.submit(run.prompt)
         expect, variables = run.rendered.expect, run.rendered.variables
         run.tui.wait_for_text(APPROVAL_DIALOG, TURN_S)
         run.tui.snapshot("approval dialog")

@@ -48,12 +48,14 @@ def hooks_list(client: docker.DockerClient, image: str, document: dict, config: 
         {"jsonrpc": "2.0", "method": "initialized"},
         {"jsonrpc": "2.0", "id": 2, "method": "hooks/list", "params": {"cwds": ["/home/agent"]}},
     ]
-    # app-server answers on stdout and exits at EOF on stdin; `sleep` keeps stdin open
-    # until the answer is surely out, and `timeout` bounds the whole exchange.
+    # app-server answers on stdout and exits at EOF on stdin, so stdin stays open (a
+    # coprocess) until the hooks/list answer has been read; `timeout` bounds the exchange.
     script = (
         "mkdir -p ~/.codex && printf %s \"$HOOKS\" > ~/.codex/hooks.json && printf %s \"$CONFIG\" > "
-        "~/.codex/config.toml && { printf '%s\\n' \"$REQUESTS\"; sleep 4; } | timeout 20 codex app-server "
-        "2>/dev/null")
+        "~/.codex/config.toml && coproc APP { timeout 30 codex app-server 2>/dev/null; }; "
+        "printf '%s\\n' \"$REQUESTS\" >&\"${APP[1]}\"; "
+        "while IFS= read -r line <&\"${APP[0]}\"; do printf '%s\\n' \"$line\"; "
+        "case $line in *'\"id\":2'*) break ;; esac; done")
     labels = RunLabels(new_run_id(), owner_token()).as_dict()
     output = client.containers.run(
         image, ["bash", "-c", script], network_mode="none", remove=True, labels=labels,
