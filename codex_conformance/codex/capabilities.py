@@ -11,8 +11,9 @@ the cell's codex container (as the session user), exit status 0 meaning present.
   reported *not applicable on Codex X: lacks Y* where the probe says no - an outcome of its
   own in every report, never a pass, never a failure.
 
-A probe asks Codex itself (its ``--help``, a subcommand, ``codex sandbox``), never a version
-table: a release that back-ports or drops a feature is judged by what it does.
+A probe asks Codex itself (its ``--help``, ``codex help <subcommand>``, ``codex sandbox``),
+or, for what only its TUI shows, looks for that screen's words in the binary; never a
+version table: a release that back-ports or drops a feature is judged by what it has.
 """
 
 from __future__ import annotations
