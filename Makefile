@@ -18,7 +18,7 @@ REPORT_ARGS := --junitxml=$(REPORTS)/junit.xml --alluredir=$(REPORTS)/allure-res
 export PLUGIN CODEX_VERSION PLATFORM MODE USERLAND
 
 .PHONY: e2e test unit lint docker compose images clean-docker list preflight validate bench soak
-.PHONY: matrix merge-reports report compat-table
+.PHONY: matrix merge-reports report compat-table secret-scan
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' || \
@@ -48,7 +48,7 @@ unit: $(STAMP)
 	$(PY) -m pytest tests $(PYTEST_ARGS)
 
 lint: $(STAMP)
-	$(PY) -m ruff check codex_conformance e2e tests conftest.py
+	$(PY) -m ruff check codex_conformance e2e tests fixtures/selftest conftest.py
 
 # The project's own tests: lint, the harness's unit tests and the whole e2e suite against
 # the reference platform, then the skeleton's checks again with the reference platform
@@ -71,6 +71,11 @@ images: preflight docker
 # matrix in reports/validate.md).
 validate: preflight docker
 	$(PY) -m codex_conformance.validate
+
+# Every file under reports/ scanned for every form of every credential the suite hands out
+# (literal, base64, Basic, base64 of a pair holding one); fails on a hit (CI runs it last).
+secret-scan: $(STAMP)
+	$(PY) -m codex_conformance.secret_scan $(REPORTS)
 
 # Remove every suite container and network on this engine (any run, dead or alive).
 clean-docker: $(STAMP)

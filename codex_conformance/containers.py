@@ -29,6 +29,8 @@ from testcontainers.core.container import DockerContainer
 from testcontainers.core.network import Network
 from testcontainers.core.waiting_utils import WaitStrategy, WaitStrategyTarget
 
+from . import credentials
+from .errors import HarnessError
 from .paths import IMAGES_DIR
 from .resources import RunLabels
 from .tls import ServerCert
@@ -171,11 +173,14 @@ class SuiteContainer(DockerContainer):
                           (out or b"").decode(errors="replace"), (err or b"").decode(errors="replace"))
 
     def run_ok(self, command: list[str], **kwargs: Any) -> ExecResult:
-        """Run and fail with the command and its output when it does not exit 0."""
+        """Run, and raise HarnessError with the command and its output when it does not exit
+        0: the suite's own step failed (an install step, a setup snippet), not the plugin."""
         __tracebackhide__ = True
         result = self.run(command, **kwargs)
         if result.exit_code != 0:
-            raise AssertionError(f"command failed in {self.kind}:\n{result.describe()}")
+            shown = " ".join(command)
+            raise HarnessError(f"a suite step failed in the {self.kind} container (exit {result.exit_code}): "
+                               f"{shown[:120]}{'…' if len(shown) > 120 else ''}\n{result.describe()}")
         return result
 
     def read_file(self, path: str) -> str | None:
@@ -315,6 +320,9 @@ class OutsideHost(SuiteContainer):
                                   "--key", "/certs/key.pem", "--control-port", str(self.CONTROL_PORT)])
         self.kind = f"outside host {hostname}"
         self.hostname = hostname
+        # The tenant secret a Community-SaaS registration issues: the suite's, so it is
+        # registered for masking before the plugin ever stores it (credentials.py).
+        self.with_env("RECORDER_REGISTRATION_SECRET", credentials.REGISTRATION_SECRET)
         self.with_copy_into_container(cert.chain_pem, "/certs/chain.pem", 0o644)
         self.with_copy_into_container(cert.key_pem, "/certs/key.pem", 0o600)
         self.waiting_for(HttpReady(self.CONTROL_PORT, path="/"))

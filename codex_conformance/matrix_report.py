@@ -73,6 +73,9 @@ class CellResult:
     userland: str = "bookworm"
     codex_spec: str = ""  # as the matrix named it (a dist-tag such as latest, or the version)
     userland_tools: dict[str, str] = field(default_factory=dict)  # bash/jq/curl version lines
+    # Session invariants (invariants.py) the cell broke: id -> checks; ``known`` as a manifest knows.
+    invariants: dict[str, list[str]] = field(default_factory=dict)
+    known_invariants: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def unexpected(self) -> list[str]:
@@ -145,6 +148,8 @@ def load_cell(directory: Path) -> CellResult:
         return result
     data = json.loads(summary.read_text())
     result.userland_tools = dict(data.get("cell", {}).get("userland_tools") or {})
+    result.invariants = dict(data.get("invariants") or {})
+    result.known_invariants = dict(data.get("known_invariants") or {})
     for check in data.get("checks", []):
         check_id = check["id"]
         outcome = _normalise(check["outcome"], check.get("reason", ""))
@@ -190,6 +195,7 @@ def build(name: str, results: list[CellResult], wall_s: float, shard: str = "",
             "verdict": r.verdict, "totals": r.totals(), "unexpected": r.unexpected, "caught": r.caught,
             "stale": r.stale, "error": r.error, "exit_code": r.exit_code, "wall_s": r.wall_s,
             "dir": f"matrix/{r.id}/", "boundary": r.boundary,
+            "invariants": r.invariants, "known_invariants": r.known_invariants,
         })
     checks = []
     for check_id in order:
@@ -260,6 +266,7 @@ def markdown(report: dict[str, Any]) -> str:
                 text = f"[{text}]({o['evidence']})"
             row.append(text)
         lines.append(f"| {check['id']} | {check['area']} | " + " | ".join(row) + " |")
+    lines += invariants_markdown(cells)
     lines += boundary_markdown(cells)
     notes = [f"- `{c['id']}`: {'also failed' if c['expected_failures'] else 'unexpected'} "
              f"{', '.join(c['unexpected'])}" for c in cells if c["unexpected"]]
@@ -271,6 +278,43 @@ def markdown(report: dict[str, Any]) -> str:
     lines += ["", "Legend: " + "; ".join(f"{v[0]} = {v[3]}" for v in OUTCOMES.values()) +
               f"; FAIL (expected) = {EXPECTED_MARK}.", ""]
     return "\n".join(lines)
+
+
+def invariant_state(cell: dict[str, Any], invariant: str) -> str:
+    """``broken (3 checks)``, ``known (2 checks)`` or ``held`` for one cell."""
+    broken = cell.get("invariants", {}).get(invariant, [])
+    known = cell.get("known_invariants", {}).get(invariant, [])
+    if broken:
+        return f"broken ({len(broken)} checks: {', '.join(broken[:4])}{', …' if len(broken) > 4 else ''})"
+    if known:
+        return f"known ({len(known)} checks)"
+    return "held" if cell.get("totals") else ""
+
+
+def invariants_markdown(cells: list[dict[str, Any]]) -> list[str]:
+    """Which session invariant each cell breaks (invariants.py)."""
+    from .invariants import INVARIANTS
+
+    lines = ["", "## Session invariants", "", "| invariant | " +
+             " | ".join(str(n) for n in range(1, len(cells) + 1)) + " |", "|---|" + "---|" * len(cells)]
+    for invariant in INVARIANTS:
+        lines.append(f"| {invariant} | " + " | ".join(invariant_state(c, invariant) for c in cells) + " |")
+    return lines
+
+
+def invariants_html(cells: list[dict[str, Any]]) -> str:
+    from .invariants import INVARIANTS
+
+    rows = []
+    for invariant, spec in INVARIANTS.items():
+        tds = []
+        for c in cells:
+            state = invariant_state(c, invariant)
+            css = {"broken": "fail", "known": "xfail", "held": "pass"}.get(state.split(" ")[0], "none")
+            tds.append(f'<td class="o {css}">{_e(state)}</td>')
+        rows.append(f'<tr><th class="check" title="{_e(spec.summary)}">{_e(invariant)}</th>'
+                    f'<td colspan="2" class="contract">{_e(spec.summary)}</td>{"".join(tds)}</tr>')
+    return ("<h2>Session invariants</h2><table><tbody>" + "".join(rows) + "</tbody></table>")
 
 
 def _route_titles(cells: list[dict[str, Any]]) -> dict[str, str]:
@@ -431,6 +475,7 @@ def render_html(report: dict[str, Any]) -> str:
 <table><thead><tr>{''.join(head)}</tr></thead>
 <tbody>{''.join(body)}</tbody><tfoot><tr>{''.join(foot)}</tr></tfoot></table>
 <p class="legend">{legend}</p>
+{invariants_html(cells)}
 {boundary_html(cells)}
 </body></html>
 """

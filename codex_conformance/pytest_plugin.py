@@ -8,6 +8,7 @@ so a bad input is one line and a non-zero exit within seconds.
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import fnmatch
 import os
@@ -21,15 +22,17 @@ import allure
 import pytest
 
 from . import boundary, deviations
-from .artifacts import ArtifactWriter, Redactor
+from .artifacts import ARTIFACT_RUN_ENV, ArtifactWriter, Redactor, prune_other_runs
 from .codex import capabilities
 from .codex.modes import DEFAULT_MODE, SANDBOXED, validate_mode
-from .errors import SuiteError
+from .errors import HarnessError, SuiteError
 from .images import Images
+from .invariants import InvariantViolation
 from .paths import reports_dir
 from .plugin_source import PluginSource
 from .preflight import validate
 from .report import CheckResult, Summary
+from .report_redaction import clean_report, install_allure_redaction
 from .resources import RunLabels, connect, engine_answers, leftovers, new_run_id, owner_token, sweep
 from .runner import Observation, Runner
 from .stack import Stack, StackConfig, remove_stale_reaper_dirs
@@ -52,6 +55,7 @@ class SuiteState:
     userland: str = DEFAULT_USERLAND
     redactor: Redactor = field(default_factory=Redactor)
     known: dict[str, deviations.Deviation] = field(default_factory=dict)
+    known_invariants: list[deviations.Deviation] = field(default_factory=list)
     stack: Stack | None = None
     run_id: str = ""
 
@@ -61,10 +65,17 @@ RUNNER = pytest.StashKey[Runner]()
 CHECK_PROPERTY = "codex-conformance-check"
 XPASS_STRICT = "[XPASS(strict)]"
 USERLAND_PROPERTY = "codex-conformance-userland-tools"  # the stack's bash/jq/curl, once per worker
+INVARIANTS_PROPERTY = "codex-conformance-invariants"  # IDs of the invariants a check broke
+HARNESS_PROPERTY = "codex-conformance-harness-error"  # the suite failed, not the plugin
+KNOWN_INVARIANTS_PROPERTY = "codex-conformance-known-invariants"  # broken as a manifest knows
+BROKEN = pytest.StashKey[list[str]]()
+KNOWN_BROKEN = pytest.StashKey[list[str]]()
+KNOWN_ENTRIES_PROPERTY = "codex-conformance-invariant-entries"  # the manifest entries that knew them
 # Reports of checks still running (nodeid -> reports), and the summary they go to: module
 # level because pytest_runtest_logreport gets no config.
 _PENDING: dict[str, list[pytest.TestReport]] = {}
 _SUMMARY_SINK: list[Summary] = []
+_USED_ENTRIES: set[str] = set()  # invariant manifest entries that knew a violation this run
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -109,13 +120,28 @@ def pytest_configure(config: pytest.Config) -> None:
                    **({"commit": plugin.commit} if plugin.commit else {})},
         "codex": version, "platform": platform, "mode": mode, "userland": userland,
     })
+    if not _is_worker(config):
+        # This run's id: its workers inherit it, artifacts carry it (artifacts.RUN_FILE).
+        os.environ[ARTIFACT_RUN_ENV] = new_run_id()
     state = SuiteState(plugin, version, platform, summary, mode, userland)
-    state.known = deviations.for_cell(_cell(state))
+    try:
+        state.known = deviations.for_cell(_cell(state))
+        state.known_invariants = deviations.invariants_for_cell(_cell(state))
+    except SuiteError as exc:
+        raise pytest.UsageError(str(exc)) from None
     config.stash[STATE] = state
     _SUMMARY_SINK[:] = [summary]
     # SIGTERM (CI timeouts, `kill`) must run finalizers like Ctrl-C does, or the stack leaks.
     if signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None):
         signal.signal(signal.SIGTERM, _interrupt)
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """After every plugin's configure (allure's made its file logger): allure writes only
+    through the redactor from here on."""
+    state = session.config.stash.get(STATE, None)
+    if state is not None:
+        install_allure_redaction(state.redactor)
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -155,7 +181,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             # (a stack that did not start) must still fail the run.
             item.add_marker(pytest.mark.xfail(
                 strict=True, raises=AssertionError,
-                reason=f"known deviation ({known.contract}): {known.reason}"))
+                reason=known.named))
 
 
 def _catalogue(items: list[pytest.Item]) -> str:
@@ -365,10 +391,51 @@ def _keep_tui_evidence(item: pytest.Item, state: SuiteState) -> None:
 
 
 @pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    """After the check's own body: every session's invariants (invariants.py). A broken one
+    fails the check with InvariantViolation, also when the check failed already (chained)
+    or is a known deviation (an xfail absorbs only AssertionError)."""
+    failure: BaseException | None = None
+    try:
+        result = yield
+    except BaseException as exc:
+        failure = exc
+    runner = item.stash.get(RUNNER, None)
+    violations = []
+    judged = runner is not None and runner.observations
+    if judged and not isinstance(failure, KeyboardInterrupt | HarnessError):
+        try:
+            violations = runner.violations()  # type: ignore[union-attr]
+        except Exception as exc:
+            if failure is None:
+                raise HarnessError(f"the session invariants could not be evaluated: {exc}") from exc
+            sys.stderr.write(f"[codex-conformance] invariants not evaluated after a failure: {exc}\n")
+    state = item.config.stash[STATE]
+    marker = _check_marker(item)
+    check_id = marker.kwargs.get("id", "") if marker else ""
+    known = {v: next((d for d in state.known_invariants if d.covers(check_id, v.invariant, v.detail)), None)
+             for v in violations}
+    unknown = [v for v, d in known.items() if d is None]
+    if any(d is not None for d in known.values()):
+        item.stash[KNOWN_BROKEN] = sorted({v.invariant for v, d in known.items() if d is not None})
+        item.user_properties.append((KNOWN_ENTRIES_PROPERTY, sorted({d.key for d in known.values() if d})))
+    if unknown:
+        item.stash[BROKEN] = sorted({v.invariant for v in unknown})
+        raise InvariantViolation(unknown) from failure
+    if failure is not None:
+        raise failure
+    if violations:  # every one known: the check is a known deviation of its plugin
+        first, entry = next((v, d) for v, d in known.items() if d is not None)
+        pytest.xfail(f"{entry.named} | observed: {first.invariant}: {first.detail}")
+    return result
+
+
+@pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
     report = yield
     marker = _check_marker(item)
     if marker is None:
+        clean_report(report, item.config.stash[STATE].redactor)
         return report
     report.user_properties.append((CHECK_PROPERTY, {
         "id": marker.kwargs["id"], "area": marker.kwargs.get("area", ""),
@@ -376,6 +443,13 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         "required": item.get_closest_marker("required") is not None,
         "worker": getattr(item.config, "workerinput", {}).get("workerid", ""),
     }))
+    if call.when == "call" and item.stash.get(BROKEN, None):
+        report.user_properties.append((INVARIANTS_PROPERTY, item.stash[BROKEN]))
+    if call.when == "call" and item.stash.get(KNOWN_BROKEN, None):
+        report.user_properties.append((KNOWN_INVARIANTS_PROPERTY, item.stash[KNOWN_BROKEN]))
+    _unknown_failure_of_known_deviation(item, report)
+    if _is_harness_failure(call):
+        report.user_properties.append((HARNESS_PROPERTY, True))
     if report.failed:
         lost = engine_answers()
         if lost is not None:
@@ -395,16 +469,54 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             _keep_tui_evidence(item, item.config.stash[STATE])
         except Exception as exc:
             sys.stderr.write(f"[codex-conformance] could not write TUI artifacts: {exc}\n")
+    # Credentials masked before JUnit, the terminal or an xdist controller sees the report.
+    clean_report(report, item.config.stash[STATE].redactor)
     return report
 
 
+# What a check itself may fail with: its assertions (evidence.py's helpers, ScreenAssertion),
+# a broken invariant, pytest.fail. Anything else raised while a check runs (a HarnessError,
+# a KeyError in an evidence reader, the Docker API) is the suite's own failure.
+CHECK_FAILURES: tuple[type[BaseException], ...] = (
+    AssertionError, InvariantViolation, pytest.fail.Exception, pytest.skip.Exception, pytest.xfail.Exception)
+
+
+def _is_harness_failure(call: pytest.CallInfo[None]) -> bool:
+    excinfo = call.excinfo
+    if excinfo is None or excinfo.errisinstance(KeyboardInterrupt):
+        return False
+    return excinfo.errisinstance(HarnessError) or not excinfo.errisinstance(CHECK_FAILURES)
+
+
+def _unknown_failure_of_known_deviation(item: pytest.Item, report: pytest.TestReport) -> None:
+    """A known deviation whose ``observed`` pattern does not find the check's failure: the
+    check fails another way than its manifest says, which is not the known deviation."""
+    if report.when != "call" or not (report.skipped and hasattr(report, "wasxfail")):
+        return
+    marker = _check_marker(item)
+    entry = item.config.stash[STATE].known.get(marker.kwargs.get("id", "")) if marker else None
+    if entry is None or not entry.observed:
+        return
+    observed = first_line(report)
+    if entry.matches(observed):
+        return
+    report.outcome = "failed"
+    del report.wasxfail
+    manifests = ", ".join(entry.manifests)
+    report.longrepr = (f"the known deviation [{manifests}] expects a failure matching {entry.observed!r}, "
+                       f"observed: {observed}\n\n{report.longreprtext}")
+
+
 def _outcome(reports: list[pytest.TestReport]) -> tuple[str, str]:
-    """One outcome for a check from its setup/call/teardown reports (worst wins)."""
+    """One outcome for a check from its setup/call/teardown reports (worst wins).
+
+    The suite's own failure (a HarnessError: an install step, a container exec, the TUI
+    driver) is ``error`` in any phase, never the plugin's ``failed``."""
     for report in reports:
         if hasattr(report, "wasxfail"):
             if report.passed:
                 return "xpassed", report.wasxfail
-            observed = _first_line(report)
+            observed = first_line(report)
             return "xfailed", report.wasxfail + (f" | observed: {observed}" if observed else "")
         if report.skipped:
             # (path, line, reason); a list once it crossed the xdist wire.
@@ -421,20 +533,59 @@ def _outcome(reports: list[pytest.TestReport]) -> tuple[str, str]:
             text = report.longreprtext or str(report.longrepr or "")
             if XPASS_STRICT in text:
                 return "xpassed", text.split(XPASS_STRICT, 1)[1].strip().splitlines()[0][:300]
-            return ("failed" if report.when == "call" else "error"), _first_line(report)
+            harness = dict(getattr(report, "user_properties", [])).get(HARNESS_PROPERTY)
+            return ("failed" if report.when == "call" and not harness else "error"), first_line(report)
     return "passed", ""
 
 
-def _first_line(report: pytest.TestReport) -> str:
-    """The first line of a failure's message: the evidence line the summary carries."""
+# Lines that open a failure message without saying anything: an xdist worker's header, the
+# chunk header Codex puts before a command's output, bare data a message starts with.
+_NOT_A_REASON = re.compile(
+    r"^(\[gw\d+\] .*|(Chunk ID:|Wall time:|Process exited with code|Original token count:|Output:).*"
+    r"|[\[\]{}()'\",.: 0-9-]*|assert .*)$")
+
+
+def _is_data(line: str) -> bool:
+    """A line that is a value, not words: a repr (``['Blocked']``, ``{'allowed': True, …``)."""
+    if line[:1] in "[{(" or line[:2] in ("b'", "b\""):
+        return True
+    try:
+        ast.literal_eval(line)
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        return False
+    return True
+
+
+def first_line(report: pytest.TestReport) -> str:
+    """The first meaningful line of a failure: the exception's own message (its type kept,
+    e.g. ``AssertionError: the blocked command ran``), skipping worker headers, tool-output
+    chunk headers and bare data; the first line when nothing else says more."""
     crash = getattr(report.longrepr, "reprcrash", None)
     message = crash.message if crash is not None else (report.longreprtext or "")
-    return (message.strip().splitlines() or [""])[0][:300]
+    lines = [ln.strip() for ln in message.strip().splitlines() if ln.strip()]
+    if not lines:
+        return ""
+    kind, sep, rest = lines[0].partition(": ")
+    if not sep or " " in kind:
+        kind, rest = "", lines[0]
+    candidates = [rest, *lines[1:]]
+    # pytest's rewritten "assert …" line, and its explanation after it, follow the message.
+    compared = next((i for i, c in enumerate(candidates) if c.startswith("assert ")), len(candidates))
+    chosen = next((c for c in candidates[:compared]
+                   if not _NOT_A_REASON.fullmatch(c) and not _is_data(c)), None)
+    if chosen is None:  # only data: the "assert" line says what was compared
+        chosen = candidates[compared] if compared < len(candidates) else (rest or lines[0])
+    kind = kind.rsplit(".", 1)[-1]
+    return (f"{kind}: {chosen}" if kind else chosen)[:300]
 
 
 def _is_worker(config: pytest.Config) -> bool:
     """An xdist worker: it runs checks, the controller (or a plain run) keeps the summary."""
     return hasattr(config, "workerinput")
+
+
+def _property_items(reports: list[pytest.TestReport], name: str) -> list[str]:
+    return sorted({i for r in reports for i in dict(r.user_properties).get(name, [])})
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
@@ -449,6 +600,7 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     tools = dict(report.user_properties).get(USERLAND_PROPERTY)
     if tools and not _SUMMARY_SINK[0].cell.get("userland_tools"):
         _SUMMARY_SINK[0].cell["userland_tools"] = tools
+    _USED_ENTRIES.update(dict(report.user_properties).get(KNOWN_ENTRIES_PROPERTY, []))
     check = dict(report.user_properties).get(CHECK_PROPERTY)
     if check is None:
         return
@@ -462,6 +614,8 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
         id=check["id"], outcome=outcome, duration_s=round(sum(r.duration for r in reports), 3),
         area=check["area"], contract=check["contract"], summary=check["summary"],
         reason=reason, required=check["required"], worker=check["worker"],
+        invariants=_property_items(reports, INVARIANTS_PROPERTY),
+        known_invariants=_property_items(reports, KNOWN_INVARIANTS_PROPERTY),
     ))
 
 
@@ -475,7 +629,19 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         boundary.remove(reports_dir())
     if not state.summary.checks:
         return
-    state.summary.write(reports_dir() / "summary.json")
+    # reports/artifacts/ holds this run's evidence only (older runs' folders would pass
+    # for this run's in a release review).
+    prune_other_runs(reports_dir() / "artifacts", os.environ.get(ARTIFACT_RUN_ENV, ""))
+    # An invariant entry no session needed in a whole-catalogue run is stale, as a strict
+    # XPASS is for a check entry (a selection of checks may not reach its sessions).
+    if not session.config.getoption("--checks") and session.exitstatus in (0, 1):
+        stale = [d.key for d in state.known_invariants if d.key not in _USED_ENTRIES]
+        state.summary.stale = stale
+        if stale:
+            sys.stderr.write("\n[codex-conformance] stale invariant deviations (no session broke them): "
+                             f"{'; '.join(stale)}\n")
+            session.exitstatus = 1
+    state.summary.write(reports_dir() / "summary.json", state.redactor.data)
     skipped = state.summary.skipped_required()
     if skipped and session.exitstatus == 0:
         names = ", ".join(f"{c.id} ({c.reason})" for c in skipped)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,8 @@ class CheckResult:
     reason: str = ""
     required: bool = False
     worker: str = ""  # the xdist worker that ran it ("" in a plain run)
+    invariants: list[str] = field(default_factory=list)  # session invariants it broke
+    known_invariants: list[str] = field(default_factory=list)  # ... as a manifest knows
 
 
 @dataclass
@@ -33,6 +36,7 @@ class Summary:
     started: float = field(default_factory=time.time)
     checks: dict[str, CheckResult] = field(default_factory=dict)
     boundary: list[dict[str, Any]] = field(default_factory=list)  # boundary.Row JSON, per route
+    stale: list[str] = field(default_factory=list)  # invariant deviation entries no session needed
 
     def record(self, result: CheckResult) -> None:
         self.checks[result.id] = result
@@ -40,18 +44,32 @@ class Summary:
     def skipped_required(self) -> list[CheckResult]:
         return [c for c in self.checks.values() if c.required and c.outcome == "skipped"]
 
-    def write(self, path: Path) -> None:
+    def broken_invariants(self, known: bool = False) -> dict[str, list[str]]:
+        """Invariant ID -> the checks that broke it (invariants.py); ``known``: the
+        violations a manifest knows instead."""
+        broken: dict[str, list[str]] = {}
+        for check in self.checks.values():
+            for invariant in check.known_invariants if known else check.invariants:
+                broken.setdefault(invariant, []).append(check.id)
+        return {k: sorted(v) for k, v in sorted(broken.items())}
+
+    def write(self, path: Path, clean: Callable[[Any], Any] = lambda data: data) -> None:
+        """Write the summary; ``clean`` masks credentials (artifacts.Redactor.data)."""
         data = {
             "cell": self.cell,
             "checks": [
-                {k: v for k, v in asdict(c).items() if v not in ("", None) or k in ("id", "outcome")}
+                {k: v for k, v in asdict(c).items() if v not in ("", None, []) or k in ("id", "outcome")}
                 for c in self.checks.values()
             ],
             "totals": {
                 outcome: sum(1 for c in self.checks.values() if c.outcome == outcome)
                 for outcome in sorted({c.outcome for c in self.checks.values()})
             },
+            "invariants": self.broken_invariants(),
+            "known_invariants": self.broken_invariants(known=True),
+            **({"stale_deviations": self.stale} if self.stale else {}),
             "wall_s": round(time.time() - self.started, 2),
         }
+        data = clean(data)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n")

@@ -15,11 +15,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import allure
 import pytest
 
+from . import credentials, invariants
 from . import scenario as scenarios
+from .artifacts import SECRET_ENV
 from .codex import capabilities
 from .codex.hook_observer import HookCall, observer_dir, parse_all
 from .codex.install import InstallOptions, SessionPaths, install
@@ -28,11 +31,12 @@ from .codex.session import SessionResult, run_exec
 from .codex.tui import COLUMNS, ROWS, TuiSession, fake_git_files, preanswer_toml
 from .plugin_source import PluginSource
 from .stack import Stack
+from .tls import OTHER_MCP_HOST
 
 _counter = itertools.count(1)
 # Hosts the Codex CLI itself contacts in the background (contract/codex.md §9): recorded,
 # but never blamed on the plugin.
-CODEX_OWN_EGRESS = ("github.com", "chatgpt.com", "openai.com")
+CODEX_OWN_EGRESS = ("github.com", "githubusercontent.com", "chatgpt.com", "openai.com")
 
 
 def is_codex_own_egress(name: str) -> bool:
@@ -57,6 +61,10 @@ class Observation:
     _stack: Stack = field(repr=False)
     model_requests: list[dict[str, Any]] = field(default_factory=list)
     platform_requests: list[dict[str, Any]] = field(default_factory=list)
+    # Outside hosts the session was configured to use besides AXONFLOW_ENDPOINT (the guide's
+    # MCP url, a second MCP server): invariants.named_hosts.
+    configured_hosts: frozenset[str] = frozenset()
+    sealed: invariants.Sealed | None = None
 
     # -- model side ---------------------------------------------------------------------
     def refresh(self) -> None:
@@ -190,6 +198,35 @@ class Observation:
         assert text is not None, f"{self.work_path(relative)} does not exist in the codex container"
         return text
 
+    # -- invariants (invariants.py) -----------------------------------------------------
+    def seal(self) -> invariants.Sealed:
+        """Capture what the invariants judge, once, before the platform and the recorders
+        are reset for another session: the platform's and the outside hosts' view, the DNS
+        names asked, and the files changed in the codex container since the session began."""
+        if self.sealed is not None:
+            return self.sealed
+        stack = self._stack
+        assert stack.codex is not None and stack.dns is not None
+        self.refresh()
+        saas = stack.outside.get(invariants.SAAS)
+        saas_requests = saas.requests() if saas is not None else []
+        for request in saas_requests:  # the tenant's AXONFLOW_AUTH is a form of its secret
+            if isinstance(request.get("response"), dict):
+                credentials.register_registration(request["response"])
+        forms = sorted(invariants.session_secrets(self))
+        probe = stack.codex.run(["sh", "-c", invariants.FILE_PROBE, "-", f"{self.started_at:.3f}", *forms],
+                                user="root")
+        changes, secret_files = invariants.parse_probe(probe.stdout)
+        self.sealed = invariants.Sealed(
+            changes=changes, secret_files=secret_files,
+            dns=[n for n in stack.dns.queries(since=self.started_at) if not is_codex_own_egress(n)],
+            connections={host: len(client.connections()) for host, client in stack.outside.items()},
+            saas_requests=saas_requests)
+        return self.sealed
+
+    def violations(self) -> list[invariants.Violation]:
+        return invariants.evaluate(self, self.seal())
+
     # -- evidence -----------------------------------------------------------------------
     def summary(self) -> str:
         """A few lines a failure message can carry: what happened, in order."""
@@ -245,7 +282,8 @@ class TuiRun:
                                time.monotonic() - self.tui.started, timed_out=False)
         with allure.step("observe: model transcript and platform requests"):
             observation = Observation(self.runner.check_id, self.rendered, self.paths, result,
-                                      self.steps, self.env, self.started_at, self.runner.stack)
+                                      self.steps, self.env, self.started_at, self.runner.stack,
+                                      configured_hosts=self.runner.configured_hosts())
             observation.refresh()
         if self.observation in self.runner.observations:
             self.runner.observations.remove(self.observation)
@@ -322,7 +360,9 @@ class Runner:
                               deadline_s=deadline_s, mode=mode or self.mode)
         with allure.step("observe: model transcript and platform requests"):
             observation = Observation(self.check_id, rendered, paths, result, options.steps,
-                                      session_env, started_at, stack)
+                                      session_env, started_at, stack,
+                                      configured_hosts=self.configured_hosts(
+                                          mcp_url, OTHER_MCP_HOST if other_mcp else ""))
             observation.refresh()
         self.observations.append(observation)
         return observation
@@ -373,6 +413,7 @@ class Runner:
         tui = TuiSession(stack.codex.get_container_id(), paths.home, paths.work, session_env,
                          tui_flags(mode or self.mode) if codex_args is None else codex_args, columns, rows,
                          title=f"{self.check_id} {rendered.key}",
+                         pid_file=posixpath.join(paths.logs, "codex-tui.pid"),
                          no_daemon=not stack.capabilities or stack.has("no_daemon"))
         run = TuiRun(self, rendered, paths, steps, session_env, tui)
         self.tui_runs.append(run)
@@ -387,10 +428,25 @@ class Runner:
             pytest.skip(capabilities.not_applicable(config.codex_version, config.userland, lacking,
                                                     self.stack.capabilities))
 
+    def configured_hosts(self, *urls_or_hosts: str) -> frozenset[str]:
+        """Hosts a session is configured to reach besides AXONFLOW_ENDPOINT: the model
+        provider and what the check configured (an MCP url, a second MCP server)."""
+        hosts = {urlsplit(self.stack.model_base_url).hostname or ""}
+        for value in urls_or_hosts:
+            hosts.add((urlsplit(value).hostname or "") if "://" in value else value)
+        return frozenset(h for h in hosts if h)
+
+    def violations(self) -> list[invariants.Violation]:
+        """Every session's broken invariants (each sealed first)."""
+        return [v for obs in self.observations for v in obs.violations()]
+
     # -- what run() and run_tui() share --------------------------------------------------
     def _reset_platform(self) -> None:
-        """A fresh platform and outside-host recorders: each session sees only its own traffic."""
+        """A fresh platform and outside-host recorders: each session sees only its own traffic.
+        Earlier sessions are sealed first: their evidence would be gone after the reset."""
         assert self.stack.platform_client
+        for obs in self.observations:
+            obs.seal()
         self.stack.platform_client.reset()
         for recorder in self.stack.outside.values():
             recorder.reset()
@@ -413,4 +469,8 @@ class Runner:
         for key, turns in rendered.agents.items():
             self.stack.model_client.register(key, turns)
         merged = {"AXONFLOW_ENDPOINT": self.stack.platform_endpoint, **(env or {})}
-        return rendered, {k: v for k, v in merged.items() if v is not None}
+        session_env = {k: v for k, v in merged.items() if v is not None}
+        for name, value in session_env.items():
+            if SECRET_ENV.search(name) and value:
+                credentials.register(value, f"the session's {name}")  # handed to the plugin
+        return rendered, session_env

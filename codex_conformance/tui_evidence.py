@@ -20,7 +20,7 @@ def finish_turn(run: TuiRun, final: str | None = None) -> Observation:
     """Wait for the scenario's last message on screen and the turn's end; observe."""
     __tracebackhide__ = True
     final = final or run.rendered.expect["final"]
-    run.tui.wait_for_text(re.escape(flatten(final)), TURN_S, flat=True)
+    run.tui.expect_text(re.escape(flatten(final)), TURN_S, flat=True)
     run.tui.wait_for_turn_end(TURN_S)
     return run.observe()
 

@@ -1,6 +1,10 @@
 """``make validate``: prove the suite can fail. The reference plugin must pass; every mutant
 (fixtures/plugins/mutants/mutants.yaml) must be killed by at least one of its declared checks.
 
+A mutant's ``kills`` may name a session invariant (``INV-…``, invariants.py) instead of a
+check: it is killed when any session of its run breaks that invariant, judged on the checks
+its ``checks`` list names (and the smoke checks).
+
 Each mutant is a copy of the reference (or of a variant of it, ``base: strict``) with
 exact find/replace patches applied, so it breaks one documented rule and nothing else;
 every base a mutant uses must itself pass its mutants' checks. It runs in its own pytest process (its own
@@ -28,6 +32,7 @@ from typing import Any
 import yaml
 
 from .errors import SuiteError
+from .invariants import INVARIANTS
 from .paths import FIXTURES_DIR, REFERENCE_PLUGIN, REPO_ROOT, VARIANTS, reports_dir
 from .plugin_source import lay_variant
 
@@ -43,6 +48,7 @@ class Mutant:
     kills: list[str]
     patches: list[dict[str, Any]]
     base: str = "reference"  # the plugin it is a copy of: reference, or a variant (paths.VARIANTS)
+    checks: list[str] = field(default_factory=list)  # more checks to run (an invariant judges them)
     outcomes: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
 
@@ -50,12 +56,22 @@ class Mutant:
     def killed_by(self) -> list[str]:
         return [c for c in self.kills if self.outcomes.get(c) in ("failed", "error")]
 
+    @property
+    def runs(self) -> list[str]:
+        """The checks its run selects: its check killers and ``checks`` (invariants are
+        judged on every session of those)."""
+        return sorted({c for c in self.kills if c not in INVARIANTS} | set(self.checks))
+
 
 def load(path: Path = MUTANTS_FILE) -> tuple[list[str], list[Mutant]]:
     document = yaml.safe_load(path.read_text())
-    mutants = [Mutant(m["id"], m["rule"], list(m["kills"]), list(m["patches"]), m.get("base", "reference"))
+    mutants = [Mutant(m["id"], m["rule"], list(m["kills"]), list(m["patches"]), m.get("base", "reference"),
+                      list(m.get("checks", [])))
                for m in document["mutants"]]
     for mutant in mutants:
+        if any(k.startswith("INV-") and k not in INVARIANTS for k in mutant.kills):
+            raise SuiteError(f"mutant {mutant.id}: unknown invariant in kills {mutant.kills} "
+                             f"(one of {', '.join(INVARIANTS)})")
         if mutant.base != "reference" and mutant.base not in VARIANTS:
             raise SuiteError(f"mutant {mutant.id}: unknown base {mutant.base!r} "
                              f"(reference or one of {', '.join(sorted(VARIANTS))})")
@@ -84,7 +100,9 @@ def materialise(mutant: Mutant, into: Path) -> Path:
 
 
 def run_checks(plugin: Path, checks: list[str], reports: Path, workers: int = 0) -> dict[str, str]:
-    """Run ``checks`` against ``plugin`` in a fresh pytest process; check id -> outcome."""
+    """Run ``checks`` against ``plugin`` in a fresh pytest process; check id -> outcome, and
+    invariant id -> ``failed`` when a session of the run broke it, else ``passed``."""
+    checks = [c for c in checks if c not in INVARIANTS]
     env = {**os.environ, "PLUGIN": str(plugin), "CODEX_CONFORMANCE_REPORTS": str(reports)}
     parallel = ["-n", str(workers), "--dist", "worksteal"] if workers else []
     reports.mkdir(parents=True, exist_ok=True)
@@ -100,7 +118,10 @@ def run_checks(plugin: Path, checks: list[str], reports: Path, workers: int = 0)
         tail = " | ".join(log.read_text(errors="replace").strip().splitlines()[-3:])
         raise SuiteError(f"the run against {plugin} wrote no summary (exit {proc.returncode}; "
                          f"{log}): {tail[-600:]}")
-    return {c["id"]: c["outcome"] for c in json.loads(summary.read_text())["checks"]}
+    document = json.loads(summary.read_text())
+    outcomes = {c["id"]: c["outcome"] for c in document["checks"]}
+    broken = document.get("invariants", {})
+    return {**outcomes, **{i: ("failed" if i in broken else "passed") for i in INVARIANTS}}
 
 
 def matrix(columns: list[str], rows: list[tuple[str, dict[str, str], str]]) -> str:
@@ -129,10 +150,10 @@ def main() -> int:
             mutants = [m for m in mutants if m.id in wanted]
         out = reports_dir() / "validate"
         shutil.rmtree(out, ignore_errors=True)
-        columns = sorted({c for m in mutants for c in m.kills} | set(smoke))
+        columns = sorted({c for m in mutants for c in m.kills + m.checks} | set(smoke))
         bases = sorted({m.base for m in mutants} | {"reference"}, key=lambda b: (b != "reference", b))
-        base_columns = {b: sorted({c for m in mutants if m.base == b for c in m.kills} | set(smoke))
-                        for b in bases}
+        base_columns = {b: sorted({c for m in mutants if m.base == b for c in m.kills + m.checks}
+                                  | set(smoke)) for b in bases}
         with tempfile.TemporaryDirectory(prefix="codex-conformance-mutants-") as tmp:
             for mutant in mutants:  # all patches first: a stale mutant fails before any run
                 materialise(mutant, Path(tmp))
@@ -146,7 +167,7 @@ def main() -> int:
 
             def attack(mutant: Mutant) -> None:
                 t0 = time.monotonic()
-                mutant.outcomes = run_checks(Path(tmp) / mutant.id, sorted(set(mutant.kills) | set(smoke)),
+                mutant.outcomes = run_checks(Path(tmp) / mutant.id, sorted(set(mutant.runs) | set(smoke)),
                                              out / mutant.id)
                 mutant.seconds = round(time.monotonic() - t0, 1)
                 verdict = f"killed by {', '.join(mutant.killed_by)}" if mutant.killed_by else "SURVIVED"
@@ -160,8 +181,7 @@ def main() -> int:
         return 2
     # A check not applicable on the Codex under test cannot judge the reference (nor kill a
     # mutant: one killed only by such checks is reported as surviving).
-    passing = {b: len(outcomes) == len(base_columns[b])
-               and all(o in ("passed", "xfailed", "not-applicable") for o in outcomes.values())
+    passing = {b: all(outcomes.get(c) in ("passed", "xfailed", "not-applicable") for c in base_columns[b])
                for b, outcomes in references.items()}
     reference_ok = all(passing.values())
     reference = references["reference"]
@@ -173,7 +193,8 @@ def main() -> int:
     report = {
         "reference": {"outcomes": reference, "passes": passing["reference"]},
         "bases": {b: {"outcomes": references[b], "passes": passing[b]} for b in bases},
-        "mutants": [{"id": m.id, "base": m.base, "rule": m.rule, "kills": m.kills, "killed_by": m.killed_by,
+        "mutants": [{"id": m.id, "base": m.base, "rule": m.rule, "kills": m.kills, "checks": m.checks,
+                     "killed_by": m.killed_by,
                      "outcomes": m.outcomes, "seconds": m.seconds} for m in mutants],
         "survivors": survivors, "wall_s": wall,
     }

@@ -9,17 +9,16 @@ exactly what the guide says and observes both planes at an enterprise-mode platf
 
 from __future__ import annotations
 
-import base64
-
 import pytest
 
+from codex_conformance import credentials
 from codex_conformance.containers import ReferencePlatform
 from codex_conformance.evidence import header, hook_events
 from codex_conformance.platforms import ReferenceTarget
 from codex_conformance.runner import Runner
 from codex_conformance.stack import Stack
 
-CREDENTIAL = "Basic " + base64.b64encode(b"demo-client:demo-secret").decode()
+CREDENTIAL = "Basic " + credentials.DEMO_BASIC
 
 
 @pytest.mark.check(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import pytest
 
+from codex_conformance import credentials
 from codex_conformance.evidence import SAAS, header, registrations, saas_calls, tool_output
 from codex_conformance.runner import Runner
 
@@ -71,7 +72,8 @@ def test_rate_limited_registration_backs_off(conformance: Runner) -> None:
 )
 def test_registration_needs_201(conformance: Runner) -> None:
     wrong = {"method": "POST", "path": "/api/v1/register", "status": 200,
-             "body": {"tenant_id": "cs_00000000-0000-4000-8000-000000000000", "secret": "s3",
+             "body": {"tenant_id": "cs_00000000-0000-4000-8000-000000000000",
+                      "secret": credentials.STAGED_REGISTRATION_SECRET,
                       "expires_at": "2099-01-01T00:00:00Z"}}
     first = conformance.run("outbound-probe", env=COMMUNITY, outside={SAAS: [wrong]})
     assert len(registrations(first)) == 1, first.summary()
@@ -91,7 +93,8 @@ def test_unsafe_registration_file_is_replaced(conformance: Runner) -> None:
     assert stored is not None and stored[0] == "600", stored
     second = conformance.run("outbound-probe", env=COMMUNITY, after=first,
                              setup=f"chmod 644 ~/{REGISTRATION_FILE}")
-    assert "has unsafe permissions (644)" in tool_output(second), tool_output(second)
+    assert "has unsafe permissions (644)" in tool_output(second), (
+        f"no unsafe-permissions warning reached the model: {tool_output(second)!r}")
     assert len(registrations(second)) == 1, "no new registration replaced the unsafe file"
     replaced = second.stat(second.home_path(REGISTRATION_FILE))
     assert replaced is not None and replaced[0] == "600" and replaced[1] != stored[1], replaced

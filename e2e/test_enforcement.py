@@ -67,7 +67,9 @@ def test_block_is_audited(conformance: Runner) -> None:
     decision = assert_blocked_by_hook(obs)
     audit = blocked_audit(obs)
     assert audit["tool_name"] == "Bash", audit
-    assert audit.get("caller_name") == "codex" and audit.get("tool_type") == "codex", audit
+    assert (audit.get("caller_name"), audit.get("tool_type")) == ("codex", "codex"), (
+        f"the audit's caller_name {audit.get('caller_name')!r} and tool_type {audit.get('tool_type')!r} "
+        f"should both be 'codex': {audit}")
     assert audit["success"] is False, audit
     assert audit["input"] == {"statement": obs.rendered.expect["statement"]}, audit
     assert audit["output"]["policy_decision"] == "blocked", audit
@@ -103,7 +105,9 @@ def test_allowed_command_runs_and_is_audited(conformance: Runner) -> None:
     assert len(audits) == 1, f"expected one audit, got {len(audits)}\n{obs.summary()}"
     audit = audits[0]["arguments"]
     assert audit["tool_name"] == "Bash", audit
-    assert audit.get("caller_name") == "codex" and audit.get("tool_type") == "codex", audit
+    assert (audit.get("caller_name"), audit.get("tool_type")) == ("codex", "codex"), (
+        f"the audit's caller_name {audit.get('caller_name')!r} and tool_type {audit.get('tool_type')!r} "
+        f"should both be 'codex': {audit}")
     assert audit["input"] == {"command": expect["statement"]}, audit
     assert isinstance(audit["success"], bool), audit
     assert isinstance(audit["output"]["summary"], str) and len(audit["output"]["summary"]) <= 500, audit

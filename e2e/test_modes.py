@@ -118,12 +118,12 @@ def asked_before_dialog(run: TuiRun, obs: Observation, statement: str) -> dict:
 def test_approval_follows_the_policy_check(conformance: Runner) -> None:
     with approval_session(conformance, "mode-approval") as run:
         statement = run.rendered.expect["statement"]
-        run.tui.wait_for_text(APPROVAL_DIALOG, TURN_S)
-        run.tui.wait_for_text(re.escape(f"$ {statement}"), TURN_S)
+        run.tui.expect_text(APPROVAL_DIALOG, TURN_S)
+        run.tui.expect_text(re.escape(f"$ {statement}"), TURN_S)
         run.tui.snapshot("approval dialog")
         asked_before_dialog(run, run.observe(), statement)
         run.tui.press("y")
-        run.tui.wait_for_text(APPROVED, TURN_S)
+        run.tui.expect_text(APPROVED, TURN_S)
         obs = finish_turn(run)
         assert obs.exists(sentinel(obs)), with_screen(run, "the approved command did not run") + obs.summary()
         ran_at = float(obs.read(sentinel(obs)).strip())
@@ -166,12 +166,12 @@ def test_blocked_command_never_reaches_the_dialog(conformance: Runner) -> None:
 def test_declined_command_is_not_audited(conformance: Runner) -> None:
     with approval_session(conformance, "mode-approval-declined") as run:
         expect, variables = run.rendered.expect, run.rendered.variables
-        run.tui.wait_for_text(APPROVAL_DIALOG, TURN_S)
+        run.tui.expect_text(APPROVAL_DIALOG, TURN_S)
         run.tui.snapshot("approval dialog")
         asked_before_dialog(run, run.observe(), expect["statement"])
         run.tui.press("esc")
-        run.tui.wait_for_text(DECLINED, TURN_S)
-        run.tui.wait_for_text(INTERRUPTED, TURN_S)
+        run.tui.expect_text(DECLINED, TURN_S)
+        run.tui.expect_text(INTERRUPTED, TURN_S)
         declined = run.tui.snapshot("declined")
         assert flatten(expect["statement"]) in flatten(declined), with_screen(
             run, "the screen does not say which command was declined")
@@ -179,7 +179,7 @@ def test_declined_command_is_not_audited(conformance: Runner) -> None:
         # the declined command would have, so the audit log is complete when it is there.
         # It is escalated too (approved), so the check does not depend on the sandbox.
         run.tui.submit(variables["followup"])
-        run.tui.wait_for_text(re.escape(f"$ {expect['followup_statement']}"), TURN_S)
+        run.tui.expect_text(re.escape(f"$ {expect['followup_statement']}"), TURN_S)
         run.tui.press("y")
         obs = finish_turn(run)
         assert obs.exists(variables["after"]), with_screen(run, "the follow-up did not run") + obs.summary()

@@ -17,6 +17,7 @@ import re
 
 import pytest
 
+from codex_conformance import credentials
 from codex_conformance.evidence import (
     QUIET_WINDOW_S,
     SAAS,
@@ -36,7 +37,7 @@ from codex_conformance.runner import Runner
 from codex_conformance.stack import Stack
 
 SAAS_URL = f"https://{SAAS}"
-NOT_A_SECRET = base64.b64encode(b"codex-conformance:not-a-secret").decode()
+NOT_A_SECRET = credentials.NOT_A_SECRET
 
 
 def canary(endpoint: str, mode: str) -> str:
@@ -106,7 +107,8 @@ def test_bootstrap_registers_and_authenticates(conformance: Runner, cell: SuiteS
 def test_self_hosted_mode(conformance: Runner, cell: SuiteState, stack: Stack, auth: str | None) -> None:
     obs = conformance.run("outbound-probe", env={"AXONFLOW_AUTH": auth})
     output = tool_output(obs)
-    assert canary(stack.platform_endpoint, "self-hosted") in output, output
+    assert canary(stack.platform_endpoint, "self-hosted") in output, (
+        f"no self-hosted canary line in the block message: {output!r}")
     call = only_call(obs, "check_policy")
     assert decision_of(call)["allowed"] is False
     assert header(call, "X-Axonflow-Client") == f"codex-plugin/{cell.plugin.version}", call["headers"]

@@ -9,11 +9,13 @@ really sends. Redaction reaches the model as a developer message (codex.md §4.6
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 
 from codex_conformance.evidence import hook_events, tool_output
+from codex_conformance.invariants import SUMMARY_LIMIT
 from codex_conformance.runner import Observation, Runner
 
 ALERT = "GOVERNANCE ALERT: PII/sensitive data detected in tool output"
@@ -100,3 +102,29 @@ def test_post_hook_audits_what_codex_sent(conformance: Runner) -> None:
     assert len(audit["output"]["summary"]) <= 500, audit
     assert audit["success"] is True, audit
     assert not [t for t in developer_texts(obs) if "GOVERNANCE ALERT" in t], "clean output raised an alert"
+
+
+@pytest.mark.check(
+    id="POST-SUMMARY-LONG", area="post-tool",
+    contract="plugin.md §3.2 R3 (output.summary: first 500 characters); §12 POST-06",
+    summary="a command printing far more than 500 characters is audited with exactly its first 500",
+)
+def test_long_output_is_summarised(conformance: Runner) -> None:
+    obs = conformance.run("post-long", observe_hooks=True)
+    posts = [c for c in obs.hook_calls("PostToolUse") if c.tool_name == "Bash"]
+    assert len(posts) == 1, f"Codex handed the post-hooks {len(posts)} Bash results\n{obs.summary()}"
+    response = posts[0].tool_response
+    full = response if isinstance(response, str) else json.dumps(response, separators=(",", ":"))
+    assert len(full) > 10 * SUMMARY_LIMIT, (
+        f"the scenario's output reached the hook with only {len(full)} characters\n{obs.summary()}")
+    audits = [a for a in obs.wait_for_calls("audit_tool_call")
+              if a["arguments"].get("input") == {"command": obs.rendered.expect["statement"]}]
+    assert len(audits) == 1, (
+        f"expected one audit of the command, the platform saw {len(audits)}\n{obs.summary()}")
+    summary = audits[0]["arguments"]["output"]["summary"]
+    # The documented cut: the first 500 characters of the output as the hook received it
+    # (a string tool_response as it is, or as compact JSON: plugin.md §3.2 R3, F3).
+    cuts = {full[:SUMMARY_LIMIT], json.dumps(full, ensure_ascii=False)[:SUMMARY_LIMIT]}
+    assert summary in cuts, (
+        f"the audit's output.summary is not the first {SUMMARY_LIMIT} characters of the output: "
+        f"{len(summary)} characters, starting {summary[:80]!r}")

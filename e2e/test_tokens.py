@@ -8,27 +8,19 @@ value may ever appear in what the hook prints (it reaches the model on a block).
 
 from __future__ import annotations
 
-import base64
 import json
 import shlex
 import time
 
 import pytest
 
+from codex_conformance import credentials
 from codex_conformance.evidence import assert_ran_after_hook, header, hook_events, only_call, tool_output
 from codex_conformance.runner import Observation, Runner
 from codex_conformance.stack import Stack
 
 UNAUTHORIZED = {"kind": "unauthorized", "match": {"tool": "check_policy"}, "count": 1}
-USER_TOKEN = "eyJhbGciOiJIUzI1NiJ9.eyJlbWFpbCI6ImRldkBleGFtcGxlLmNvbSJ9.c2lnbmF0dXJl"
-
-
-def axon_token(expires_in_s: int) -> str:
-    """An ``AXON-`` licence token whose JWT payload carries ``exp`` (the plugin reads only that)."""
-    def part(data: dict) -> str:
-        return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
-    payload = {"exp": int(time.time()) + expires_in_s, "tier": "pro", "tenant_id": "cs_conformance"}
-    return f"AXON-{part({'alg': 'EdDSA', 'typ': 'JWT'})}.{part(payload)}.c2lnbmF0dXJl"
+USER_TOKEN = credentials.USER_TOKEN
 
 
 def throttled_then_unasked(conformance: Runner, first: Observation) -> tuple[int, str]:
@@ -45,8 +37,8 @@ def throttled_then_unasked(conformance: Runner, first: Observation) -> tuple[int
     return int(until), reason
 
 
-VALID = axon_token(30 * 86400)
-EXPIRED = axon_token(-86400)
+VALID = credentials.VALID_LICENSE  # expires in 2100
+EXPIRED = credentials.EXPIRED_LICENSE  # expired in 2020
 
 
 @pytest.mark.parametrize("token,expected", [
@@ -76,7 +68,7 @@ def licence_file(*lines: str) -> str:
     return f"mkdir -p ~/.codex && printf '%s\\n' {shlex.join(lines)} > {path} && chmod 600 {path}"
 
 
-OTHER = axon_token(60 * 86400)
+OTHER = credentials.OTHER_LICENSE
 
 
 @pytest.mark.parametrize("env,file,expected", [
@@ -158,8 +150,9 @@ def test_user_token_401_fails_closed(conformance: Runner, stack: Stack) -> None:
     output = tool_output(obs)
     expected = (f"AxonFlow governance blocked: the AxonFlow agent at {stack.platform_endpoint} rejected "
                 "authentication (HTTP 401), so this tool call is blocked.")
-    assert expected in output, output
-    assert "per-user token" in output and USER_TOKEN not in output, output
+    assert expected in output, f"the block message lacks the documented 401 line: {output!r}"
+    assert "per-user token" in output and USER_TOKEN not in output, (
+        f"the block message should name the per-user token, never print it: {output!r}")
 
 
 @pytest.mark.check(

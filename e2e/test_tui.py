@@ -80,31 +80,31 @@ def test_tui_hook_review(conformance: Runner, cell: SuiteState) -> None:
     # 1. Review each hook, trust it with `t`, then run the dangerous command.
     with conformance.run_tui("tui-block") as trusted:
         tui = trusted.tui
-        tui.wait_for_text(FOLDER_TRUST, TURN_S)
+        tui.expect_text(FOLDER_TRUST, TURN_S)
         tui.confirm(FOLDER_TRUST_YES, FOLDER_TRUST, TURN_S)
-        tui.wait_for_text(r"Hooks need review", TURN_S)
+        tui.expect_text(r"Hooks need review", TURN_S)
         tui.snapshot("hooks need review")
         tui.select(r"Review hooks")
         tui.press("enter")
-        tui.wait_for_text(r"Event +Installed +Active +Review", TURN_S)
+        tui.expect_text(r"Event +Installed +Active +Review", TURN_S)
         tui.snapshot("hooks overview")
         # Events in the TUI's order (the plugin's hooks.json lists them in that order too);
         # the overview scrolls, so each row is checked once the highlight has reached it.
         for event, handlers in plugin_hooks(cell, trusted).items():
             tui.select(rf"\b{event}\b", max_moves=16)
-            tui.wait_for_text(rf"{event} +{len(handlers)} +0 +{len(handlers)}\b", TURN_S)
+            tui.expect_text(rf"{event} +{len(handlers)} +0 +{len(handlers)}\b", TURN_S)
             tui.press("enter")
-            tui.wait_for_text(rf"{event} hooks", TURN_S)
+            tui.expect_text(rf"{event} hooks", TURN_S)
             for matcher, command in handlers:
-                tui.wait_for_text(re.escape(command), TURN_S, flat=True)
+                tui.expect_text(re.escape(command), TURN_S, flat=True)
                 if matcher:
-                    tui.wait_for_text(rf"Matcher +{re.escape(matcher)}", TURN_S)
-            tui.wait_for_text(r"Trust +New hook - review required", TURN_S)
+                    tui.expect_text(rf"Matcher +{re.escape(matcher)}", TURN_S)
+            tui.expect_text(r"Trust +New hook - review required", TURN_S)
             tui.snapshot(f"{event} review")
             tui.press("t")
-            tui.wait_for_text(r"Trust +Trusted", TURN_S)
+            tui.expect_text(r"Trust +Trusted", TURN_S)
             tui.press("esc")
-            tui.wait_for_text(rf"{event} +{len(handlers)} +{len(handlers)}\b", TURN_S)
+            tui.expect_text(rf"{event} +{len(handlers)} +{len(handlers)}\b", TURN_S)
         tui.snapshot("all AxonFlow hooks trusted")
         tui.press("esc")
         # Codex 0.169.0: closing the startup review lands in the Agent command center, where
@@ -149,17 +149,17 @@ def test_tui_install_via_plugins(conformance: Runner, cell: SuiteState) -> None:
         tui = run.tui
         assert run.tui.answer_dialogs() == [], with_screen(run, "a dialog despite the pre-answers")
         tui.slash("/plugins")
-        tui.wait_for_text(r"Browse plugins", TURN_S)
+        tui.expect_text(r"Browse plugins", TURN_S)
         # "Press Enter to install" (0.148.0 on); "... to view plugin details" (0.118.0).
-        row = tui.wait_for_text(r"(?m)^ *› .*\S.*Press Enter to (?:install|view plugin details)", TURN_S)
+        row = tui.expect_text(r"(?m)^ *› .*\S.*Press Enter to (?:install|view plugin details)", TURN_S)
         tui.snapshot("/plugins lists the marketplace entry")
         assert row
         tui.press("enter")
-        tui.wait_for_text(r"Install plugin", TURN_S)
+        tui.expect_text(r"Install plugin", TURN_S)
         tui.snapshot("plugin details")
         tui.select(r"Install plugin")
         tui.press("enter")
-        tui.wait_for_text(r"Installed .* plugin", TURN_S)
+        tui.expect_text(r"Installed .* plugin", TURN_S)
         tui.snapshot("installed")
         for _ in range(4):  # esc: back out of the details, then close the plugin browser
             if COMPOSER_IDLE.search(tui.screen()):
@@ -190,14 +190,14 @@ def test_tui_explain_override(conformance: Runner) -> None:
         assert tui.answer_dialogs() == [], with_screen(run, "a dialog despite the pre-answers")
         tui.submit(run.prompt)
         # The id as shown; releases before 0.148.0 wrap it anywhere, so spaces are dropped.
-        block = tui.wait_for_text(r"decision: ((?:[0-9a-f-] ?){35}[0-9a-f])", TURN_S, flat=True)
+        block = tui.expect_text(r"decision: ((?:[0-9a-f-] ?){35}[0-9a-f])", TURN_S, flat=True)
         tui.snapshot("blocked")
-        tui.wait_for_text(r"Called axonflow\.explain_decision", TURN_S)
+        tui.expect_text(r"Called axonflow\.explain_decision", TURN_S)
         tui.snapshot("explain_decision")
-        tui.wait_for_text(r"Called axonflow\.create_override", TURN_S)
+        tui.expect_text(r"Called axonflow\.create_override", TURN_S)
         tui.snapshot("create_override")
         # The retried command ran (curl itself times out: no metadata service on the network).
-        tui.wait_for_text(r"(Ran|Exited \(status \d+\)) curl ", TURN_S)
+        tui.expect_text(r"(Ran|Exited \(status \d+\)) curl ", TURN_S)
         obs = finish_turn(run)
         tui.quit()
     decision_id = block.group(1).replace(" ", "")

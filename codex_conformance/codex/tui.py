@@ -6,7 +6,8 @@ fed into a fixed-size ``pyte`` screen, so checks read the *rendered* text, and i
 an asciicast v2 recording (``[t, "o", data]`` events, plus ``"i"`` for the keys sent).
 Every wait is a screen condition with a deadline (``wait_for_text``): output is read as it
 arrives and the screen checked after each chunk; nothing sleeps. A wait that misses its
-deadline raises :class:`TuiWaitError` (an AssertionError) carrying the last screen.
+deadline raises :class:`TuiWaitError` (a HarnessError) carrying the last screen;
+``expect_text`` is the check's wait, failing as a :class:`ExpectedScreenError`.
 
 The TUI asks its terminal about itself (cursor position, device attributes, default
 colours); the screen answers those queries like a terminal emulator would.
@@ -33,7 +34,7 @@ from typing import Any
 import pexpect
 import pyte
 
-from ..errors import SuiteError
+from ..errors import HarnessError, SuiteError
 
 COLUMNS, ROWS = 120, 40
 DEFAULT_WAIT_S = 20.0
@@ -71,8 +72,16 @@ DECLINED = re.compile(r"You canceled the request to run")
 INTERRUPTED = re.compile(r"Conversation interrupted")
 
 
-class TuiWaitError(AssertionError):
-    """A screen condition that did not come true in time; the message has the screen."""
+class TuiWaitError(HarnessError):
+    """A screen the driver waits on (a dialog, the idle composer, a turn's end) did not come
+    in time: the suite could not drive Codex, so the check is an ``error``, not the plugin's
+    failure. The message has the screen. A check waiting on what the plugin decides uses
+    :meth:`TuiSession.expect_text`, which fails as an assertion."""
+
+
+class ExpectedScreenError(AssertionError):
+    """What a check expected on screen (a block, a dialog the plugin's decision leads to)
+    never showed: an observation about the plugin, with the screen."""
 
 
 def flatten(text: str) -> str:
@@ -383,6 +392,17 @@ class TuiSession:
         __tracebackhide__ = True
         regex = re.compile(pattern) if isinstance(pattern, str) else pattern
         return self.wait_for_any({"text": regex}, timeout, flat)[1]
+
+    def expect_text(self, pattern: str | re.Pattern[str], timeout: float = DEFAULT_WAIT_S,
+                    flat: bool = False) -> re.Match[str]:
+        """A check's wait for what the plugin's behaviour should put on screen: as
+        ``wait_for_text``, but a missing screen is the check's failing observation
+        (:class:`ExpectedScreenError`), not the driver's."""
+        __tracebackhide__ = True
+        try:
+            return self.wait_for_text(pattern, timeout, flat)
+        except TuiWaitError as exc:
+            raise ExpectedScreenError(str(exc)) from None
 
     def wait_for_any(self, conditions: dict[str, Condition | str],
                      timeout: float = DEFAULT_WAIT_S, flat: bool = False) -> tuple[str, Any]:

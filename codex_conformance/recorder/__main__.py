@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import ssl
 import sys
 import threading
@@ -135,7 +136,8 @@ def registration() -> dict[str, Any]:
     expires = datetime.now(UTC) + timedelta(days=90)
     return {
         "tenant_id": f"cs_{uuid.uuid4()}",
-        "secret": uuid.uuid4().hex + uuid.uuid4().hex,
+        # The suite hands the secret in (so its reports can mask it); a fresh one otherwise.
+        "secret": os.environ.get("RECORDER_REGISTRATION_SECRET") or uuid.uuid4().hex + uuid.uuid4().hex,
         "expires_at": expires.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "endpoint": "https://try.getaxonflow.com",
         "note": "issued by the codex-conformance recorder",

@@ -2,7 +2,10 @@
 
 from pathlib import Path
 
+import pytest
+
 from codex_conformance import deviations
+from codex_conformance.errors import SuiteError
 
 
 def test_version_ranges() -> None:
@@ -49,3 +52,25 @@ def test_a_list_in_when_matches_any_of_its_values(tmp_path: Path) -> None:
         "- check: X-ONE\n  when: {mode: [workspace-write, on-request]}\n  contract: c\n  reason: r\n")
     assert "X-ONE" in deviations.for_cell({"mode": "on-request"}, tmp_path)
     assert deviations.for_cell({"mode": "bypass"}, tmp_path) == {}
+
+
+def test_invariant_entries_know_only_what_they_observe(tmp_path: Path) -> None:
+    (tmp_path / "plugin-1.7.0.yaml").write_text(
+        "- invariant: INV-FILES\n  observed: '^/tmp/tmp\\.\\w+ created'\n  contract: c\n  reason: r\n"
+        "- check: ENF-ALLOW\n  observed: 'no caller_name'\n  contract: c\n  reason: r\n")
+    cell = {"plugin": "1.7.0"}
+    [entry] = deviations.invariants_for_cell(cell, tmp_path)
+    assert entry.covers("BOOT-REUSE", "INV-FILES", "/tmp/tmp.Ab12 created or changed outside ...")
+    assert not entry.covers("BOOT-REUSE", "INV-FILES", "/tmp/axonflow.log created or changed outside ...")
+    assert not entry.covers("BOOT-REUSE", "INV-SECRETS", "/tmp/tmp.Ab12 created")
+    assert entry.named == "known deviation [plugin-1.7.0.yaml] (c): r"
+    check = deviations.for_cell(cell, tmp_path)["ENF-ALLOW"]
+    assert check.matches("AssertionError: the audit has no caller_name")
+    assert not check.matches("KeyError: 'caller_name'")
+    assert deviations.invariants_for_cell({"plugin": "1.6.0"}, tmp_path) == []
+
+
+def test_an_invariant_entry_needs_its_pattern(tmp_path: Path) -> None:
+    (tmp_path / "x.yaml").write_text("- invariant: INV-FILES\n  contract: c\n  reason: r\n")
+    with pytest.raises(SuiteError, match="needs `observed`"):
+        deviations.load(tmp_path)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from codex_conformance.pytest_plugin import _outcome
+from codex_conformance.pytest_plugin import _outcome, first_line
 
 
 def report(when: str, outcome: str, message: str = "", **extra: object) -> SimpleNamespace:
@@ -52,3 +52,27 @@ def test_strict_xpass_from_a_worker_is_a_stale_entry_with_its_reason() -> None:
     stale = SimpleNamespace(when="call", passed=False, skipped=False, failed=True, longreprtext=text,
                             longrepr=text)
     assert _outcome([stale]) == ("xpassed", "known deviation (F1): no script reads AXONFLOW_COMMUNITY_SAAS")
+
+
+def test_harness_failure_in_the_call_is_an_error() -> None:
+    """A HarnessError (or any non-assertion) during the check is the suite's, not the plugin's."""
+    failed = report("call", "failed", "codex_conformance.errors.HarnessError: a suite step failed",
+                    user_properties=[("codex-conformance-harness-error", True)])
+    assert _outcome([failed]) == ("error", "HarnessError: a suite step failed")
+    assert _outcome([report("call", "failed", "AssertionError: the command ran")]) == (
+        "failed", "AssertionError: the command ran")
+
+
+def test_reason_is_the_first_meaningful_line() -> None:
+    cases = {
+        "AssertionError: []\nassert [] == ['Blocked']\n  At index 0 diff":
+            "AssertionError: assert [] == ['Blocked']",
+        "AssertionError: Chunk ID: d963d8\nWall time: 0.0 seconds\nProcess exited with code 0\n"
+        "Output:\nhello": "AssertionError: hello",
+        "[gw2] linux -- Python 3.11.7 /x/python\nAssertionError: the blocked command ran":
+            "AssertionError: the blocked command ran",
+        "AssertionError: {'allowed': True}\nassert True is False": "AssertionError: assert True is False",
+        "AssertionError: the hook's call was refused\nmore": "AssertionError: the hook's call was refused",
+    }
+    for message, reason in cases.items():
+        assert first_line(report("call", "failed", message)) == reason, message

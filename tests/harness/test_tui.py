@@ -23,6 +23,7 @@ from codex_conformance.codex.tui import (
     read_cast,
     wait_on,
 )
+from codex_conformance.errors import HarnessError
 
 
 class FakeClock:
@@ -103,7 +104,8 @@ def test_wait_timeout_message_contains_the_last_screen() -> None:
     with pytest.raises(TuiWaitError) as info:
         wait_on(term, chunks(), {"ready": re.compile(r"for shortcuts")}, timeout_s=0.2)
     message = str(info.value)
-    assert isinstance(info.value, AssertionError)
+    # The driver's wait is the suite's (an error), never a check's failed assertion.
+    assert isinstance(info.value, HarnessError) and not isinstance(info.value, AssertionError)
     assert "for shortcuts" in message and "within 0." in message
     assert "Trust this folder?" in message and "1. Trust and continue" in message
 

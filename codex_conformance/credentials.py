@@ -1,0 +1,178 @@
+"""Every credential the suite creates or hands out, registered for masking as it is made.
+
+A credential reaches the plugin and the platform in several encodings: the literal value,
+base64 of it, ``Basic <base64>`` as the hooks send ``AXONFLOW_AUTH``, and for a
+``client:secret`` pair the secret alone. :func:`register` records all of them at the moment
+the value is created, so the report writers (artifacts.py) and the session invariants
+(observation/invariants.py) know every form before any of it can be written or leaked;
+masking by header name alone misses a token printed into a block message or a test
+parameter.
+
+The suite's credentials are fixed fakes (no real service ever sees them), so a scan of
+``reports/`` in another process (``python -m codex_conformance.secret_scan``) knows them too.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+import threading
+
+# Shorter values (tenant ids' "cs", a port) would mask ordinary words.
+MIN_LENGTH = 8
+
+_lock = threading.Lock()
+_known: dict[str, str] = {}  # form -> what it is a form of (for scan reports)
+_version = 0
+
+
+def _b64(text: str) -> str:
+    return base64.b64encode(text.encode()).decode()
+
+
+def _decoded(text: str) -> str | None:
+    """``text`` as base64 decoded to printable text, else None."""
+    try:
+        raw = base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
+        decoded = raw.decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return None
+    return decoded if decoded.isprintable() and len(decoded) >= 4 else None
+
+
+def forms(value: str) -> set[str]:
+    """Every encoding in which the suite or the plugin may carry ``value``."""
+    out = {value, _b64(value), "Basic " + _b64(value)}
+    bare = value.removeprefix("Basic ").strip()
+    if bare != value:
+        out.add(bare)
+    decoded = _decoded(bare)
+    if decoded is not None:
+        out.add(decoded)
+        bare_pair = decoded
+    else:
+        bare_pair = bare
+    client, sep, secret = bare_pair.partition(":")
+    if sep and client and secret:
+        out.add(secret)
+    return {f for f in out if len(f) >= MIN_LENGTH}
+
+
+def register(value: str, what: str = "credential") -> str:
+    """Record ``value`` (all its forms) as a secret and return it unchanged."""
+    global _version
+    if not value:
+        return value
+    with _lock:
+        for form in forms(value):
+            _known.setdefault(form, what)
+        _version += 1
+    return value
+
+
+def register_document(text: str) -> None:
+    """Register the ``secret`` and token fields of a JSON document a service answered
+    (a Community-SaaS registration, a recovery): values the suite did not choose."""
+    try:
+        document = json.loads(text)
+    except (json.JSONDecodeError, TypeError):
+        return
+    if isinstance(document, dict):
+        for key in ("secret", "token", "license_token", "user_token"):
+            if isinstance(document.get(key), str):
+                register(document[key], f"{key} from a service")
+
+
+def register_registration(response: dict[str, object]) -> None:
+    """A Community-SaaS registration answer: the plugin's AXONFLOW_AUTH is then
+    ``base64(tenant_id:secret)`` (plugin.md §6), a form of the secret no list holds."""
+    tenant, secret = response.get("tenant_id"), response.get("secret")
+    if isinstance(secret, str):
+        register(secret, "the Community-SaaS registration secret")
+        if isinstance(tenant, str):
+            register(_b64(f"{tenant}:{secret}"), "AXONFLOW_AUTH from a Community-SaaS registration")
+
+
+# A base64 run long enough to hold a credential (standard or URL-safe alphabet).
+_B64_RUN = re.compile(r"[A-Za-z0-9+/_-]{16,}={0,2}")
+
+
+def _hidden(run: str, forms: dict[str, str]) -> str | None:
+    """What ``run`` hides when it is base64 of text holding a known form, else None."""
+    for decode in (base64.b64decode, base64.urlsafe_b64decode):
+        try:
+            text = decode(run + "=" * (-len(run) % 4)).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError, ValueError):
+            continue
+        found = next((what for form, what in forms.items() if form in text), None)
+        if found is not None:
+            return found
+    return None
+
+
+def find(text: str, forms: dict[str, str] | None = None) -> set[str]:
+    """What credentials ``text`` holds: any registered form (``forms`` overrides), or base64
+    of text that holds one (``base64(tenant:secret)`` for any tenant)."""
+    forms = known() if forms is None else forms
+    found = {what for form, what in forms.items() if form in text}
+    for run in _B64_RUN.findall(text):
+        if run not in forms and (what := _hidden(run, forms)) is not None:
+            found.add(what)
+    return found
+
+
+def mask_encoded(text: str, mask: str, forms: dict[str, str] | None = None) -> str:
+    """``text`` with every base64 run that hides a credential replaced by ``mask``."""
+    forms = known() if forms is None else forms
+    return _B64_RUN.sub(lambda m: mask if _hidden(m.group(0), forms) is not None else m.group(0), text)
+
+
+def known() -> dict[str, str]:
+    """form -> description, a snapshot."""
+    with _lock:
+        return dict(_known)
+
+
+def version() -> int:
+    """Bumped by every registration: a cache of :func:`known` is stale when it changed."""
+    return _version
+
+
+def license_token(exp: int, tier: str = "pro") -> str:
+    """An ``AXON-`` licence token whose JWT payload carries ``exp`` (the plugin reads only
+    that, plugin.md §7), fixed for a given ``exp`` so any process can know it."""
+
+    def part(data: dict[str, object]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
+
+    payload = {"exp": exp, "tier": tier, "tenant_id": "cs_conformance"}
+    return register(f"AXON-{part({'alg': 'EdDSA', 'typ': 'JWT'})}.{part(payload)}.c2lnbmF0dXJl",
+                    "licence token")
+
+
+# -- the suite's credentials ---------------------------------------------------------
+# The platform's enterprise demo client (the real agent's default; refplatform/config.py
+# DEFAULT_CLIENTS follows it).
+DEMO_CLIENT_ID = "demo-client"
+DEMO_CLIENT_SECRET = register("demo-secret", "the platform's demo client secret")
+DEMO_BASIC = register(_b64(f"{DEMO_CLIENT_ID}:{DEMO_CLIENT_SECRET}"),
+                      "AXONFLOW_AUTH of the demo client")
+# An AXONFLOW_AUTH value no platform knows: outbound checks see where it is sent.
+NOT_A_SECRET = register(_b64("codex-conformance:not-a-secret-7d1e"), "an unknown AXONFLOW_AUTH")
+# A per-user token (JWT shape; the reference platform verifies it with JWT_SECRET).
+USER_TOKEN = register("eyJhbGciOiJIUzI1NiJ9.eyJlbWFpbCI6ImRldkBleGFtcGxlLmNvbSJ9.c2lnbmF0dXJl",
+                      "a per-user token")
+# The reference platform's default JWT secret (refplatform/config.py DEFAULT_JWT_SECRET).
+JWT_SECRET = register("axonflow-local-dev-jwt-secret-do-not-use-in-production",
+                      "the reference platform's JWT secret")
+# What the Community-SaaS recorder issues as a tenant's secret (recorder --registration-secret).
+REGISTRATION_SECRET = register("cs-secret-3f9a1c7e5b2d4a6f8e0c1b3d5f7a9e2c",
+                               "the Community-SaaS registration secret")
+# A secret a check stages as a registration body of its own (BOOT-200-NOT-STORED).
+STAGED_REGISTRATION_SECRET = register("cs-secret-staged-91d3e7a5", "a staged registration secret")
+# Licence tokens: valid until 2100, expired since 2020, and a second valid one.
+VALID_LICENSE = license_token(4102444800)
+OTHER_LICENSE = license_token(4133980800)
+EXPIRED_LICENSE = license_token(1577836800)

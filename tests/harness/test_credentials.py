@@ -1,0 +1,49 @@
+"""Credentials are known in every form they travel in, and masked in all of them."""
+
+from __future__ import annotations
+
+import base64
+
+from codex_conformance import credentials
+from codex_conformance.artifacts import MASK, Redactor
+
+
+def b64(text: str) -> str:
+    return base64.b64encode(text.encode()).decode()
+
+
+def test_a_pair_is_known_literally_encoded_and_by_its_secret() -> None:
+    forms = credentials.forms("Basic " + b64("client-x:s3cret-value"))
+    assert {"client-x:s3cret-value", "s3cret-value", b64("client-x:s3cret-value"),
+            "Basic " + b64("client-x:s3cret-value")} <= forms
+
+
+def test_short_values_are_not_masked() -> None:
+    assert all(len(f) >= credentials.MIN_LENGTH for f in credentials.forms("cs:ab"))
+
+
+def test_base64_of_a_pair_with_an_unknown_tenant_is_found_and_masked() -> None:
+    """The plugin's AXONFLOW_AUTH after a registration is base64(tenant:secret)."""
+    leaked = b64(f"cs_3cf03594-05c4-439e:{credentials.REGISTRATION_SECRET}")
+    text = f"blocked (credentials: {leaked})"
+    assert credentials.find(text) == {"the Community-SaaS registration secret"}
+    assert Redactor().text(text) == f"blocked (credentials: {MASK})"
+
+
+def test_registration_answers_register_the_derived_auth() -> None:
+    credentials.register_registration({"tenant_id": "cs_unit-test-tenant", "secret": "unit-test-secret-42"})
+    assert b64("cs_unit-test-tenant:unit-test-secret-42") in credentials.known()
+    assert "unit-test-secret-42" in credentials.known()
+
+
+def test_redactor_masks_header_values_in_text_and_data() -> None:
+    redactor = Redactor()
+    assert redactor.text("X-User-Token: abc") == f"X-User-Token: {MASK}"
+    assert redactor.text("{'Authorization': 'Basic q'}") == f"{{'Authorization': '{MASK}'}}"
+    assert redactor.data({"headers": {"authorization": "x"}, "t": credentials.VALID_LICENSE}) == {
+        "headers": {"authorization": MASK}, "t": MASK}
+
+
+def test_licence_tokens_are_fixed_for_any_process() -> None:
+    assert credentials.license_token(4102444800) == credentials.VALID_LICENSE
+    assert credentials.EXPIRED_LICENSE != credentials.VALID_LICENSE
