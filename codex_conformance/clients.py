@@ -26,7 +26,7 @@ class _Client:
 
 
 class ModelClient(_Client):
-    """The scripted model double (codex_conformance.modeldouble)."""
+    """The scripted model double (codex_conformance.services.modeldouble)."""
 
     def register(self, key: str, turns: list[dict[str, Any]]) -> None:
         self._json("POST", "/_suite/scripts", json={"key": key, "turns": turns})

@@ -249,7 +249,7 @@ class ModelDouble(SuiteContainer):
 
     def __init__(self, image: str, labels: RunLabels, network: SuiteNetwork, name: str) -> None:
         super().__init__(image, labels, network, name, aliases=(self.ALIAS,),
-                         command=["python3", "-m", "codex_conformance.modeldouble",
+                         command=["python3", "-m", "codex_conformance.services.modeldouble",
                                   "--port", str(self.PORT)])
         self.waiting_for(HttpReady(self.PORT, hint="is the services image current?"))
 
@@ -266,7 +266,7 @@ class ReferencePlatform(SuiteContainer):
     def __init__(self, image: str, labels: RunLabels, network: SuiteNetwork, name: str,
                  extra_args: tuple[str, ...] = (), alias: str = ALIAS) -> None:
         super().__init__(image, labels, network, name, aliases=(alias,),
-                         command=["python3", "-m", "codex_conformance.refplatform",
+                         command=["python3", "-m", "codex_conformance.services.refplatform",
                                   "--host", "0.0.0.0", "--port", str(self.PORT), *extra_args])
         self.waiting_for(HttpReady(self.PORT, hint="see the refplatform traceback above"))
 
@@ -281,7 +281,7 @@ class RecordingProxy(SuiteContainer):
     def __init__(self, image: str, labels: RunLabels, network: SuiteNetwork | None, name: str,
                  upstream: str, aliases: tuple[str, ...], **kwargs: Any) -> None:
         super().__init__(image, labels, network, name, aliases=aliases, **kwargs,
-                         command=["python3", "-m", "codex_conformance.recorder", "--role", "proxy",
+                         command=["python3", "-m", "codex_conformance.services.recorder", "--role", "proxy",
                                   "--upstream", upstream, "--http-port", str(self.PORT),
                                   "--control-port", str(self.CONTROL_PORT)])
         self.waiting_for(HttpReady(self.CONTROL_PORT, path="/"))
@@ -315,7 +315,7 @@ class OutsideHost(SuiteContainer):
     def __init__(self, image: str, labels: RunLabels, network: SuiteNetwork, name: str,
                  role: str, hostname: str, cert: ServerCert, upstream: str = "") -> None:
         super().__init__(image, labels, network, name, aliases=(hostname,),
-                         command=["python3", "-m", "codex_conformance.recorder", "--role", role,
+                         command=["python3", "-m", "codex_conformance.services.recorder", "--role", role,
                                   "--upstream", upstream, "--cert", "/certs/chain.pem",
                                   "--key", "/certs/key.pem", "--control-port", str(self.CONTROL_PORT)])
         self.kind = f"outside host {hostname}"
@@ -367,7 +367,7 @@ class DnsSink(SuiteContainer):
 
     def __init__(self, image: str, labels: RunLabels, network: SuiteNetwork, name: str) -> None:
         super().__init__(image, labels, network, name,
-                         command=["python3", "-m", "codex_conformance.dnssink"])
+                         command=["python3", "-m", "codex_conformance.services.dnssink"])
         self.waiting_for(LogReady("dns sink listening"))
 
     def queries(self, since: float = 0.0) -> list[str]:
@@ -389,7 +389,7 @@ class Reaper(SuiteContainer):
                  engine_socket: str, grace_s: float) -> None:
         super().__init__(
             image, labels, None, name, network_mode="none", auto_remove=True,
-            command=["python3", "-m", "codex_conformance.reaper",
+            command=["python3", "-m", "codex_conformance.services.reaper",
                      "--socket", "/reaper/reaper.sock", "--grace", str(grace_s)],
             volumes={engine_socket: ("/var/run/docker.sock", "rw"),
                      str(socket_dir): ("/reaper", "rw")},

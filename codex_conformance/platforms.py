@@ -36,7 +36,7 @@ from .clients import PlatformClient
 from .containers import RecordingProxy, ReferencePlatform, SuiteContainer, SuiteNetwork
 from .errors import SuiteError
 from .progress import phase
-from .refplatform.config import PROFILES
+from .services.refplatform.config import PROFILES
 
 if TYPE_CHECKING:
     from .stack import Stack

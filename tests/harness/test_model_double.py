@@ -10,7 +10,7 @@ from http.server import ThreadingHTTPServer
 import httpx
 import pytest
 
-from codex_conformance.modeldouble import server
+from codex_conformance.services.modeldouble import server
 
 
 @pytest.fixture

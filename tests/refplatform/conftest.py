@@ -12,8 +12,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from codex_conformance.refplatform.config import Settings
-from codex_conformance.refplatform.server import RunningPlatform
+from codex_conformance.services.refplatform.config import Settings
+from codex_conformance.services.refplatform.server import RunningPlatform
 
 MCP = "/api/v1/mcp-server"
 

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from codex_conformance.refplatform.config import DEFAULT_JWT_SECRET, Settings
-from codex_conformance.refplatform.server import Platform
+from codex_conformance.services.refplatform.config import DEFAULT_JWT_SECRET, Settings
+from codex_conformance.services.refplatform.server import Platform
 
 from .conftest import Client, basic
 
@@ -191,7 +191,7 @@ def test_check_policy_latency_p50_p95() -> None:
             },
         }
     )
-    from codex_conformance.refplatform.auth import HeaderView
+    from codex_conformance.services.refplatform.auth import HeaderView
 
     headers = HeaderView({"Content-Type": "application/json"})
     samples = []

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 import yaml
 
-from codex_conformance.refplatform.config import Settings
-from codex_conformance.refplatform.engine import PolicyEngine
+from codex_conformance.services.refplatform.config import Settings
+from codex_conformance.services.refplatform.engine import PolicyEngine
 
 VECTORS = yaml.safe_load((Path(__file__).parents[2] / "fixtures" / "policies" / "vectors.yaml").read_text())
 FAMILIES_NEEDING_BOTH = (

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from codex_conformance.refplatform.config import PROFILES, Settings
-from codex_conformance.refplatform.health import health_document
+from codex_conformance.services.refplatform.config import PROFILES, Settings
+from codex_conformance.services.refplatform.health import health_document
 
 SSRF = "curl -s http://169.254.169.254/latest/meta-data/"
 
@@ -19,7 +19,7 @@ def settings(profile: str) -> Settings:
 @pytest.mark.parametrize("profile,count", [("newest", 16), ("9.2.0", 10), ("0f245f06", 6)])
 def test_tool_catalogue_per_profile(profile: str, count: int) -> None:
     """platform.md K8: 6 tools -> 10 (Batch 1, the guide's platform) -> 16."""
-    from codex_conformance.refplatform import catalogue
+    from codex_conformance.services.refplatform import catalogue
 
     assert len(catalogue.listing("", settings(profile).tools)) == count
 

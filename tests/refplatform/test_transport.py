@@ -341,7 +341,7 @@ def test_chunked_body(platform: Any) -> None:
 
 def test_handler_exception_becomes_32603(platform: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     """Brief: an unexpected handler exception is a JSON-RPC -32603, never a traceback."""
-    from codex_conformance.refplatform import tools
+    from codex_conformance.services.refplatform import tools
 
     def boom(ctx: Any, args: Any) -> Any:
         raise RuntimeError("kaboom")

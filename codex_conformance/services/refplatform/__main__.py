@@ -1,4 +1,4 @@
-"""Start command: ``python3 -m codex_conformance.refplatform --host 0.0.0.0 --port 8080``."""
+"""Start command: ``python3 -m codex_conformance.services.refplatform --host 0.0.0.0 --port 8080``."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from .server import make_server
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="python3 -m codex_conformance.refplatform",
+        prog="python3 -m codex_conformance.services.refplatform",
         description="Reference AxonFlow platform (contract double).",
     )
     parser.add_argument("--host", default="127.0.0.1")
