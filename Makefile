@@ -29,7 +29,7 @@ $(STAMP): pyproject.toml
 
 # Validate the cell's inputs before anything slow (one line, non-zero exit, seconds).
 preflight: $(STAMP)
-	@$(PY) -m codex_conformance.preflight
+	@$(PY) -m codex_conformance.cli.preflight
 
 docker:
 	@sh scripts/ensure-docker.sh
@@ -61,36 +61,36 @@ test: preflight compose lint
 	$(PY) -m pytest e2e $(XDIST) $(REPORT_ARGS) $(PYTEST_ARGS)
 	PLATFORM=$(COMPOSE_TARGET) CODEX_CONFORMANCE_REPORTS=$(REPORTS)/compose \
 	  $(PY) -m pytest $(COMPOSE_CHECKS) --junitxml=$(REPORTS)/compose/junit.xml $(PYTEST_ARGS)
-	$(PY) -m codex_conformance.validate
+	$(PY) -m codex_conformance.cli.validate
 	$(MAKE) --no-print-directory matrix MATRIX=matrices/ci.toml
 
 images: preflight docker
-	$(PY) -m codex_conformance.preflight --build-images
+	$(PY) -m codex_conformance.cli.preflight --build-images
 
 # Prove the suite can fail: the reference plugin passes, every mutant is killed (kill
 # matrix in reports/validate.md).
 validate: preflight docker
-	$(PY) -m codex_conformance.validate
+	$(PY) -m codex_conformance.cli.validate
 
 # Every file under reports/ scanned for every form of every credential the suite hands out
 # (literal, base64, Basic, base64 of a pair holding one); fails on a hit (CI runs it last).
 secret-scan: $(STAMP)
-	$(PY) -m codex_conformance.secret_scan $(REPORTS)
+	$(PY) -m codex_conformance.reports.secret_scan $(REPORTS)
 
 # Remove every suite container and network on this engine (any run, dead or alive).
 clean-docker: $(STAMP)
-	$(PY) -m codex_conformance.preflight --sweep-all
+	$(PY) -m codex_conformance.cli.preflight --sweep-all
 
 # Time budgets and the hook-overhead benchmark -> reports/bench.json (minutes; the cold
 # phase removes the suite's images first). BENCH_ARGS="--skip cold" to keep them.
 BENCH_ARGS ?=
 bench: preflight docker
-	$(PY) -m codex_conformance.bench $(BENCH_ARGS)
+	$(PY) -m codex_conformance.cli.bench $(BENCH_ARGS)
 
 # Run the suite N times; fails when any check's outcome varied (reports/soak.md).
 N ?= 10
 soak: preflight docker
-	$(PY) -m codex_conformance.soak --runs $(N) --workers $(WORKERS)
+	$(PY) -m codex_conformance.cli.soak --runs $(N) --workers $(WORKERS)
 
 # The compatibility matrix: one pytest run per cell (plugin x Codex x platform) into
 # reports/matrix/<cell>/, then reports/matrix.{json,md,html}. SHARD=i/N runs every N-th
@@ -100,19 +100,19 @@ SHARD ?=
 MATRIX_WORKERS ?= 2
 MATRIX_JOBS ?= 1
 matrix: $(STAMP) docker
-	$(PY) -m codex_conformance.matrix run $(MATRIX) --workers $(MATRIX_WORKERS) --jobs $(MATRIX_JOBS) \
+	$(PY) -m codex_conformance.cli.matrix run $(MATRIX) --workers $(MATRIX_WORKERS) --jobs $(MATRIX_JOBS) \
 	  $(if $(SHARD),--shard $(SHARD))
 
 # The README's compatibility table, from the codex-range matrix's reports/matrix.json (and a
 # trimmed copy of it in docs/compat/ that a unit test holds the README to).
 compat-table: $(STAMP)
-	$(PY) -m codex_conformance.compat_table
+	$(PY) -m codex_conformance.reports.compat_table
 
 # Combine every reports/matrix/*/ (all shards) into one reports/matrix.{json,md,html};
 # MERGE_MATRIX=matrices/x.toml keeps only that file's cells.
 MERGE_MATRIX ?=
 merge-reports: $(STAMP)
-	$(PY) -m codex_conformance.matrix merge $(MERGE_MATRIX)
+	$(PY) -m codex_conformance.cli.matrix merge $(MERGE_MATRIX)
 
 # Allure HTML from every allure-results directory the runs left (e2e and matrix cells).
 report:

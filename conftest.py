@@ -1,3 +1,3 @@
 """Root conftest: the suite's pytest integration lives in the harness package."""
 
-pytest_plugins = ["codex_conformance.pytest_plugin"]
+pytest_plugins = ["codex_conformance.plugin.pytest_plugin"]

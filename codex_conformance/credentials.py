@@ -3,13 +3,13 @@
 A credential reaches the plugin and the platform in several encodings: the literal value,
 base64 of it, ``Basic <base64>`` as the hooks send ``AXONFLOW_AUTH``, and for a
 ``client:secret`` pair the secret alone. :func:`register` records all of them at the moment
-the value is created, so the report writers (artifacts.py) and the session invariants
-(observation/invariants.py) know every form before any of it can be written or leaked;
+the value is created, so the report writers (redaction.py) and the session invariants
+(checks/invariants.py) know every form before any of it can be written or leaked;
 masking by header name alone misses a token printed into a block message or a test
 parameter.
 
 The suite's credentials are fixed fakes (no real service ever sees them), so a scan of
-``reports/`` in another process (``python -m codex_conformance.secret_scan``) knows them too.
+``reports/`` in another process (``python -m codex_conformance.reports.secret_scan``) knows them too.
 """
 
 from __future__ import annotations

@@ -12,11 +12,11 @@ from __future__ import annotations
 import pytest
 
 from codex_conformance import credentials
-from codex_conformance.containers import ReferencePlatform
-from codex_conformance.evidence import header, hook_events
-from codex_conformance.platforms import ReferenceTarget
-from codex_conformance.runner import Runner
-from codex_conformance.stack import Stack
+from codex_conformance.checks.evidence import header, hook_events
+from codex_conformance.checks.runner import Runner
+from codex_conformance.stack.containers import ReferencePlatform
+from codex_conformance.stack.stack import Stack
+from codex_conformance.stack.targets import ReferenceTarget
 
 CREDENTIAL = "Basic " + credentials.DEMO_BASIC
 

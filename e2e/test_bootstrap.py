@@ -12,8 +12,8 @@ from __future__ import annotations
 import pytest
 
 from codex_conformance import credentials
-from codex_conformance.evidence import SAAS, header, registrations, saas_calls, tool_output
-from codex_conformance.runner import Runner
+from codex_conformance.checks.evidence import SAAS, header, registrations, saas_calls, tool_output
+from codex_conformance.checks.runner import Runner
 
 COMMUNITY = {"AXONFLOW_ENDPOINT": None, "AXONFLOW_AUTH": None}
 REGISTRATION_FILE = ".config/axonflow/try-registration.json"

@@ -22,16 +22,16 @@ from __future__ import annotations
 
 import pytest
 
-from codex_conformance.boundary import HOOK_BLOCKS, ROUTES, map_id
-from codex_conformance.evidence import (
+from codex_conformance.checks.boundary import HOOK_BLOCKS, ROUTES, map_id
+from codex_conformance.checks.evidence import (
     QUIET_WINDOW_S,
     decision_of,
     hook_checks,
     sentinel,
     tool_output,
 )
-from codex_conformance.pytest_plugin import BoundaryMap
-from codex_conformance.runner import Observation, Runner
+from codex_conformance.checks.runner import Observation, Runner
+from codex_conformance.plugin.pytest_plugin import BoundaryMap
 
 PROMISE = ("spec Governance Model (Bash: blocked before execution, \"automatic and cannot be "
            "bypassed\")")

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from codex_conformance.evidence import (
+from codex_conformance.checks.evidence import (
     assert_blocked_by_hook,
     decision_of,
     hook_events,
@@ -20,7 +20,7 @@ from codex_conformance.evidence import (
     sentinel,
     tool_output,
 )
-from codex_conformance.runner import Observation, Runner
+from codex_conformance.checks.runner import Observation, Runner
 
 FAMILIES = [
     ("enf-ssrf", "ENF-SSRF", "cloud-metadata SSRF", "platform.md §4.2 sys_dangerous_cloud_metadata"),

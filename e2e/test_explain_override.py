@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from codex_conformance.evidence import decision_of, hook_events, mcp_calls, sentinel
-from codex_conformance.runner import Runner
+from codex_conformance.checks.evidence import decision_of, hook_events, mcp_calls, sentinel
+from codex_conformance.checks.runner import Runner
 
 
 def result_of(request: dict[str, Any]) -> dict[str, Any]:

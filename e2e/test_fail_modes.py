@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from codex_conformance.evidence import (
+from codex_conformance.checks.evidence import (
     BLOCK_PREFIX,
     assert_ran_after_hook,
     held_command_s,
@@ -22,8 +22,8 @@ from codex_conformance.evidence import (
     sentinel,
     tool_output,
 )
-from codex_conformance.runner import Runner
-from codex_conformance.tls import UNTRUSTED_AGENT
+from codex_conformance.checks.runner import Runner
+from codex_conformance.stack.tls import UNTRUSTED_AGENT
 
 CHECK_POLICY = {"tool": "check_policy"}
 DEAD_PORT = "http://axonflow.conformance.test:9"

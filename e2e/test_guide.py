@@ -16,11 +16,11 @@ import json
 
 import pytest
 
-from codex_conformance.boundary import GPT_CATALOGUE_MODEL
-from codex_conformance.evidence import hook_checks, hook_events, sentinel
-from codex_conformance.pytest_plugin import SuiteState
-from codex_conformance.runner import Runner
-from codex_conformance.stack import Stack
+from codex_conformance.checks.boundary import GPT_CATALOGUE_MODEL
+from codex_conformance.checks.evidence import hook_checks, hook_events, sentinel
+from codex_conformance.checks.runner import Runner
+from codex_conformance.plugin.pytest_plugin import SuiteState
+from codex_conformance.stack.stack import Stack
 
 
 @pytest.mark.check(

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import pytest
 
-from codex_conformance.evidence import only_call
-from codex_conformance.runner import Runner
+from codex_conformance.checks.evidence import only_call
+from codex_conformance.checks.runner import Runner
 
 
 @pytest.mark.required

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from codex_conformance.evidence import assert_blocked_by_hook
-from codex_conformance.runner import Runner
+from codex_conformance.checks.evidence import assert_blocked_by_hook
+from codex_conformance.checks.runner import Runner
 
 
 @pytest.mark.check(

@@ -21,6 +21,9 @@ from collections.abc import Iterator
 
 import pytest
 
+from codex_conformance.checks.evidence import BLOCK_PREFIX, decision_of, hook_checks, sentinel
+from codex_conformance.checks.runner import Observation, Runner, TuiRun
+from codex_conformance.checks.tui_evidence import TURN_S, assert_blocked_on_screen, finish_turn, with_screen
 from codex_conformance.codex.tui import (
     APPROVAL_DIALOG,
     APPROVED,
@@ -29,9 +32,6 @@ from codex_conformance.codex.tui import (
     DialogAnswers,
     flatten,
 )
-from codex_conformance.evidence import BLOCK_PREFIX, decision_of, hook_checks, sentinel
-from codex_conformance.runner import Observation, Runner, TuiRun
-from codex_conformance.tui_evidence import TURN_S, assert_blocked_on_screen, finish_turn, with_screen
 
 
 @pytest.mark.required

@@ -18,7 +18,7 @@ import re
 import pytest
 
 from codex_conformance import credentials
-from codex_conformance.evidence import (
+from codex_conformance.checks.evidence import (
     QUIET_WINDOW_S,
     SAAS,
     TELEMETRY,
@@ -32,9 +32,9 @@ from codex_conformance.evidence import (
     stays_quiet,
     tool_output,
 )
-from codex_conformance.pytest_plugin import SuiteState
-from codex_conformance.runner import Runner
-from codex_conformance.stack import Stack
+from codex_conformance.checks.runner import Runner
+from codex_conformance.plugin.pytest_plugin import SuiteState
+from codex_conformance.stack.stack import Stack
 
 SAAS_URL = f"https://{SAAS}"
 NOT_A_SECRET = credentials.NOT_A_SECRET

@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from codex_conformance.evidence import hook_events, tool_output
-from codex_conformance.invariants import SUMMARY_LIMIT
-from codex_conformance.runner import Observation, Runner
+from codex_conformance.checks.evidence import hook_events, tool_output
+from codex_conformance.checks.invariants import SUMMARY_LIMIT
+from codex_conformance.checks.runner import Observation, Runner
 
 ALERT = "GOVERNANCE ALERT: PII/sensitive data detected in tool output"
 

@@ -10,8 +10,13 @@ from __future__ import annotations
 
 import pytest
 
-from codex_conformance.evidence import assert_blocked_by_hook, assert_ran_after_hook, decision_of, only_call
-from codex_conformance.runner import Runner
+from codex_conformance.checks.evidence import (
+    assert_blocked_by_hook,
+    assert_ran_after_hook,
+    decision_of,
+    only_call,
+)
+from codex_conformance.checks.runner import Runner
 
 ROWS = [
     ("rob-long", "ROB-LONG", "a 20,000-character command is sent verbatim and allowed"),

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import pytest
 
-from codex_conformance.evidence import hook_events, mcp_calls
-from codex_conformance.pytest_plugin import SuiteState
-from codex_conformance.runner import Runner
+from codex_conformance.checks.evidence import hook_events, mcp_calls
+from codex_conformance.checks.runner import Runner
+from codex_conformance.plugin.pytest_plugin import SuiteState
 
 
 @pytest.mark.check(

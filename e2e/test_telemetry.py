@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import pytest
 
-from codex_conformance.evidence import TELEMETRY, held_command_s, pings, stays_quiet
-from codex_conformance.runner import Runner
+from codex_conformance.checks.evidence import TELEMETRY, held_command_s, pings, stays_quiet
+from codex_conformance.checks.runner import Runner
 
 STAMP = ".cache/axonflow/codex-plugin-telemetry-sent"
 INSTANCE = "0b9d7f6e-1c2a-4e5f-9a8b-7c6d5e4f3a2b"

@@ -14,8 +14,13 @@ from __future__ import annotations
 
 import pytest
 
-from codex_conformance.evidence import assert_ran_after_hook, held_command_s, held_result_s, hook_events
-from codex_conformance.runner import Runner
+from codex_conformance.checks.evidence import (
+    assert_ran_after_hook,
+    held_command_s,
+    held_result_s,
+    hook_events,
+)
+from codex_conformance.checks.runner import Runner
 
 SLACK_S = 2.0
 # The hook's curl starts its clock before the platform sees the call (curl's start, the

@@ -15,9 +15,15 @@ import time
 import pytest
 
 from codex_conformance import credentials
-from codex_conformance.evidence import assert_ran_after_hook, header, hook_events, only_call, tool_output
-from codex_conformance.runner import Observation, Runner
-from codex_conformance.stack import Stack
+from codex_conformance.checks.evidence import (
+    assert_ran_after_hook,
+    header,
+    hook_events,
+    only_call,
+    tool_output,
+)
+from codex_conformance.checks.runner import Observation, Runner
+from codex_conformance.stack.stack import Stack
 
 UNAUTHORIZED = {"kind": "unauthorized", "match": {"tool": "check_policy"}, "count": 1}
 USER_TOKEN = credentials.USER_TOKEN

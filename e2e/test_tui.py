@@ -17,6 +17,19 @@ import re
 
 import pytest
 
+from codex_conformance.checks.evidence import (
+    decision_of,
+    mcp_calls,
+    sentinel,
+)
+from codex_conformance.checks.runner import Runner, TuiRun
+from codex_conformance.checks.tui_evidence import (
+    TURN_S,
+    assert_blocked_on_screen,
+    finish_turn,
+    on_screen,
+    with_screen,
+)
 from codex_conformance.codex.install import PLUGIN_DIR_NAME, rewritten_hooks
 from codex_conformance.codex.tui import (
     BLOCKED_BY_HOOK,
@@ -25,20 +38,7 @@ from codex_conformance.codex.tui import (
     FOLDER_TRUST_YES,
     DialogAnswers,
 )
-from codex_conformance.evidence import (
-    decision_of,
-    mcp_calls,
-    sentinel,
-)
-from codex_conformance.pytest_plugin import SuiteState
-from codex_conformance.runner import Runner, TuiRun
-from codex_conformance.tui_evidence import (
-    TURN_S,
-    assert_blocked_on_screen,
-    finish_turn,
-    on_screen,
-    with_screen,
-)
+from codex_conformance.plugin.pytest_plugin import SuiteState
 
 
 def plugin_hooks(cell: SuiteState, run: TuiRun) -> dict[str, list[tuple[str, str]]]:

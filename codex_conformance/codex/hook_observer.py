@@ -17,7 +17,7 @@ import posixpath
 from dataclasses import dataclass
 from typing import Any
 
-from .hook_trust import handler_hash
+from codex_conformance.codex.hook_trust import handler_hash
 
 EVENTS = ("PreToolUse", "PostToolUse")
 MATCHER = "*"

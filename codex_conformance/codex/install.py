@@ -19,9 +19,9 @@ import posixpath
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..containers import CodexBox
-from .hook_observer import add_observer, observer_dir, observer_files_for
-from .hook_trust import trust_entries, trust_toml
+from codex_conformance.codex.box import Box
+from codex_conformance.codex.hook_observer import add_observer, observer_dir, observer_files_for
+from codex_conformance.codex.hook_trust import trust_entries, trust_toml
 
 PLUGIN_DIR_NAME = "axonflow-codex-plugin"  # the guide's `git clone` directory name
 MODEL_SLUG = "mock-model"  # not a catalog slug: no model migration (codex.md §7)
@@ -114,7 +114,7 @@ def rewritten_hooks(template: dict, plugin_dir: str) -> dict:
     return document
 
 
-def install(box: CodexBox, paths: SessionPaths, plugin_source: Path, options: InstallOptions) -> None:
+def install(box: Box, paths: SessionPaths, plugin_source: Path, options: InstallOptions) -> None:
     """Create the session's HOME and work dir and perform the documented steps."""
     box.run_ok(["mkdir", "-p", paths.codex_home, paths.work, paths.logs,
                 posixpath.join(paths.work, ".agents", "plugins"),

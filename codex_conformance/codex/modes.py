@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import os
 
-from ..errors import SuiteError
+from codex_conformance.errors import SuiteError
 
 MODES = ("bypass", "read-only", "workspace-write", "on-request")
 DEFAULT_MODE = "bypass"

@@ -21,10 +21,10 @@ from dataclasses import dataclass
 
 import pexpect
 
-from ..containers import CodexBox
-from ..errors import SuiteError
-from .install import SessionPaths
-from .modes import DEFAULT_MODE, exec_flags
+from codex_conformance.codex.box import Box
+from codex_conformance.codex.install import SessionPaths
+from codex_conformance.codex.modes import DEFAULT_MODE, exec_flags
+from codex_conformance.errors import SuiteError
 
 DEFAULT_DEADLINE_S = 90.0
 
@@ -48,7 +48,7 @@ def _docker_cli() -> str:
     return cli
 
 
-def run_exec(box: CodexBox, paths: SessionPaths, prompt: str, env: dict[str, str],
+def run_exec(box: Box, paths: SessionPaths, prompt: str, env: dict[str, str],
              extra_args: tuple[str, ...] = (), deadline_s: float = DEFAULT_DEADLINE_S,
              mode: str = DEFAULT_MODE) -> SessionResult:
     """Run ``codex exec`` with ``prompt`` in the session's work dir and collect the outcome."""
@@ -77,7 +77,7 @@ def run_exec(box: CodexBox, paths: SessionPaths, prompt: str, env: dict[str, str
     return SessionResult(codex, child.exitstatus, stdout, _read_log(box, stderr_path), duration, timed_out)
 
 
-def _read_log(box: CodexBox, path: str, deadline_s: float = 5.0) -> str:
+def _read_log(box: Box, path: str, deadline_s: float = 5.0) -> str:
     """Codex's stderr log. ``codex exec`` always writes one, so an empty read (seen once
     in a soak, with four workers busy) is read again until the deadline."""
     deadline = time.monotonic() + deadline_s

@@ -34,7 +34,7 @@ from typing import Any
 import pexpect
 import pyte
 
-from ..errors import HarnessError, SuiteError
+from codex_conformance.errors import HarnessError, SuiteError
 
 COLUMNS, ROWS = 120, 40
 DEFAULT_WAIT_S = 20.0

@@ -1,6 +1,6 @@
 """Credentials never reach an artifact (DEVELOPERS.md Standards)."""
 
-from codex_conformance.artifacts import MASK, Redactor
+from codex_conformance.redaction import MASK, Redactor
 
 
 def test_secret_headers_are_masked_in_data() -> None:

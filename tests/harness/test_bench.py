@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from codex_conformance.bench import percentiles
-from codex_conformance.soak import render_markdown, varying
+from codex_conformance.cli.bench import percentiles
+from codex_conformance.cli.soak import render_markdown, varying
 
 
 def test_percentiles_are_nearest_rank_values_that_were_measured() -> None:

@@ -6,9 +6,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from codex_conformance import boundary
+from codex_conformance.checks import boundary
+from codex_conformance.checks.scenario import Rendered
 from codex_conformance.codex.hook_observer import HookCall
-from codex_conformance.scenario import Rendered
 
 BLOCK = "Command blocked by PreToolUse hook: AxonFlow policy violation: x. Command: bash"
 

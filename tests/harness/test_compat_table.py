@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from codex_conformance import compat_table
 from codex_conformance.errors import SuiteError
-from codex_conformance.matrix_report import CellResult, CheckOutcome
+from codex_conformance.reports import compat_table
+from codex_conformance.reports.matrix_report import CellResult, CheckOutcome
 
 
 def report() -> dict:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 
 from codex_conformance import credentials
-from codex_conformance.artifacts import MASK, Redactor
+from codex_conformance.redaction import MASK, Redactor
 
 
 def b64(text: str) -> str:

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from codex_conformance import deviations
 from codex_conformance.errors import SuiteError
+from codex_conformance.inputs import deviations
 
 
 def test_version_ranges() -> None:

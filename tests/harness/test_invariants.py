@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from codex_conformance import credentials, invariants
+from codex_conformance import credentials
+from codex_conformance.checks import invariants
 from codex_conformance.codex.install import SessionPaths
 
 PATHS = SessionPaths("/sessions/enf-ssrf-1")

@@ -12,10 +12,12 @@ from typing import Any
 
 import pytest
 
-from codex_conformance import deviations, matrix, matrix_report
+from codex_conformance.cli import matrix
 from codex_conformance.errors import SuiteError
+from codex_conformance.inputs import deviations
+from codex_conformance.inputs.plugin_source import PluginSource, split_ref
 from codex_conformance.paths import REPO_ROOT
-from codex_conformance.plugin_source import PluginSource, split_ref
+from codex_conformance.reports import matrix_report
 
 # -- matrix files -----------------------------------------------------------------------
 
@@ -356,7 +358,7 @@ def test_a_filter_of_patterns_is_satisfied_by_checks_and_map_routes(tmp_path: Pa
 
 
 def test_a_dist_tag_resolves_to_the_version_npm_names(cache: Path) -> None:
-    from codex_conformance import downloads
+    from codex_conformance.inputs import downloads
 
     cache.mkdir(parents=True, exist_ok=True)
     (cache / "npm-codex-dist-tags.json").write_text(json.dumps({"latest": "0.171.0"}))

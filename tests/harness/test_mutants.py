@@ -4,16 +4,17 @@ from pathlib import Path
 
 import pytest
 
-from codex_conformance import validate
+from codex_conformance.cli import validate
 from codex_conformance.errors import SuiteError
+from codex_conformance.inputs import mutants
 
-SMOKE, MUTANTS = validate.load()
+SMOKE, MUTANTS = mutants.load()
 
 
 @pytest.mark.parametrize("mutant", MUTANTS, ids=lambda m: m.id)
-def test_every_mutant_applies_and_changes_the_plugin(mutant: validate.Mutant, tmp_path: Path) -> None:
-    copy = validate.materialise(mutant, tmp_path)
-    base = validate.base_tree(mutant.base, tmp_path / "base")
+def test_every_mutant_applies_and_changes_the_plugin(mutant: mutants.Mutant, tmp_path: Path) -> None:
+    copy = mutants.materialise(mutant, tmp_path)
+    base = mutants.base_tree(mutant.base, tmp_path / "base")
     changed = [p["file"] for p in mutant.patches
                if (copy / p["file"]).read_text() != (base / p["file"]).read_text()]
     assert changed == [p["file"] for p in mutant.patches]
@@ -26,10 +27,10 @@ def test_catalogue_size_and_unique_ids() -> None:
 
 
 def test_stale_patch_is_an_error(tmp_path: Path) -> None:
-    stale = validate.Mutant("STALE", "r", ["ENF-SSRF"],
+    stale = mutants.Mutant("STALE", "r", ["ENF-SSRF"],
                             [{"file": "scripts/pre-tool-check.sh", "find": "no such text", "replace": "x"}])
     with pytest.raises(SuiteError, match="stale"):
-        validate.materialise(stale, tmp_path)
+        mutants.materialise(stale, tmp_path)
 
 
 def test_matrix_marks_outcomes() -> None:
@@ -42,4 +43,4 @@ def test_an_unknown_base_is_an_error(tmp_path: Path) -> None:
     (tmp_path / "m.yaml").write_text(
         "mutants:\n- {id: X, rule: r, kills: [ENF-SSRF], base: nope, patches: []}\n")
     with pytest.raises(SuiteError, match="unknown base 'nope'"):
-        validate.load(tmp_path / "m.yaml")
+        mutants.load(tmp_path / "m.yaml")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from codex_conformance.pytest_plugin import _outcome, first_line
+from codex_conformance.plugin.pytest_plugin import _outcome, first_line
 
 
 def report(when: str, outcome: str, message: str = "", **extra: object) -> SimpleNamespace:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from codex_conformance import credentials
-from codex_conformance.artifacts import MASK, Redactor
-from codex_conformance.report_redaction import clean_report
+from codex_conformance.plugin.masking import clean_report
+from codex_conformance.redaction import MASK, Redactor
 
 
 def failing_report() -> pytest.TestReport:

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from codex_conformance import scenario
+from codex_conformance.checks import scenario
 from codex_conformance.errors import SuiteError
 from codex_conformance.paths import FIXTURES_DIR, SCENARIOS_DIR
 

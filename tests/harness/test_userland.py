@@ -6,8 +6,8 @@ import subprocess
 
 import pytest
 
-from codex_conformance import userland
 from codex_conformance.errors import SuiteError
+from codex_conformance.inputs import userland
 
 
 def test_default_and_choices(monkeypatch: pytest.MonkeyPatch) -> None:

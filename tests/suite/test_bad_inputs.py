@@ -1,6 +1,6 @@
 """The suite's own bad inputs: each a clear one-line error and a non-zero exit, fast.
 
-What ``make e2e`` runs first (``python -m codex_conformance.preflight``) and what pytest
+What ``make e2e`` runs first (``python -m codex_conformance.cli.preflight``) and what pytest
 runs before any stack starts are driven the way a user drives them: a process, its exit
 status, its stderr, its wall time. A port the developer already uses is not an error
 at all: the suite publishes no host port, so it must simply work.
@@ -20,9 +20,10 @@ from pathlib import Path
 import docker.errors
 import pytest
 
-from codex_conformance import downloads, resources
 from codex_conformance.errors import SuiteError
+from codex_conformance.inputs import downloads
 from codex_conformance.paths import REPO_ROOT
+from codex_conformance.stack import resources
 
 FAST_S = 5.0
 
@@ -65,11 +66,11 @@ def test_bad_cell_input_is_one_line(env: dict[str, str], expected: str) -> None:
         # measures the suite's own check (a cold npm's first start took over 5 s once).
         downloads.registry_versions()
         downloads.dist_tags()
-    assert_one_line_error(run(["codex_conformance.preflight"], **env), expected)
+    assert_one_line_error(run(["codex_conformance.cli.preflight"], **env), expected)
 
 
 def test_plugin_without_hooks_is_one_line(plugin_without_hooks: Path) -> None:
-    assert_one_line_error(run(["codex_conformance.preflight"], PLUGIN=str(plugin_without_hooks)),
+    assert_one_line_error(run(["codex_conformance.cli.preflight"], PLUGIN=str(plugin_without_hooks)),
                           "no hooks/hooks.json")
 
 
@@ -107,7 +108,8 @@ def full_disk() -> Iterator[Path]:
 
 
 def test_disk_full_while_building_is_one_line(full_disk: Path) -> None:
-    result = run(["codex_conformance.preflight", "--build-images"], CODEX_CONFORMANCE_CACHE=str(full_disk))
+    result = run(["codex_conformance.cli.preflight", "--build-images"],
+                 CODEX_CONFORMANCE_CACHE=str(full_disk))
     assert_one_line_error(result, "disk full:")
 
 

@@ -21,7 +21,7 @@ import docker
 import pytest
 
 from codex_conformance.paths import REPO_ROOT
-from codex_conformance.resources import OWNER_LABEL, RUN_LABEL, connect
+from codex_conformance.stack.resources import OWNER_LABEL, RUN_LABEL, connect
 
 CHECK = "e2e/test_enforcement.py::test_dangerous_command_is_blocked[ENF-SSRF]"
 SECOND_CHECK = "e2e/test_enforcement.py::test_allowed_command_runs_and_is_audited"

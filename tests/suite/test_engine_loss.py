@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from codex_conformance.paths import REPO_ROOT
-from codex_conformance.resources import OWNER_LABEL, RUN_LABEL, connect, sweep
+from codex_conformance.stack.resources import OWNER_LABEL, RUN_LABEL, connect, sweep
 
 CHECKS = "ENF-ALLOW,ENF-SSRF,ENF-REVSHELL,ENF-DESTRUCTIVE,ENF-CREDENTIALS,ENF-TRAVERSAL,ENF-SQLI"
 ENGINE = "/var/run/docker.sock"

@@ -18,9 +18,9 @@ import docker
 import pytest
 
 from codex_conformance.codex.hook_trust import EVENT_LABELS, trust_entries, trust_toml
-from codex_conformance.images import Images
-from codex_conformance.preflight import DEFAULT_CODEX_VERSION
-from codex_conformance.resources import RunLabels, connect, new_run_id, owner_token
+from codex_conformance.inputs.preflight import DEFAULT_CODEX_VERSION
+from codex_conformance.stack.images import Images
+from codex_conformance.stack.resources import RunLabels, connect, new_run_id, owner_token
 
 HOOKS_JSON = "/home/agent/.codex/hooks.json"
 # Codex 0.171.0 is npm's latest at the time of writing; it adds no event over 0.169.0.

@@ -16,10 +16,10 @@ from collections.abc import Iterator
 import docker
 import pytest
 
-from codex_conformance.containers import seccomp_profile
-from codex_conformance.images import Images
-from codex_conformance.preflight import DEFAULT_CODEX_VERSION
-from codex_conformance.resources import RunLabels, connect, new_run_id, owner_token
+from codex_conformance.inputs.preflight import DEFAULT_CODEX_VERSION
+from codex_conformance.stack.containers import seccomp_profile
+from codex_conformance.stack.images import Images
+from codex_conformance.stack.resources import RunLabels, connect, new_run_id, owner_token
 
 PROBE = r"""
 mkdir -p /tmp/w && cd /tmp/w

@@ -28,7 +28,7 @@ import pytest
 
 from codex_conformance import credentials
 from codex_conformance.paths import FIXTURES_DIR, REPO_ROOT
-from codex_conformance.secret_scan import scan
+from codex_conformance.reports.secret_scan import scan
 
 SELFTEST = FIXTURES_DIR / "selftest"
 

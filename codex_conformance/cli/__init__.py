@@ -1,0 +1,1 @@
+"""The ``make`` entry points: validate (mutants), matrix, bench, soak."""

@@ -1,0 +1,68 @@
+"""Masking credentials in anything the suite writes: every registered credential
+(credentials.py) in all its forms, and the values of secret headers and variables.
+
+One :class:`Redactor` serves the artifact writer (reports/artifacts.py), the pytest and
+allure reports (plugin/masking.py) and the summary; the session invariants use
+``SECRET_ENV`` to register what a session hands the plugin.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from codex_conformance import credentials
+
+SECRET_HEADERS = {"authorization", "x-license-token", "x-user-token", "proxy-authorization"}
+SECRET_ENV = re.compile(r"(AUTH|TOKEN|SECRET|PASSWORD|LICENSE)", re.IGNORECASE)
+MASK = "***redacted***"
+# A secret header's value in text: HTTP (``Authorization: Basic …``), JSON (also escaped
+# inside a JSON string) and Python reprs (``'X-User-Token': '…'``).
+SECRET_HEADER_TEXT = re.compile(
+    r"""(?i)(authorization|x-license-token|x-user-token)(\\?["']?\s*[:=]\s*\\?["']?)([^"'\\\r\n,}]+)""")
+
+
+class Redactor:
+    """Masks secret header values and every registered credential wherever they appear.
+
+    Credentials come from credentials.py (all the suite's, registered when made) plus any
+    given here; the pattern is rebuilt only when a registration happened since."""
+
+    def __init__(self, secrets: set[str] | None = None) -> None:
+        self.secrets = {s for s in (secrets or set()) if len(s) >= credentials.MIN_LENGTH}
+        self._pattern: re.Pattern[str] | None = None
+        self._built_at = -1
+
+    def add(self, value: str) -> None:
+        if len(value) >= credentials.MIN_LENGTH:
+            self.secrets.add(value)
+            self._pattern = None
+
+    def _secrets_pattern(self) -> re.Pattern[str] | None:
+        if self._pattern is None or self._built_at != credentials.version():
+            self._built_at = credentials.version()
+            every = sorted(self.secrets | set(credentials.known()), key=len, reverse=True)
+            self._pattern = re.compile("|".join(map(re.escape, every))) if every else None
+        return self._pattern
+
+    def text(self, value: str) -> str:
+        pattern = self._secrets_pattern()
+        if pattern is not None:
+            value = pattern.sub(MASK, value)
+            value = credentials.mask_encoded(value, MASK)  # base64(tenant:secret) and the like
+        return SECRET_HEADER_TEXT.sub(lambda m: m.group(1) + m.group(2) + MASK, value)
+
+    def data(self, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {
+                k: (MASK if isinstance(k, str) and k.lower() in SECRET_HEADERS else self.data(v))
+                for k, v in value.items()
+            }
+        if isinstance(value, list):
+            return [self.data(v) for v in value]
+        if isinstance(value, str):
+            return self.text(value)
+        return value
+
+    def env(self, env: dict[str, str]) -> dict[str, str]:
+        return {k: (MASK if SECRET_ENV.search(k) else self.text(v)) for k, v in env.items()}

@@ -1,0 +1,396 @@
+"""One class per container kind, each a context manager (testcontainers' DockerContainer).
+
+Every container of a run sits only on the run's ``internal`` network (no egress) and is
+reached from the test process by its IP on that network, never by published ports
+(contract/docker.md §3.1). Readiness is a wait-strategy object whose timeout error
+carries the container's recent logs and a hint, so a stack that fails to come up says why.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+
+# Ryuk would be pulled from a registry; the suite runs its own reaper (reaper/).
+os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")
+
+import tarfile
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import docker.errors
+from testcontainers.core.container import DockerContainer
+from testcontainers.core.network import Network
+from testcontainers.core.waiting_utils import WaitStrategy, WaitStrategyTarget
+
+from codex_conformance import credentials
+from codex_conformance.errors import HarnessError
+from codex_conformance.paths import IMAGES_DIR
+from codex_conformance.stack.resources import RunLabels
+from codex_conformance.stack.tls import ServerCert
+
+
+def tail(text: str, lines: int = 30) -> str:
+    return "\n".join(text.rstrip().splitlines()[-lines:])
+
+
+class SuiteNetwork(Network):
+    """The run's private bridge: ``internal`` (no route out), labelled for cleanup."""
+
+    def __init__(self, labels: RunLabels, name: str, internal: bool = True) -> None:
+        super().__init__(docker_network_kw={"internal": internal, "labels": labels.as_dict()})
+        self.name = name
+
+    def remove(self) -> None:
+        with contextlib.suppress(docker.errors.NotFound):
+            super().remove()
+
+
+@dataclass
+class ExecResult:
+    command: list[str]
+    exit_code: int
+    stdout: str
+    stderr: str
+
+    def describe(self) -> str:
+        return (
+            f"$ {' '.join(self.command)}\n(exit {self.exit_code})\n"
+            f"--- stdout ---\n{tail(self.stdout)}\n--- stderr ---\n{tail(self.stderr)}"
+        )
+
+
+class HttpReady(WaitStrategy):
+    """Ready when ``GET http://<ip>:<port><path>`` answers 200 from the test process."""
+
+    def __init__(self, port: int, path: str = "/health", timeout_s: float = 30.0,
+                 hint: str = "") -> None:
+        super().__init__()
+        self.port, self.path, self.hint = port, path, hint
+        self.with_startup_timeout(int(timeout_s))
+
+    def wait_until_ready(self, container: WaitStrategyTarget) -> None:
+        assert isinstance(container, SuiteContainer)
+        deadline = time.monotonic() + self._startup_timeout
+        last_error = "no attempt"
+        while time.monotonic() < deadline:
+            container.reload()
+            if container.status not in ("created", "running"):
+                break
+            try:
+                with urllib.request.urlopen(f"{container.url(self.port)}{self.path}", timeout=2) as r:
+                    if r.status == 200:
+                        return
+                    last_error = f"HTTP {r.status}"
+            except (urllib.error.URLError, OSError) as exc:
+                last_error = str(exc)
+            time.sleep(0.1)
+        raise TimeoutError(
+            f"{container.kind} not ready at {container.url(self.port)}{self.path} within "
+            f"{self._startup_timeout}s (last: {last_error}; status {container.status}). "
+            f"{self.hint}\n--- last logs of {container.kind} ---\n{tail(container.logs_text())}"
+        )
+
+
+class LogReady(WaitStrategy):
+    """Ready when the container's log contains ``text`` (for servers with no HTTP)."""
+
+    def __init__(self, text: str, timeout_s: float = 30.0) -> None:
+        super().__init__()
+        self.text = text
+        self.with_startup_timeout(int(timeout_s))
+
+    def wait_until_ready(self, container: WaitStrategyTarget) -> None:
+        assert isinstance(container, SuiteContainer)
+        deadline = time.monotonic() + self._startup_timeout
+        while time.monotonic() < deadline:
+            logs = container.logs_text()
+            if self.text in logs:
+                return
+            container.reload()
+            if container.status not in ("created", "running"):
+                break
+            time.sleep(0.05)
+        raise TimeoutError(
+            f"{container.kind} did not log {self.text!r} within {self._startup_timeout}s "
+            f"(status {container.status})\n--- last logs ---\n{tail(container.logs_text())}")
+
+
+class SuiteContainer(DockerContainer):
+    """A labelled container on the run network, with an exec helper and log access."""
+
+    kind = "container"
+
+    def __init__(self, image: str, labels: RunLabels, network: SuiteNetwork | None,
+                 name: str, aliases: tuple[str, ...] = (), command: list[str] | None = None,
+                 volumes: dict[str, tuple[str, str]] | None = None, **kwargs: Any) -> None:
+        kwargs.setdefault("init", True)  # reap the hook processes Codex leaves behind
+        super().__init__(image, name=name, command=command)  # type: ignore[arg-type]
+        for host_path, (bind, mode) in (volumes or {}).items():
+            self.with_volume_mapping(host_path, bind, mode)
+        self.with_kwargs(labels=labels.as_dict(), **kwargs)
+        if network is not None:
+            self.with_network(network)
+            if aliases:
+                self.with_network_aliases(*aliases)
+
+    def stop(self, force: bool = True, delete_volume: bool = True) -> None:
+        """Remove the container; one already gone (reaped, crashed) is not an error."""
+        with contextlib.suppress(docker.errors.NotFound):
+            super().stop(force, delete_volume)
+
+    @property
+    def container(self) -> Any:
+        return self.get_wrapped_container()
+
+    @property
+    def ip(self) -> str:
+        assert self._network is not None, f"{self.kind} has no network"
+        self.reload()
+        return self.container.attrs["NetworkSettings"]["Networks"][self._network.name]["IPAddress"]
+
+    def url(self, port: int) -> str:
+        return f"http://{self.ip}:{port}"
+
+    def logs_text(self) -> str:
+        try:
+            return self.container.logs(stdout=True, stderr=True).decode(errors="replace")
+        except Exception as exc:  # the container may already be gone
+            return f"(no logs: {exc})"
+
+    def run(self, command: list[str], user: str | None = None,
+            env: dict[str, str] | None = None, workdir: str | None = None) -> ExecResult:
+        result = self.container.exec_run(command, user=user or "", environment=env,
+                                         workdir=workdir, demux=True)
+        out, err = result.output
+        return ExecResult(command, result.exit_code,
+                          (out or b"").decode(errors="replace"), (err or b"").decode(errors="replace"))
+
+    def run_ok(self, command: list[str], **kwargs: Any) -> ExecResult:
+        """Run, and raise HarnessError with the command and its output when it does not exit
+        0: the suite's own step failed (an install step, a setup snippet), not the plugin."""
+        __tracebackhide__ = True
+        result = self.run(command, **kwargs)
+        if result.exit_code != 0:
+            shown = " ".join(command)
+            raise HarnessError(f"a suite step failed in the {self.kind} container (exit {result.exit_code}): "
+                               f"{shown[:120]}{'…' if len(shown) > 120 else ''}\n{result.describe()}")
+        return result
+
+    def read_file(self, path: str) -> str | None:
+        """A file's text through the archive API (None: no such file). Not ``cat`` over
+        exec: a large output on exec's multiplexed stream once lost frame sync in a soak
+        (docker-py: "120 is not a valid stream", the header read from the payload)."""
+        try:
+            chunks, _ = self.container.get_archive(path)
+        except docker.errors.NotFound:
+            return None
+        with tarfile.open(fileobj=io.BytesIO(b"".join(chunks))) as archive:
+            member = archive.next()
+            handle = archive.extractfile(member) if member is not None else None
+            return handle.read().decode(errors="replace") if handle is not None else None
+
+    def read_tree(self, path: str) -> dict[str, str]:
+        """Every regular file below a directory, by its path relative to it, in one archive
+        call ({} when the directory does not exist)."""
+        try:
+            chunks, _ = self.container.get_archive(path)
+        except docker.errors.NotFound:
+            return {}
+        files: dict[str, str] = {}
+        with tarfile.open(fileobj=io.BytesIO(b"".join(chunks))) as archive:
+            for member in archive:
+                handle = archive.extractfile(member) if member.isfile() else None
+                if handle is not None:
+                    files[member.name.partition("/")[2]] = handle.read().decode(errors="replace")
+        return files
+
+    def put_files(self, files: dict[str, bytes | str], owner: int = 1000, mode: int = 0o644,
+                  modes: dict[str, int] | None = None) -> None:
+        """Write files (absolute paths) into the container through the API (no bind mount,
+        so it also works against a remote engine)."""
+        buffer = io.BytesIO()
+        with tarfile.open(fileobj=buffer, mode="w") as archive:
+            for path, content in files.items():
+                data = content.encode() if isinstance(content, str) else content
+                info = tarfile.TarInfo(path.lstrip("/"))
+                info.size, info.uid, info.gid = len(data), owner, owner
+                info.mode = (modes or {}).get(path, mode)
+                info.mtime = int(time.time())
+                archive.addfile(info, io.BytesIO(data))
+        self.container.put_archive("/", buffer.getvalue())
+
+    def put_tree(self, source: Path, target: str, owner: int = 1000) -> None:
+        """Copy a host directory into the container, keeping file modes (scripts stay 0755)."""
+        buffer = io.BytesIO()
+
+        def own(info: tarfile.TarInfo) -> tarfile.TarInfo | None:
+            if "__pycache__" in info.name or info.name.split("/")[-1] == ".git":
+                return None
+            info.uid = info.gid = owner
+            info.uname = info.gname = ""
+            return info
+
+        with tarfile.open(fileobj=buffer, mode="w") as archive:
+            archive.add(source, arcname=target.lstrip("/"), filter=own)
+        self.container.put_archive("/", buffer.getvalue())
+
+
+class ModelDouble(SuiteContainer):
+    kind = "model double"
+    PORT = 8000
+    ALIAS = "model.conformance.test"
+
+    def __init__(self, image: str, labels: RunLabels, network: SuiteNetwork, name: str) -> None:
+        super().__init__(image, labels, network, name, aliases=(self.ALIAS,),
+                         command=["python3", "-m", "codex_conformance.services.modeldouble",
+                                  "--port", str(self.PORT)])
+        self.waiting_for(HttpReady(self.PORT, hint="is the services image current?"))
+
+
+class ReferencePlatform(SuiteContainer):
+    """The embedded reference AxonFlow agent (the ``reference`` platform target)."""
+
+    kind = "reference platform"
+    PORT = 8080
+    ALIAS = "axonflow.conformance.test"
+
+    ENTERPRISE_ALIAS = "axonflow-enterprise.conformance.test"
+
+    def __init__(self, image: str, labels: RunLabels, network: SuiteNetwork, name: str,
+                 extra_args: tuple[str, ...] = (), alias: str = ALIAS) -> None:
+        super().__init__(image, labels, network, name, aliases=(alias,),
+                         command=["python3", "-m", "codex_conformance.services.refplatform",
+                                  "--host", "0.0.0.0", "--port", str(self.PORT), *extra_args])
+        self.waiting_for(HttpReady(self.PORT, hint="see the refplatform traceback above"))
+
+
+class RecordingProxy(SuiteContainer):
+    """Records and forwards the plugin's traffic to a platform that cannot record itself."""
+
+    kind = "recording proxy"
+    PORT = 8080
+    CONTROL_PORT = 8081
+
+    def __init__(self, image: str, labels: RunLabels, network: SuiteNetwork | None, name: str,
+                 upstream: str, aliases: tuple[str, ...], **kwargs: Any) -> None:
+        super().__init__(image, labels, network, name, aliases=aliases, **kwargs,
+                         command=["python3", "-m", "codex_conformance.services.recorder", "--role", "proxy",
+                                  "--upstream", upstream, "--http-port", str(self.PORT),
+                                  "--control-port", str(self.CONTROL_PORT)])
+        self.waiting_for(HttpReady(self.CONTROL_PORT, path="/"))
+
+
+class LoopbackAgent(RecordingProxy):
+    """A recording proxy in the codex container's network namespace, so its port 8080 is
+    the codex box's ``localhost:8080``: the agent the plugin falls back to when only a
+    credential is set (plugin.md §3.1, MODE-03). It forwards to the run's platform, which
+    then answers as usual; its own log proves the request really went to loopback."""
+
+    kind = "loopback agent"
+
+    def __init__(self, image: str, labels: RunLabels, name: str, codex: CodexBox, upstream: str) -> None:
+        super().__init__(image, labels, None, name, upstream, aliases=(),
+                         network_mode=f"container:{codex.container.id}")
+        self._codex = codex
+
+    @property
+    def ip(self) -> str:
+        return self._codex.ip
+
+
+class OutsideHost(SuiteContainer):
+    """A recorder under a real outside hostname (try./checkpoint.getaxonflow.com), TLS
+    from the run's CA; see recorder/ for what each role answers."""
+
+    kind = "outside host"
+    CONTROL_PORT = 8081
+
+    def __init__(self, image: str, labels: RunLabels, network: SuiteNetwork, name: str,
+                 role: str, hostname: str, cert: ServerCert, upstream: str = "") -> None:
+        super().__init__(image, labels, network, name, aliases=(hostname,),
+                         command=["python3", "-m", "codex_conformance.services.recorder", "--role", role,
+                                  "--upstream", upstream, "--cert", "/certs/chain.pem",
+                                  "--key", "/certs/key.pem", "--control-port", str(self.CONTROL_PORT)])
+        self.kind = f"outside host {hostname}"
+        self.hostname = hostname
+        # The tenant secret a Community-SaaS registration issues: the suite's, so it is
+        # registered for masking before the plugin ever stores it (credentials.py).
+        self.with_env("RECORDER_REGISTRATION_SECRET", credentials.REGISTRATION_SECRET)
+        self.with_copy_into_container(cert.chain_pem, "/certs/chain.pem", 0o644)
+        self.with_copy_into_container(cert.key_pem, "/certs/key.pem", 0o600)
+        self.waiting_for(HttpReady(self.CONTROL_PORT, path="/"))
+
+
+SECCOMP_PROFILE = IMAGES_DIR / "codex" / "seccomp.json"
+
+
+def seccomp_profile() -> str:
+    """The codex container's seccomp profile, compact, as the engine API takes it."""
+    return json.dumps(json.loads(SECCOMP_PROFILE.read_text()), separators=(",", ":"))
+
+
+class CodexBox(SuiteContainer):
+    """The real Codex binary, idle; every session is an exec in a fresh HOME."""
+
+    kind = "codex"
+
+    CA_PATH = "/usr/local/share/ca-certificates/codex-conformance-run.crt"
+
+    def __init__(self, image: str, labels: RunLabels, network: SuiteNetwork, name: str,
+                 dns_server: str, ca_pem: bytes) -> None:
+        # Docker's embedded DNS answers the run's own names and forwards every other name
+        # to the upstream server given here: the run's sinkhole, never the outside world.
+        # The seccomp profile that lets bubblewrap create its namespaces (the file says why
+        # and what it still refuses): nothing else about the container is relaxed.
+        super().__init__(image, labels, network, name, command=["sleep", "infinity"],
+                         dns=[dns_server], security_opt=[f"seccomp={seccomp_profile()}"])
+        self.with_copy_into_container(ca_pem, self.CA_PATH, 0o644)
+
+    def start(self) -> CodexBox:
+        super().start()
+        # The run CA joins the system bundle every OpenSSL/curl client in the box reads.
+        self.run_ok(["update-ca-certificates"], user="root")
+        return self
+
+
+class DnsSink(SuiteContainer):
+    """The run's upstream DNS: outside names fail fast and are logged (dnssink/)."""
+
+    kind = "dns sink"
+
+    def __init__(self, image: str, labels: RunLabels, network: SuiteNetwork, name: str) -> None:
+        super().__init__(image, labels, network, name,
+                         command=["python3", "-m", "codex_conformance.services.dnssink"])
+        self.waiting_for(LogReady("dns sink listening"))
+
+    def queries(self, since: float = 0.0) -> list[str]:
+        """Names asked at or after ``since`` (epoch seconds; the container shares the host clock)."""
+        names = []
+        for line in self.logs_text().splitlines():
+            parts = line.split()
+            if parts[:1] == ["query"] and float(parts[-1].removeprefix("ts=")) >= since:
+                names.append(parts[1])
+        return names
+
+
+class Reaper(SuiteContainer):
+    """Removes the run's resources if the test process dies without cleaning up."""
+
+    kind = "reaper"
+
+    def __init__(self, image: str, labels: RunLabels, name: str, socket_dir: Path,
+                 engine_socket: str, grace_s: float) -> None:
+        super().__init__(
+            image, labels, None, name, network_mode="none", auto_remove=True,
+            command=["python3", "-m", "codex_conformance.services.reaper",
+                     "--socket", "/reaper/reaper.sock", "--grace", str(grace_s)],
+            volumes={engine_socket: ("/var/run/docker.sock", "rw"),
+                     str(socket_dir): ("/reaper", "rw")},
+        )

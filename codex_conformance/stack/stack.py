@@ -1,0 +1,285 @@
+"""The stack of one run: reaper, private network, model double, platform, Codex.
+
+Started once per pytest session (per xdist worker), shared by the checks: each check
+isolates itself with a fresh HOME/CODEX_HOME/working directory and a platform reset,
+which costs milliseconds, instead of a fresh stack, which costs seconds.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import socket
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import TypeVar
+
+import docker
+
+from codex_conformance.codex.capabilities import Probed, probe_all
+from codex_conformance.errors import SuiteError
+from codex_conformance.inputs.userland import DEFAULT_USERLAND, parse_userland_tools, userland_tools_script
+from codex_conformance.progress import phase, say
+from codex_conformance.stack.clients import ModelClient, PlatformClient, RecorderClient
+from codex_conformance.stack.containers import (
+    CodexBox,
+    DnsSink,
+    LoopbackAgent,
+    ModelDouble,
+    OutsideHost,
+    Reaper,
+    ReferencePlatform,
+    SuiteNetwork,
+)
+from codex_conformance.stack.images import Images, build_lock
+from codex_conformance.stack.resources import RunLabels, engine_answers, sweep
+from codex_conformance.stack.targets import TargetContext, make_target
+from codex_conformance.stack.tls import OTHER_MCP_HOST, OUTSIDE_HOSTS, UNTRUSTED_AGENT, RunCA
+
+T = TypeVar("T")
+REAPER_GRACE_S = 3.0
+REAPER_DIR_SUFFIX = "-reaper-"
+
+
+def remove_stale_reaper_dirs(min_age_s: float = 120.0) -> int:
+    """Empty socket directories of killed runs (their reaper removed the socket on exit).
+
+    A run that is starting right now (another worker, a concurrent mutant) has an empty
+    directory too, until its reaper opens the socket: only old ones are removed, or that
+    run's reaper would bind a directory that no longer exists on the host.
+    """
+    removed = 0
+    now = time.time()
+    for directory in Path(tempfile.gettempdir()).glob(f"cc-*{REAPER_DIR_SUFFIX}*"):
+        with contextlib.suppress(OSError):  # gone, or not empty: that run's reaper is alive
+            if now - directory.stat().st_mtime < min_age_s:
+                continue
+            directory.rmdir()
+            removed += 1
+    return removed
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    codex_version: str
+    platform: str = "reference"
+    userland: str = DEFAULT_USERLAND  # the Debian release of the codex image (images.USERLANDS)
+
+
+class ReaperLink:
+    """The test process's open connection to its reaper; closing it (or dying) arms it."""
+
+    def __init__(self, socket_path: Path, selector: str, timeout_s: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout_s
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        while True:
+            try:
+                self.sock.connect(str(socket_path))
+                break
+            except (FileNotFoundError, ConnectionRefusedError):
+                if time.monotonic() > deadline:
+                    raise SuiteError(f"the reaper did not open {socket_path} within {timeout_s}s") from None
+                time.sleep(0.05)
+        self.sock.sendall(f"label={selector}\n".encode())
+        self.sock.settimeout(timeout_s)
+        if self.sock.recv(16).strip() != b"ACK":
+            raise SuiteError("the reaper did not acknowledge the run label")
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+class Stack:
+    """Context manager owning every container and the network of one run."""
+
+    def __init__(self, client: docker.DockerClient, images: Images, labels: RunLabels,
+                 config: StackConfig) -> None:
+        self.client, self.images, self.labels, self.config = client, images, labels, config
+        self.name = f"cc-{labels.run_id}"
+        self._stack = contextlib.ExitStack()
+        self.network: SuiteNetwork | None = None
+        self.dns: DnsSink | None = None
+        self.model: ModelDouble | None = None
+        self.userland_tools: dict[str, str] = {}
+        self.capabilities: dict[str, Probed] = {}
+        self.codex: CodexBox | None = None
+        self.services_image = ""
+        self.ca = RunCA()
+        self.outside: dict[str, RecorderClient] = {}
+        self.outside_containers: list[OutsideHost] = []
+        self.target = make_target(config.platform)
+        self.model_client: ModelClient | None = None
+        self.platform_client: PlatformClient | None = None
+        self._socket_dir: Path | None = None
+
+    # -- lifecycle ----------------------------------------------------------------------
+    def __enter__(self) -> Stack:
+        try:
+            self._start()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    def _start(self) -> None:
+        with phase("preparing images"), build_lock():
+            services = self.services_image = self.images.services()
+            codex = self.images.codex(self.config.codex_version, self.config.userland)
+        with phase(f"starting stack {self.name}"):
+            self._start_reaper(services)
+            self.network = self._stack.enter_context(SuiteNetwork(self.labels, self.name))
+            self.dns = self._stack.enter_context(
+                DnsSink(services, self.labels, self.network, f"{self.name}-dns"))
+            self.model = self._stack.enter_context(
+                ModelDouble(services, self.labels, self.network, f"{self.name}-model"))
+            self.platform_client = self.target.start(TargetContext(
+                self.client, self.labels, self.name, self.network, services, self.enter, self.callback))
+            self._stack.callback(self.platform_client.close)
+            self._start_outside_hosts(services)
+            self.codex = self._stack.enter_context(CodexBox(
+                codex, self.labels, self.network, f"{self.name}-codex", self.dns.ip, self.ca.cert_pem))
+            # The bash, jq and curl the plugin's hooks run on, for every report of the cell.
+            self.userland_tools = parse_userland_tools(
+                self.codex.run_ok(["bash", "-c", userland_tools_script()]).stdout)
+            # What this Codex can do here: the driver adapts, checks are judged applicable.
+            self.capabilities = probe_all(self._probe)
+            self.model_client = ModelClient(self.model.url(ModelDouble.PORT))
+            self._stack.callback(self.model_client.close)
+
+    def _probe(self, script: str) -> tuple[int, str]:
+        assert self.codex is not None
+        result = self.codex.run(["bash", "-c", script], user="agent", env={"HOME": "/home/agent"})
+        return result.exit_code, result.stdout + result.stderr
+
+    def has(self, capability: str) -> bool:
+        return self.capabilities[capability].present
+
+    def _start_reaper(self, services_image: str) -> None:
+        engine = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
+        if not engine.startswith("unix://") or os.environ.get("CODEX_CONFORMANCE_REAPER") == "off":
+            return  # the reaper's socket is a host bind mount; the start/end sweep covers remote engines
+        self._socket_dir = Path(tempfile.mkdtemp(prefix=f"{self.name}{REAPER_DIR_SUFFIX}"))
+        self._socket_dir.chmod(0o777)
+        reaper = Reaper(services_image, self.labels, f"{self.name}-reaper", self._socket_dir,
+                        engine.removeprefix("unix://"), REAPER_GRACE_S)
+        reaper.start()
+        try:
+            link = ReaperLink(self._socket_dir / "reaper.sock", self.labels.selector)
+        except SuiteError:
+            # A unix socket that forwards to an engine on another machine: the bind mounts
+            # name paths on that machine, so the socket never appears here. Run without.
+            self._remove_quietly(reaper)
+            say(f"stack {self.name}: no reaper (its socket never appeared in {self._socket_dir}: "
+                "is the engine on another machine?); the start/end sweeps clean up instead")
+            return
+        # Normal exit: close the link first, then remove the reaper ourselves so nothing of
+        # the suite outlives the run (ExitStack runs callbacks last-in first-out).
+        self._stack.callback(self._remove_quietly, reaper)
+        self._stack.callback(link.close)
+
+    def _start_outside_hosts(self, services: str) -> None:
+        """Recorders under the hostnames the plugin hard-codes (plugin.md §3.2 R5, R7).
+
+        The Community-SaaS host serves registration itself and the agent surface by
+        proxying to the run's platform (same contract); the telemetry host takes pings.
+        """
+        assert self.network is not None
+        cert = self.ca.issue(*OUTSIDE_HOSTS)
+        saas, telemetry = OUTSIDE_HOSTS
+        for role, hostname, upstream in (("saas", saas, self.platform_endpoint),
+                                         ("telemetry", telemetry, "")):
+            host = self.enter(OutsideHost(services, self.labels, self.network,
+                                          f"{self.name}-{hostname.split('.')[0]}", role, hostname,
+                                          cert, upstream))
+            client = RecorderClient(host.url(OutsideHost.CONTROL_PORT))
+            self._stack.callback(client.close)
+            self.outside[hostname] = client
+            self.outside_containers.append(host)
+        # The platform again, behind a certificate from a CA nobody trusts.
+        untrusted = self.enter(OutsideHost(
+            services, self.labels, self.network, f"{self.name}-untrusted", "proxy", UNTRUSTED_AGENT,
+            self.ca.issue(UNTRUSTED_AGENT, trusted=False), self.platform_endpoint))
+        self.outside[UNTRUSTED_AGENT] = RecorderClient(untrusted.url(OutsideHost.CONTROL_PORT))
+        self._stack.callback(self.outside[UNTRUSTED_AGENT].close)
+        self.outside_containers.append(untrusted)
+
+    def other_mcp(self) -> str:
+        """The URL of a second, non-AxonFlow MCP server on the run's network, started on
+        first use (most checks never need it) and recorded like the outside hosts
+        (``outside[OTHER_MCP_HOST]``, reset with them before every session)."""
+        if OTHER_MCP_HOST not in self.outside:
+            assert self.network is not None
+            host = self.enter(OutsideHost(self.services_image, self.labels, self.network,
+                                          f"{self.name}-mcp-tools", "mcp", OTHER_MCP_HOST,
+                                          self.ca.issue(OTHER_MCP_HOST)))
+            client = RecorderClient(host.url(OutsideHost.CONTROL_PORT))
+            self._stack.callback(client.close)
+            self.outside[OTHER_MCP_HOST] = client
+            self.outside_containers.append(host)
+        return f"http://{OTHER_MCP_HOST}/mcp"
+
+    def enter(self, resource: AbstractContextManager[T]) -> T:
+        """Start a container or network now and remove it when the stack closes."""
+        return self._stack.enter_context(resource)
+
+    @contextlib.contextmanager
+    def loopback_agent(self) -> Iterator[PlatformClient]:
+        """An agent at the codex box's own ``localhost:8080`` for as long as the block runs
+        (the plugin's fallback when only AXONFLOW_AUTH is set); yields its request log."""
+        assert self.codex is not None
+        with LoopbackAgent(self.services_image, self.labels, f"{self.name}-loopback", self.codex,
+                           self.platform_endpoint) as agent:
+            client = PlatformClient(agent.url(LoopbackAgent.CONTROL_PORT))
+            try:
+                yield client
+            finally:
+                client.close()
+
+    def callback(self, function: Callable[[], None]) -> None:
+        self._stack.callback(function)
+
+    @staticmethod
+    def _remove_quietly(container: Reaper) -> None:
+        with contextlib.suppress(docker.errors.APIError, docker.errors.NotFound):
+            container.get_wrapped_container().remove(force=True)
+
+    def close(self) -> None:
+        try:
+            try:
+                self._stack.close()
+            finally:
+                sweep(self.client, self.labels.run_id)
+        except Exception:
+            if engine_answers() is None:
+                raise
+            # The engine died or restarted: its containers and networks went with it, and
+            # the run has already been stopped with the one-line reason.
+            say(f"stack {self.name}: the Docker engine is gone, nothing left to remove on it")
+        finally:
+            if self._socket_dir is not None:
+                shutil.rmtree(self._socket_dir, ignore_errors=True)
+
+    # -- what checks use ----------------------------------------------------------------
+    @property
+    def platform_endpoint(self) -> str:
+        """AXONFLOW_ENDPOINT as the codex container reaches the platform."""
+        return f"http://{ReferencePlatform.ALIAS}:{ReferencePlatform.PORT}"
+
+    @property
+    def model_base_url(self) -> str:
+        return f"http://{ModelDouble.ALIAS}:{ModelDouble.PORT}/v1"
+
+    def logs(self) -> dict[str, str]:
+        containers = [self.dns, self.model, *self.target.containers(), *self.outside_containers,
+                      self.codex]
+        return {c.kind: c.logs_text() for c in containers if c}
