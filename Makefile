@@ -44,8 +44,9 @@ e2e: preflight docker
 list: $(STAMP)
 	@$(PY) -m pytest e2e -q --list-checks -p no:randomly 2>/dev/null | sed -e '/check catalogue printed/d' -e '/^no tests ran/d'
 
+# The harness's own tests that need no Docker engine (tests/suite/ drives one: make test).
 unit: $(STAMP)
-	$(PY) -m pytest tests $(PYTEST_ARGS)
+	$(PY) -m pytest tests/harness tests/refplatform $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(PY) -m ruff check codex_conformance e2e tests fixtures/selftest conftest.py

@@ -123,7 +123,7 @@ def staged_block(**fields: object) -> dict[str, object]:
 
 
 @pytest.mark.usefixtures("faults_supported")
-@pytest.mark.parametrize("decision,suffix", [
+@pytest.mark.parametrize(("decision", "suffix"), [
     pytest.param({"decision_id": "3f1c2b4a-0000-4000-8000-00000000aa01", "risk_level": "high",
                   "override_available": True, "override_existing_id": "9d8e7f60-0000-4000-8000-0000000000b2"},
                  " [decision: 3f1c2b4a-0000-4000-8000-00000000aa01, risk: high, "

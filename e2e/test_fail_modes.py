@@ -11,6 +11,7 @@ the platform would otherwise block, so "it ran" can only mean the hook failed op
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -18,6 +19,7 @@ from codex_conformance.checks.evidence import (
     BLOCK_PREFIX,
     assert_ran_after_hook,
     held_command_s,
+    held_within,
     hook_events,
     sentinel,
     tool_output,
@@ -32,9 +34,10 @@ NO_SUCH_HOST = "http://no-such-agent.conformance.test:8080"
 
 def row(check_id: str, summary: str, contract: str, fault: dict[str, Any] | None = None,
         env: dict[str, str] | None = None, blocked: bool = False, message: str = "",
-        code: int = 0) -> Any:
+        code: int = 0, looked_up: bool = False) -> Any:
     return pytest.param(
-        {"fault": fault, "env": env or {}, "blocked": blocked, "message": message, "code": code},
+        {"fault": fault, "env": env or {}, "blocked": blocked, "message": message, "code": code,
+         "looked_up": looked_up},
         id=check_id,
         marks=pytest.mark.check(id=check_id, area="fail-modes", contract=contract, summary=summary),
     )
@@ -48,8 +51,8 @@ def rpc_error(code: int, message: str, status: int = 200) -> dict[str, Any]:
 ROWS = [
     row("FAIL-UNREACHABLE", "nothing listens at the endpoint: the command runs",
         "plugin.md §3.4 row 1; §12 FAIL-01", env={"AXONFLOW_ENDPOINT": DEAD_PORT}),
-    row("FAIL-DNS", "the endpoint's name does not resolve: the command runs",
-        "plugin.md §3.4 row 1", env={"AXONFLOW_ENDPOINT": NO_SUCH_HOST}),
+    row("FAIL-DNS", "the endpoint's name does not resolve: the hook looked it up, the command runs",
+        "plugin.md §3.4 row 1", env={"AXONFLOW_ENDPOINT": NO_SUCH_HOST}, looked_up=True),
     row("FAIL-RESET", "the platform resets the connection: the command runs",
         "plugin.md §3.4 row 1; §3.3 step 8",
         fault={"kind": "reset", "match": CHECK_POLICY, "count": 1}),
@@ -118,6 +121,11 @@ def test_fail_mode(conformance: Runner, case: dict[str, Any]) -> None:
     if case["fault"]:
         calls = obs.platform_calls("check_policy")
         assert len(calls) == 1, f"the hook's check_policy never reached the platform\n{obs.summary()}"
+    if case["looked_up"]:  # the hook tried: the run's DNS sink answered its lookup
+        host = urlsplit(case["env"]["AXONFLOW_ENDPOINT"]).hostname
+        assert host in obs.dns_queries(), (
+            f"the run's DNS never saw a lookup of {host}: the hook did not try the endpoint "
+            f"(names looked up: {obs.dns_queries()})\n{obs.summary()}")
     if case["blocked"]:
         assert hook_events(obs) == ["Blocked"], f"Codex's hook record: {hook_events(obs)}\n{obs.summary()}"
         assert not obs.exists(sentinel(obs)), f"the command ran although it must fail closed\n{obs.summary()}"
@@ -132,6 +140,6 @@ def test_fail_mode(conformance: Runner, case: dict[str, Any]) -> None:
         budget = float(case["env"]["AXONFLOW_TIMEOUT_SECONDS"])
         # From the platform receiving the call to the command running (same clock).
         held = held_command_s(obs)
-        assert budget - 0.1 <= held < budget + 2.0, (
+        assert held_within(held, budget), (
             f"the pre-hook held the command {held:.2f}s; with the platform 6 s late and "
             f"AXONFLOW_TIMEOUT_SECONDS={budget:g} it must give up after about {budget:g}s")

@@ -194,7 +194,7 @@ def test_heartbeat_payload(conformance: Runner, cell: SuiteState) -> None:
     assert content.splitlines()[0] == body["instance_id"], "stamp does not hold the instance_id sent"
 
 
-@pytest.mark.parametrize("env,expect_ping", [
+@pytest.mark.parametrize(("env", "expect_ping"), [
     pytest.param({"AXONFLOW_TELEMETRY": "off"}, False, id="TEL-OFF", marks=pytest.mark.check(
         id="TEL-OFF", area="telemetry", contract="spec Telemetry (opt out); plugin.md §7; §12 TEL-02",
         summary="AXONFLOW_TELEMETRY=off: no connection to checkpoint and no stamp")),

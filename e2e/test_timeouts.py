@@ -6,7 +6,7 @@ letting the tool run (codex.md §4.6). Each check delays the platform's answer a
 how long the hook held things up, between two stamps on the host clock: the platform
 receiving the hook's call, and the command creating its file (pre-hook) or Codex's next
 model request (post-hook). Elapsed time is observed, never slept for; the bound is the
-budget plus at most SLACK_S of the hook's exit and Codex's next step, even with parallel
+budget plus at most HELD_SLACK_S of the hook's exit and Codex's next step, even with parallel
 workers on a busy machine.
 """
 
@@ -15,19 +15,17 @@ from __future__ import annotations
 import pytest
 
 from codex_conformance.checks.evidence import (
+    HELD_SLACK_S,
     assert_ran_after_hook,
     held_command_s,
     held_result_s,
+    held_within,
     hook_events,
 )
 from codex_conformance.checks.runner import Runner
 
-SLACK_S = 2.0
-# The hook's curl starts its clock before the platform sees the call (curl's start, the
-# connect, the send): the held time undercounts the budget by that much, up to 0.35 s seen
-# with four workers on two cores. The lower bound therefore only catches a hook that gives up
-# clearly early (the override mutant and too-long budgets fail the upper bound).
-EARLY_S = 0.5
+# One set of bounds for every timeout check (evidence.HELD_EARLY_S, HELD_SLACK_S): the
+# lower bound catches a hook that gives up clearly early, the upper one a budget too long.
 
 
 def delay(tool: str, seconds: float) -> dict:
@@ -46,7 +44,7 @@ def test_pre_hook_default_timeout(conformance: Runner) -> None:
     obs = conformance.run("fail-ssrf", faults=[delay("check_policy", 11)])
     assert_ran_after_hook(obs)
     held = held_command_s(obs)
-    assert 8.0 - EARLY_S <= held < 8.0 + SLACK_S, (
+    assert held_within(held, 8.0), (
         f"the pre-hook held the command {held:.2f}s; it must wait 8 s, no more")
 
 
@@ -60,7 +58,7 @@ def test_post_hook_default_timeout(conformance: Runner) -> None:
     assert hook_events(obs, "PostToolUse") == ["Completed"], hook_events(obs, "PostToolUse")
     assert obs.wait_for_calls("check_output", 2), "no scan was attempted"
     held = held_result_s(obs)
-    assert 5.0 - EARLY_S <= held < 5.0 + SLACK_S, (
+    assert held_within(held, 5.0), (
         f"the post-hook held the result {held:.2f}s; it must wait 5 s for the scan, no more")
 
 
@@ -76,7 +74,7 @@ def test_timeout_override_applies_to_post_hook(conformance: Runner) -> None:
     assert hook_events(obs, "PostToolUse") == ["Completed"], hook_events(obs, "PostToolUse")
     assert obs.wait_for_calls("check_output", 2), "no scan was attempted"
     held = held_result_s(obs)
-    assert 2.0 - EARLY_S <= held < 2.0 + SLACK_S, (
+    assert held_within(held, 2.0), (
         f"the post-hook held the result {held:.2f}s with AXONFLOW_TIMEOUT_SECONDS=2")
 
 
@@ -92,5 +90,5 @@ def test_codex_enforces_the_hook_timeout(conformance: Runner) -> None:
     assert_ran_after_hook(obs, outcome="Failed")
     # The hook started (bash, jq) a little before its call reached the platform.
     held = held_command_s(obs)
-    assert 15.0 - SLACK_S <= held < 15.0 + SLACK_S, (
+    assert held_within(held, 15.0, early=HELD_SLACK_S), (
         f"the hook held the command {held:.2f}s; Codex must stop it at 15 s")

@@ -47,7 +47,7 @@ VALID = credentials.VALID_LICENSE  # expires in 2100
 EXPIRED = credentials.EXPIRED_LICENSE  # expired in 2020
 
 
-@pytest.mark.parametrize("token,expected", [
+@pytest.mark.parametrize(("token", "expected"), [
     pytest.param(VALID, VALID, id="LIC-ENV", marks=pytest.mark.check(
         id="LIC-ENV", area="tokens", contract="spec Plugin Pro; plugin.md §8.2; §12 LIC-01",
         summary="an AXON- licence token in AXONFLOW_LICENSE_TOKEN is sent as X-License-Token")),
@@ -77,7 +77,7 @@ def licence_file(*lines: str) -> str:
 OTHER = credentials.OTHER_LICENSE
 
 
-@pytest.mark.parametrize("env,file,expected", [
+@pytest.mark.parametrize(("env", "file", "expected"), [
     pytest.param({}, licence_file("# license_token = \"AXON-commented\"", f'license_token = "{VALID}"',
                                   "[profile]", f'license_token = "{OTHER}"'), VALID,
                  id="LIC-TOML", marks=pytest.mark.check(
@@ -111,7 +111,7 @@ def user_token_file(mode: str) -> str:
             f"chmod {mode} {directory}/user-token.json")
 
 
-@pytest.mark.parametrize("mode,sent", [
+@pytest.mark.parametrize(("mode", "sent"), [
     pytest.param("600", True, id="UTOK-FILE", marks=pytest.mark.check(
         id="UTOK-FILE", area="tokens",
         contract="plugin.md §8.3 (env, then 0600 user-token.json); §12 UTOK-02",

@@ -27,7 +27,6 @@ from codex_conformance.checks.tui_evidence import (
     TURN_S,
     assert_blocked_on_screen,
     finish_turn,
-    on_screen,
     with_screen,
 )
 from codex_conformance.codex.install import PLUGIN_DIR_NAME, rewritten_hooks
@@ -37,6 +36,7 @@ from codex_conformance.codex.tui import (
     FOLDER_TRUST,
     FOLDER_TRUST_YES,
     DialogAnswers,
+    flatten,
 )
 from codex_conformance.plugin.pytest_plugin import SuiteState
 
@@ -65,7 +65,10 @@ def test_tui_block_is_shown(conformance: Runner) -> None:
         run.tui.submit(run.prompt)
         obs = finish_turn(run)
         decision = assert_blocked_on_screen(run, obs)
-        assert on_screen(decision["decision_id"], run.tui.screen())
+        # The id the screen shows (read off it, not searched for) is the platform's.
+        shown = re.findall(r"decision: ((?:[0-9a-f-] ?){35}[0-9a-f])", flatten(run.tui.screen()))
+        assert [re.sub(r"\s", "", s) for s in shown][-1:] == [decision["decision_id"]], with_screen(
+            run, f"the screen's decision ids {shown} are not the platform's {decision['decision_id']}")
         assert run.tui.quit() == 0, run.tui.evidence()
 
 
@@ -153,7 +156,8 @@ def test_tui_install_via_plugins(conformance: Runner, cell: SuiteState) -> None:
         # "Press Enter to install" (0.148.0 on); "... to view plugin details" (0.118.0).
         row = tui.expect_text(r"(?m)^ *› .*\S.*Press Enter to (?:install|view plugin details)", TURN_S)
         tui.snapshot("/plugins lists the marketplace entry")
-        assert row
+        assert "axonflow" in row.group(0).lower(), with_screen(
+            run, f"the selected /plugins row is not the plugin's marketplace entry: {row.group(0)!r}")
         tui.press("enter")
         tui.expect_text(r"Install plugin", TURN_S)
         tui.snapshot("plugin details")

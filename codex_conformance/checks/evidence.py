@@ -165,6 +165,18 @@ def stays_quiet(obs: Observation, hostname: str) -> list[dict[str, Any]]:
 # -- how long a hook held things up ----------------------------------------------------
 # Measured between two events on the same clock, so a busy machine (parallel workers,
 # Codex starting slowly) adds little: only the hook's own exit and Codex's next step.
+# The bounds every timeout check shares: at most HELD_SLACK_S of the hook's exit and
+# Codex's next step after the budget, and at most HELD_EARLY_S before it (the hook's curl
+# starts its clock before the platform sees the call: curl's start, the connect, the send,
+# up to 0.35 s seen with four workers on two cores), so the lower bound catches a hook that
+# gives up clearly early.
+HELD_SLACK_S = 2.0
+HELD_EARLY_S = 0.5
+
+
+def held_within(held: float, budget: float, early: float = HELD_EARLY_S) -> bool:
+    """Whether a hook held something ``held`` seconds for a ``budget``-second bound."""
+    return budget - early <= held < budget + HELD_SLACK_S
 def held_command_s(obs: Observation, tool: str = "check_policy") -> float:
     """Seconds from the platform receiving the pre-hook's ``tool`` call to the command
     creating its sentinel: how long the pre-hook held the command."""

@@ -9,7 +9,7 @@ A scenario is data so a reader sees the whole session at a glance::
     turns:
       - exec: curl -s http://169.254.169.254/latest/meta-data/ > {{sentinel}}
       - say: The command was blocked.
-    expect: {verdict: blocked, sentinel: absent}
+    expect: {policy: ssrf}   # statement defaults to the first exec turn's command
 
 ``{{name}}`` placeholders are filled from ``vars`` and from runtime values the harness
 knows (e.g. ``work``, the session's working directory). An unknown placeholder is an error,
@@ -35,6 +35,14 @@ from codex_conformance.paths import SCENARIOS_DIR
 
 PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 TURN_KINDS = {"exec", "say", "mcp", "patch", "items", "call", "item"}
+# What a check may expect of a scenario (evidence.py and the checks read these): a misspelt
+# key is an error at load, never an assertion silently skipped.
+EXPECT_KEYS = {
+    "statement",  # the command the pre-hook must send check_policy (default: the first exec turn's)
+    "policy",  # the policy family the platform must name for the block
+    "output", "content", "redacted", "final", "tool",  # what the model or a file must show
+    "followup_statement", "blocked_statement",  # the second command of a two-command scenario
+}
 
 
 def _render(value: Any, variables: dict[str, str]) -> Any:
@@ -112,8 +120,16 @@ def load(name: str, directory: Path = SCENARIOS_DIR) -> Scenario:
         for n, turn in enumerate(turns):
             if not isinstance(turn, dict) or not (turn.keys() & TURN_KINDS):
                 raise SuiteError(f"{path}: {where} turn {n} must have one of {sorted(TURN_KINDS)}")
+    expect = dict(data.get("expect") or {})
+    unknown = sorted(set(expect) - EXPECT_KEYS)
+    if unknown:
+        raise SuiteError(f"{path}: unknown expect key {', '.join(unknown)} "
+                         f"(known: {', '.join(sorted(EXPECT_KEYS))})")
+    first_exec = next((t["exec"] for t in data["turns"] if isinstance(t.get("exec"), str)), None)
+    if "statement" not in expect and first_exec is not None:
+        expect["statement"] = first_exec
     return Scenario(
         id=data["id"], summary=data.get("summary", ""), prompt=data["prompt"],
-        turns=data["turns"], expect=data.get("expect", {}), vars=data.get("vars", {}), path=path,
+        turns=data["turns"], expect=expect, vars=data.get("vars", {}), path=path,
         agents=agents,
     )

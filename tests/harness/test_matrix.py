@@ -52,7 +52,7 @@ def test_env_variables_with_defaults() -> None:
         matrix.parse({"cell": [{"plugin": "${NOPE}"}]}, env={})
 
 
-@pytest.mark.parametrize("document,message", [
+@pytest.mark.parametrize(("document", "message"), [
     ({}, "no cells"),
     ({"axes": {"plugin": ["a"]}, "colour": "red"}, "unknown key"),
     ({"axes": {"os": ["linux"]}}, "takes only"),
@@ -103,7 +103,7 @@ def test_bad_shard_is_one_line(text: str) -> None:
 # -- plugin specs -----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("spec,expected", [
+@pytest.mark.parametrize(("spec", "expected"), [
     ("/src/plugin", ("/src/plugin", "")),
     ("/src/plugin.git@v1.7.0", ("/src/plugin.git", "v1.7.0")),
     ("https://github.com/getaxonflow/axonflow-codex-plugin.git@v1.7.0",
@@ -116,7 +116,7 @@ def test_split_ref(spec: str, expected: tuple[str, str]) -> None:
     assert split_ref(spec) == expected
 
 
-@pytest.mark.parametrize("spec,label", [
+@pytest.mark.parametrize(("spec", "label"), [
     ("reference", "reference"), ("mutant:EXIT-1", "mutant-EXIT-1"),
     ("/x/repo@v1.5.2", "v1.5.2"), ("/tmp/real-plugin-v1.7.0", "real-plugin-v1.7.0"),
 ])

@@ -22,7 +22,7 @@ def test_bypass_is_the_default_and_unknown_modes_are_one_line(monkeypatch: pytes
 BYPASS = ["--dangerously-bypass-approvals-and-sandbox"]
 
 
-@pytest.mark.parametrize("mode,exec_sandbox,tui", [
+@pytest.mark.parametrize(("mode", "exec_sandbox", "tui"), [
     ("bypass", BYPASS, BYPASS),
     ("read-only", ["-s", "read-only"], ["-s", "read-only", "-a", "never"]),
     ("workspace-write", ["-s", "workspace-write"], ["-s", "workspace-write", "-a", "never"]),

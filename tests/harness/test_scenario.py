@@ -17,11 +17,11 @@ def write(tmp_path: Path, text: str) -> Path:
 
 def test_render_fills_vars_and_runtime_values(tmp_path: Path) -> None:
     d = write(tmp_path, "id: X-ONE\nprompt: do {{thing}}\nvars: {thing: it, out: '{{work}}/o'}\n"
-                        "turns: [{exec: 'echo > {{out}}'}, {say: ok}]\nexpect: {file: '{{out}}'}\n")
+                        "turns: [{exec: 'echo > {{out}}'}, {say: ok}]\nexpect: {content: '{{out}}'}\n")
     rendered = scenario.load("s", d).render(work="/w")
     assert rendered.prompt == f"[scenario:{rendered.key}] do it"
     assert rendered.turns == [{"exec": "echo > /w/o"}, {"say": "ok"}]
-    assert rendered.expect == {"file": "/w/o"}
+    assert rendered.expect == {"content": "/w/o", "statement": "echo > /w/o"}
     assert rendered.key.startswith("x-one-")
 
 
@@ -73,3 +73,20 @@ def test_suite_plugins_skill_frontmatter_is_valid_yaml() -> None:
         frontmatter = path.read_text().split("---\n")[1]
         meta = yaml.safe_load(frontmatter)
         assert isinstance(meta, dict) and meta.get("name") and meta.get("description"), path
+
+
+def test_a_misspelt_expect_key_is_an_error(tmp_path: Path) -> None:
+    (tmp_path / "x.yaml").write_text("id: X\nprompt: p\nturns: [{exec: ls}]\nexpect: {statment: ls}\n")
+    with pytest.raises(SuiteError, match="unknown expect key statment"):
+        scenario.load("x", tmp_path)
+
+
+def test_the_statement_defaults_to_the_first_command(tmp_path: Path) -> None:
+    (tmp_path / "x.yaml").write_text(
+        "id: X\nprompt: p\nvars: {s: out}\nturns: [{say: hi}, {exec: 'ls > {{s}}'}]\n")
+    assert scenario.load("x", tmp_path).render().expect["statement"] == "ls > out"
+
+
+def test_every_scenario_loads() -> None:
+    for path in sorted(SCENARIOS_DIR.glob("*.yaml")):
+        scenario.load(path.stem)

@@ -16,7 +16,7 @@ def settings(profile: str) -> Settings:
     return Settings.build(profile=profile, env={})
 
 
-@pytest.mark.parametrize("profile,count", [("newest", 16), ("9.2.0", 10), ("0f245f06", 6)])
+@pytest.mark.parametrize(("profile", "count"), [("newest", 16), ("9.2.0", 10), ("0f245f06", 6)])
 def test_tool_catalogue_per_profile(profile: str, count: int) -> None:
     """platform.md K8: 6 tools -> 10 (Batch 1, the guide's platform) -> 16."""
     from codex_conformance.services.refplatform import catalogue
@@ -24,7 +24,7 @@ def test_tool_catalogue_per_profile(profile: str, count: int) -> None:
     assert len(catalogue.listing("", settings(profile).tools)) == count
 
 
-@pytest.mark.parametrize("profile,version,has_compat", [
+@pytest.mark.parametrize(("profile", "version", "has_compat"), [
     ("newest", "9.18.0", True), ("9.2.0", "9.2.0", True), ("0f245f06", "8.0.0", False)])
 def test_health_per_profile(profile: str, version: str, has_compat: bool) -> None:
     """platform.md §1.6: version and plugin_compatibility as each build served them."""
@@ -42,7 +42,7 @@ def test_known_profiles() -> None:
     assert set(PROFILES) >= {"newest", "9.2.0", "0f245f06"}
 
 
-@pytest.mark.parametrize("profile,fields", [
+@pytest.mark.parametrize(("profile", "fields"), [
     ("newest", {"allowed", "block_reason", "blocked_by", "decision_id", "override_available",
                 "policies_evaluated", "policy_matches", "risk_level"}),
     ("0f245f06", {"allowed", "block_reason", "policies_evaluated"}),

@@ -53,7 +53,7 @@ def plugin_without_hooks(tmp_path: Path) -> Path:
     return tmp_path
 
 
-@pytest.mark.parametrize("env,expected", [
+@pytest.mark.parametrize(("env", "expected"), [
     ({"PLUGIN": "/nonexistent/plugin"}, "is not a directory"),
     ({"CODEX_VERSION": "0.169"}, "is not an npm version like 0.169.0 or a dist-tag like latest"),
     ({"CODEX_VERSION": "banana"}, "has no dist-tag 'banana'"),

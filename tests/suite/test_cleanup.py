@@ -77,7 +77,7 @@ def start_child(tmp_path: Path, workers: int = 0) -> subprocess.Popen[bytes]:
     )
 
 
-@pytest.mark.parametrize("sig,workers", [
+@pytest.mark.parametrize(("sig", "workers"), [
     (signal.SIGINT, 0), (signal.SIGKILL, 0), (signal.SIGINT, 2), (signal.SIGKILL, 2),
 ], ids=["sigint", "sigkill", "sigint-2-workers", "sigkill-2-workers"])
 def test_interrupted_run_leaves_nothing(client: docker.DockerClient, tmp_path: Path, sig: int,
