@@ -30,6 +30,7 @@ from codex_conformance.codex.modes import DEFAULT_MODE, tui_flags
 from codex_conformance.codex.session import SessionResult, run_exec
 from codex_conformance.codex.tui import COLUMNS, ROWS, TuiSession, fake_git_files, preanswer_toml
 from codex_conformance.inputs.plugin_source import PluginSource
+from codex_conformance.poll import poll_until
 from codex_conformance.redaction import SECRET_ENV
 from codex_conformance.stack.stack import Stack
 from codex_conformance.stack.tls import OTHER_MCP_HOST
@@ -156,12 +157,7 @@ class Observation:
 
     def wait_for(self, predicate: Callable[[], bool], timeout_s: float = 10.0) -> bool:
         """Poll ``predicate`` until true or the deadline (for background hook work)."""
-        deadline = time.monotonic() + timeout_s
-        while not predicate():
-            if time.monotonic() >= deadline:
-                return False
-            time.sleep(0.1)
-        return True
+        return bool(poll_until(predicate, timeout_s))
 
     # -- files --------------------------------------------------------------------------
     def work_path(self, relative: str) -> str:

@@ -53,13 +53,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from codex_conformance.codex.modes import validate_mode
+from codex_conformance.codex.modes import DEFAULT_MODE, validate_mode
 from codex_conformance.errors import SuiteError
 from codex_conformance.inputs import mutants as mutants_catalogue
 from codex_conformance.inputs.downloads import check_version, resolve_version
 from codex_conformance.inputs.platform_spec import TargetSpec
 from codex_conformance.inputs.plugin_source import PluginSource
-from codex_conformance.inputs.userland import validate_userland
+from codex_conformance.inputs.preflight import DEFAULT_CODEX_VERSION
+from codex_conformance.inputs.userland import DEFAULT_USERLAND, validate_userland
 from codex_conformance.paths import REPO_ROOT, reports_dir
 from codex_conformance.progress import phase, say
 from codex_conformance.reports import matrix_report
@@ -68,8 +69,8 @@ from codex_conformance.stack.images import Images, build_lock
 from codex_conformance.stack.resources import connect
 
 AXES = ("plugin", "codex", "platform", "mode", "userland")
-DEFAULTS = {"plugin": "reference", "codex": "0.169.0", "platform": "reference", "mode": "bypass",
-            "userland": "bookworm"}
+DEFAULTS = {"plugin": "reference", "codex": DEFAULT_CODEX_VERSION, "platform": "reference",
+            "mode": DEFAULT_MODE, "userland": DEFAULT_USERLAND}
 _VAR_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
@@ -83,8 +84,8 @@ class Cell:
     codex: str
     platform: str
     checks: tuple[str, ...] = ()
-    mode: str = "bypass"  # how Codex runs (codex/modes.py)
-    userland: str = "bookworm"  # the codex image's Debian release (userland.py)
+    mode: str = DEFAULT_MODE  # how Codex runs (codex/modes.py)
+    userland: str = DEFAULT_USERLAND  # the codex image's Debian release (userland.py)
 
 
 @dataclass
@@ -113,13 +114,13 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-")
 
 
-def cell_id(plugin: str, codex: str, platform: str, mode: str = "bypass",
-            userland: str = "bookworm") -> str:
+def cell_id(plugin: str, codex: str, platform: str, mode: str = DEFAULT_MODE,
+            userland: str = DEFAULT_USERLAND) -> str:
     """Stable and readable: the same inputs give the same directory on every shard (the
     default mode, bypass, and userland, bookworm, are left out, so cells from before those
     axes keep their id)."""
-    suffix = "" if mode == "bypass" else f"_mode-{mode}"
-    suffix += "" if userland == "bookworm" else f"_userland-{userland}"
+    suffix = "" if mode == DEFAULT_MODE else f"_mode-{mode}"
+    suffix += "" if userland == DEFAULT_USERLAND else f"_userland-{userland}"
     return _slug(f"{plugin_label(plugin)}_codex-{codex}_{platform.replace(':', '-')}{suffix}")
 
 
@@ -240,7 +241,7 @@ def prepare_images(versions: list[tuple[str, str]]) -> None:
     one phase."""
     client = connect()
     try:
-        names = ", ".join(v if u == "bookworm" else f"{v} ({u})" for v, u in versions)
+        names = ", ".join(v if u == DEFAULT_USERLAND else f"{v} ({u})" for v, u in versions)
         with phase(f"matrix: images for Codex {names}"), build_lock():
             images = Images(client)
             images.services()

@@ -25,6 +25,7 @@ from codex_conformance.codex.box import Box
 from codex_conformance.codex.install import SessionPaths
 from codex_conformance.codex.modes import DEFAULT_MODE, exec_flags
 from codex_conformance.errors import SuiteError
+from codex_conformance.poll import poll_until
 
 DEFAULT_DEADLINE_S = 90.0
 
@@ -80,9 +81,8 @@ def run_exec(box: Box, paths: SessionPaths, prompt: str, env: dict[str, str],
 def _read_log(box: Box, path: str, deadline_s: float = 5.0) -> str:
     """Codex's stderr log. ``codex exec`` always writes one, so an empty read (seen once
     in a soak, with four workers busy) is read again until the deadline."""
-    deadline = time.monotonic() + deadline_s
-    while True:
+    def read() -> str | None:
         text = box.read_file(path)
-        if (text and text.strip()) or time.monotonic() > deadline:
-            return text or ""
-        time.sleep(0.2)
+        return text if text and text.strip() else None
+
+    return poll_until(read, deadline_s, interval_s=0.2) or box.read_file(path) or ""

@@ -29,7 +29,7 @@ from codex_conformance.codex.modes import DEFAULT_MODE, SANDBOXED, validate_mode
 from codex_conformance.errors import HarnessError, SuiteError
 from codex_conformance.inputs import deviations
 from codex_conformance.inputs.plugin_source import PluginSource
-from codex_conformance.inputs.preflight import validate
+from codex_conformance.inputs.preflight import DEFAULT_CODEX_VERSION, validate
 from codex_conformance.inputs.userland import DEFAULT_USERLAND, validate_userland
 from codex_conformance.paths import reports_dir
 from codex_conformance.plugin.masking import clean_report, install_allure_redaction
@@ -94,7 +94,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="plugin under test (env PLUGIN; default reference): a checkout directory, "
                          "<git repo>@<ref>, <git URL>@<ref> or mutant:<ID>")
     group.addoption("--codex-version", default=None,
-                    help="@openai/codex npm version (env CODEX_VERSION; default 0.169.0)")
+                    help=f"@openai/codex npm version (env CODEX_VERSION; default {DEFAULT_CODEX_VERSION})")
     group.addoption("--platform", default=None,
                     help="platform target (env PLATFORM; default reference)")
     group.addoption("--mode", default=None,

@@ -20,7 +20,9 @@ from typing import Any
 
 from codex_conformance.checks import boundary
 from codex_conformance.checks.invariants import INVARIANTS
+from codex_conformance.codex.modes import DEFAULT_MODE
 from codex_conformance.inputs.plugin_source import split_ref
+from codex_conformance.inputs.userland import DEFAULT_USERLAND
 
 FAILING = ("failed", "error")
 # "not-applicable": every check that ran was not applicable on that Codex (it lacks what
@@ -71,8 +73,8 @@ class CellResult:
     meta: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> area/contract/summary
     error: str = ""  # why the cell produced no usable result
     boundary: list[dict[str, Any]] = field(default_factory=list)  # the cell's boundary.json rows
-    mode: str = "bypass"
-    userland: str = "bookworm"
+    mode: str = DEFAULT_MODE
+    userland: str = DEFAULT_USERLAND
     codex_spec: str = ""  # as the matrix named it (a dist-tag such as latest, or the version)
     userland_tools: dict[str, str] = field(default_factory=dict)  # bash/jq/curl version lines
     # Session invariants (invariants.py) the cell broke: id -> checks; ``known`` as a manifest knows.
@@ -149,7 +151,7 @@ def load_cell(directory: Path) -> CellResult:
         platform=record.get("platform", ""), checks_filter=list(record.get("checks", [])),
         expected_failures=list(record.get("expected_failures", [])),
         exit_code=record.get("exit_code"), wall_s=float(record.get("wall_s", 0.0)),
-        mode=record.get("mode", "bypass"), userland=record.get("userland", "bookworm"),
+        mode=record.get("mode", DEFAULT_MODE), userland=record.get("userland", DEFAULT_USERLAND),
         codex_spec=record.get("codex", ""),
     )
     if (directory / "boundary.json").is_file():
@@ -247,7 +249,7 @@ def userland_text(cell: dict[str, Any]) -> str:
         match = re.search(r"(\d+(?:\.\d+)+)", tools.get(name, ""))
         if match:
             versions.append(f"{name} {match.group(1)}")
-    name = cell.get("userland", "bookworm")
+    name = cell.get("userland", DEFAULT_USERLAND)
     return f"{name} ({', '.join(versions)})" if versions else name
 
 
@@ -262,7 +264,7 @@ def markdown(report: dict[str, Any]) -> str:
     for n, c in enumerate(cells, 1):
         totals = ", ".join(f"{v} {k}" for k, v in c["totals"].items()) or c["error"][:120]
         lines.append(f"| {n} | `{c['id']}` | {_plugin_text(c)} | {c['codex']} | {c['platform']} | "
-                     f"{c.get('mode', 'bypass')} | {userland_text(c)} | **{c['verdict']}** | {totals} | "
+                     f"{c.get('mode', DEFAULT_MODE)} | {userland_text(c)} | **{c['verdict']}** | {totals} | "
                      f"{c['wall_s']} |")
     lines += ["", "| check | area | " + " | ".join(str(n) for n in range(1, len(cells) + 1)) + " |",
               "|---|---|" + "---|" * len(cells)]
@@ -430,7 +432,7 @@ def render_html(report: dict[str, Any]) -> str:
             f'<th class="cell" title="{_e(c["id"])}">'
             f'<a href="{_e(c["dir"])}">{_e(plugin_label(c["plugin"]))}</a>'
             f'<div class="small">{_e(c["plugin_version"])}{_e(commit)}<br>codex {_e(c["codex"])}<br>'
-            f'{_e(c["platform"])}<br>mode {_e(c.get("mode", "bypass"))}<br>{_e(userland_text(c))}</div>'
+            f'{_e(c["platform"])}<br>mode {_e(c.get("mode", DEFAULT_MODE))}<br>{_e(userland_text(c))}</div>'
             f'<span class="verdict v-{_e(c["verdict"])}">{_e(c["verdict"])}</span></th>')
     body = []
     for check in report["checks"]:

@@ -22,7 +22,6 @@ import os
 import shutil
 import subprocess
 import tempfile
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +35,7 @@ import yaml
 
 from codex_conformance.errors import SuiteError
 from codex_conformance.inputs.platform_spec import TargetSpec
+from codex_conformance.poll import poll_until
 from codex_conformance.progress import phase
 from codex_conformance.stack.clients import PlatformClient
 from codex_conformance.stack.containers import (
@@ -239,16 +239,19 @@ class UrlTarget:
 
 def wait_healthy(url: str, what: str) -> None:
     """The agent serves /health before it is ready: wait for status healthy (platform.md K10)."""
-    deadline = time.monotonic() + HEALTHY_TIMEOUT_S
     last = "no answer"
     with httpx.Client(trust_env=False, timeout=3) as http:
-        while time.monotonic() < deadline:
+
+        def healthy() -> bool:
+            nonlocal last
             with contextlib.suppress(httpx.HTTPError, ValueError):
                 response = http.get(url)
                 last = f"HTTP {response.status_code} {response.text[:120]}"
-                if response.status_code == 200 and response.json().get("status") == "healthy":
-                    return
-            time.sleep(0.25)
+                return response.status_code == 200 and response.json().get("status") == "healthy"
+            return False
+
+        if poll_until(healthy, HEALTHY_TIMEOUT_S, interval_s=0.25):
+            return
     raise SuiteError(f"the platform at {what} never reported healthy within {HEALTHY_TIMEOUT_S:.0f}s "
                      f"(last: {last})")
 

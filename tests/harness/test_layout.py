@@ -38,7 +38,7 @@ def test_services_import_only_within_services() -> None:
 # The data flow, bottom up: a module imports only from its own floor or below, never in a
 # circle (TYPE_CHECKING imports count), and never inside a function.
 FLOORS = {
-    "errors": 0, "paths": 0, "credentials": 0, "redaction": 0, "progress": 0,
+    "errors": 0, "paths": 0, "credentials": 0, "redaction": 0, "progress": 0, "poll": 0,
     "codex": 1,  # the Codex drivers, on a Box protocol: no container class
     "inputs": 2,  # the cell's inputs
     "stack": 3,  # containers, images, TLS, clients, platform targets
@@ -124,3 +124,11 @@ def test_no_import_circle() -> None:
     for name in graph:
         if name not in state:
             visit(name, [])
+
+
+def test_poll_until_tries_at_the_deadline_and_returns_the_value() -> None:
+    from codex_conformance.poll import poll_until
+
+    calls = []
+    assert poll_until(lambda: calls.append(1) or (len(calls) == 3 and "ready"), 5.0, 0.001) == "ready"
+    assert poll_until(lambda: None, 0.01, 0.005) is None
