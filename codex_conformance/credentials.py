@@ -112,21 +112,66 @@ def _hidden(run: str, forms: dict[str, str]) -> str | None:
     return None
 
 
-def find(text: str, forms: dict[str, str] | None = None) -> set[str]:
-    """What credentials ``text`` holds: any registered form (``forms`` overrides), or base64
-    of text that holds one (``base64(tenant:secret)`` for any tenant)."""
+# A piece of a token is a credential too: pytest's repr of a long argument keeps its head and
+# tail around "..." (``'AXON-eyJhbG...W50X2lk...'``), so no whole form is left to find. A run
+# of token characters holding FRAGMENT characters of a token-like form is masked whole. A
+# fragment counts only when it mixes letter cases or digits: words a form happens to share
+# with ordinary text (``demo-client``, ``codex-conformance``) never do.
+FRAGMENT = 10
+_TOKEN_RUN = re.compile(rf"[A-Za-z0-9+/=_.-]{{{FRAGMENT},}}")
+_TOKEN_LIKE = re.compile(r"[A-Za-z0-9+/=_.-]{20,}")
+_fragment_cache: tuple[int, int, dict[str, str]] = (-1, 0, {})
+
+
+def _mixed(piece: str) -> bool:
+    return sum((any(c.islower() for c in piece), any(c.isupper() for c in piece),
+                any(c.isdigit() for c in piece))) >= 2
+
+
+def _fragments(forms: dict[str, str]) -> dict[str, str]:
+    """Every FRAGMENT-long piece of every token-like form -> what it is a piece of."""
+    global _fragment_cache
+    key = (_version, id(forms)) if forms is not _known else (_version, 0)
+    if _fragment_cache[:2] == key:
+        return _fragment_cache[2]
+    pieces: dict[str, str] = {}
+    for form, what in forms.items():
+        if _TOKEN_LIKE.fullmatch(form):
+            for i in range(len(form) - FRAGMENT + 1):
+                piece = form[i:i + FRAGMENT]
+                if _mixed(piece):
+                    pieces.setdefault(piece, what)
+    _fragment_cache = (*key, pieces)
+    return pieces
+
+
+def _piece_of(run: str, pieces: dict[str, str]) -> str | None:
+    return next((pieces[run[i:i + FRAGMENT]] for i in range(len(run) - FRAGMENT + 1)
+                 if run[i:i + FRAGMENT] in pieces), None)
+
+
+def find(text: str, forms: dict[str, str] | None = None, fragments: bool = False) -> set[str]:
+    """What credentials ``text`` holds: any registered form (``forms`` overrides), base64 of
+    text that holds one (``base64(tenant:secret)`` for any tenant), and with ``fragments`` a
+    piece of a token left by a truncated repr (what a report file may hold)."""
     forms = known() if forms is None else forms
     found = {what for form, what in forms.items() if form in text}
     for run in _B64_RUN.findall(text):
         if run not in forms and (what := _hidden(run, forms)) is not None:
             found.add(what)
+    if fragments:
+        pieces = _fragments(forms)
+        found |= {w for run in _TOKEN_RUN.findall(text) if (w := _piece_of(run, pieces)) is not None}
     return found
 
 
 def mask_encoded(text: str, mask: str, forms: dict[str, str] | None = None) -> str:
-    """``text`` with every base64 run that hides a credential replaced by ``mask``."""
+    """``text`` with every base64 run that hides a credential, and every run of token
+    characters holding a piece of one, replaced by ``mask``."""
     forms = known() if forms is None else forms
-    return _B64_RUN.sub(lambda m: mask if _hidden(m.group(0), forms) is not None else m.group(0), text)
+    text = _B64_RUN.sub(lambda m: mask if _hidden(m.group(0), forms) is not None else m.group(0), text)
+    pieces = _fragments(forms)
+    return _TOKEN_RUN.sub(lambda m: mask if _piece_of(m.group(0), pieces) is not None else m.group(0), text)
 
 
 def known() -> dict[str, str]:

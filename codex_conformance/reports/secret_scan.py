@@ -48,7 +48,7 @@ def scan(roots: Iterable[Path], forms: dict[str, str] | None = None) -> ScanResu
                 data = path.read_bytes()
             except OSError:
                 continue
-            found = credentials.find(data.decode("latin-1"), forms)
+            found = credentials.find(data.decode("latin-1"), forms, fragments=True)
             found |= {what for what, shape in SHAPES.items() if shape.search(data)}
             found = sorted(found)
             result.hits += [(str(path), what) for what in found]

@@ -47,3 +47,18 @@ def test_redactor_masks_header_values_in_text_and_data() -> None:
 def test_licence_tokens_are_fixed_for_any_process() -> None:
     assert credentials.license_token(4102444800) == credentials.VALID_LICENSE
     assert credentials.EXPIRED_LICENSE != credentials.VALID_LICENSE
+
+
+def test_a_piece_of_a_token_in_a_truncated_repr_is_found_and_masked() -> None:
+    """pytest's repr keeps a long argument's head and tail around '...'."""
+    token = credentials.VALID_LICENSE
+    text = f"file = 'license_token = {token[:40]}...{token[-30:]}' > ~/.codex/axonflow.toml"
+    assert credentials.find(text) == set()  # no whole form left
+    assert credentials.find(text, fragments=True) == {"licence token"}
+    assert token[:40] not in Redactor().text(text) and token[-30:] not in Redactor().text(text)
+
+
+def test_words_a_form_shares_with_ordinary_text_are_kept() -> None:
+    text = "[codex-conformance] demo-client axonflow-local starting"
+    assert Redactor().text(text) == text
+    assert credentials.find(text, fragments=True) == set()

@@ -5,7 +5,8 @@ JUnit) runs ``fixtures/selftest/selftest_checks.py`` against a mutant whose bloc
 prints ``AXONFLOW_AUTH``, with JUnit, allure and the selftest deviation manifests. Then:
 
 - every file under the run's reports directory is scanned for every form of every
-  credential the suite made (literal, base64, ``Basic``): zero hits, while the checks
+  credential the suite made (literal, base64, ``Basic``, a piece of a token left by a
+  truncated repr): zero hits, while the checks
   provably put those credentials into assertion messages, parameters, captured output,
   recorded requests and responses;
 - outcomes are honest: a HarnessError or a KeyError under a known deviation is an
@@ -78,7 +79,8 @@ def test_every_encoding_is_registered() -> None:
 
 def test_the_on_purpose_failures_happened(selftest_run: dict[str, Any]) -> None:
     checks = selftest_run["checks"]
-    for check in ("SELF-SECRET-LICENCE", "SELF-SECRET-USER-TOKEN", "SELF-SECRET-BASIC"):
+    for check in ("SELF-SECRET-LICENCE", "SELF-SECRET-USER-TOKEN", "SELF-SECRET-BASIC",
+                  "SELF-SECRET-TRUNCATED"):
         assert checks[check]["outcome"] == "failed", checks[check]
     community = checks["SELF-COMMUNITY-LEAK"]
     # The mutant prints AXONFLOW_AUTH (the stored registration) into the block message.
