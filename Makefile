@@ -48,8 +48,10 @@ list: $(STAMP)
 unit: $(STAMP)
 	$(PY) -m pytest tests/harness tests/refplatform $(PYTEST_ARGS)
 
+LINT_PATHS := codex_conformance e2e tests fixtures/selftest conftest.py
 lint: $(STAMP)
-	$(PY) -m ruff check codex_conformance e2e tests fixtures/selftest conftest.py
+	$(PY) -m ruff check $(LINT_PATHS)
+	$(PY) -m ruff format --check $(LINT_PATHS)
 
 # The project's own tests: lint, the harness's unit tests and the whole e2e suite against
 # the reference platform, then the skeleton's checks again with the reference platform

@@ -124,8 +124,16 @@ _fragment_cache: tuple[int, int, dict[str, str]] = (-1, 0, {})
 
 
 def _mixed(piece: str) -> bool:
-    return sum((any(c.islower() for c in piece), any(c.isupper() for c in piece),
-                any(c.isdigit() for c in piece))) >= 2
+    return (
+        sum(
+            (
+                any(c.islower() for c in piece),
+                any(c.isupper() for c in piece),
+                any(c.isdigit() for c in piece),
+            )
+        )
+        >= 2
+    )
 
 
 def _fragments(forms: dict[str, str]) -> dict[str, str]:
@@ -138,7 +146,7 @@ def _fragments(forms: dict[str, str]) -> dict[str, str]:
     for form, what in forms.items():
         if _TOKEN_LIKE.fullmatch(form):
             for i in range(len(form) - FRAGMENT + 1):
-                piece = form[i:i + FRAGMENT]
+                piece = form[i : i + FRAGMENT]
                 if _mixed(piece):
                     pieces.setdefault(piece, what)
     _fragment_cache = (*key, pieces)
@@ -146,8 +154,14 @@ def _fragments(forms: dict[str, str]) -> dict[str, str]:
 
 
 def _piece_of(run: str, pieces: dict[str, str]) -> str | None:
-    return next((pieces[run[i:i + FRAGMENT]] for i in range(len(run) - FRAGMENT + 1)
-                 if run[i:i + FRAGMENT] in pieces), None)
+    return next(
+        (
+            pieces[run[i : i + FRAGMENT]]
+            for i in range(len(run) - FRAGMENT + 1)
+            if run[i : i + FRAGMENT] in pieces
+        ),
+        None,
+    )
 
 
 def find(text: str, forms: dict[str, str] | None = None, fragments: bool = False) -> set[str]:
@@ -193,8 +207,9 @@ def license_token(exp: int, tier: str = "pro") -> str:
         return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
 
     payload = {"exp": exp, "tier": tier, "tenant_id": "cs_conformance"}
-    return register(f"AXON-{part({'alg': 'EdDSA', 'typ': 'JWT'})}.{part(payload)}.c2lnbmF0dXJl",
-                    "licence token")
+    return register(
+        f"AXON-{part({'alg': 'EdDSA', 'typ': 'JWT'})}.{part(payload)}.c2lnbmF0dXJl", "licence token"
+    )
 
 
 # -- the suite's credentials ---------------------------------------------------------
@@ -202,19 +217,21 @@ def license_token(exp: int, tier: str = "pro") -> str:
 # DEFAULT_CLIENTS follows it).
 DEMO_CLIENT_ID = "demo-client"
 DEMO_CLIENT_SECRET = register("demo-secret", "the platform's demo client secret")
-DEMO_BASIC = register(_b64(f"{DEMO_CLIENT_ID}:{DEMO_CLIENT_SECRET}"),
-                      "AXONFLOW_AUTH of the demo client")
+DEMO_BASIC = register(_b64(f"{DEMO_CLIENT_ID}:{DEMO_CLIENT_SECRET}"), "AXONFLOW_AUTH of the demo client")
 # An AXONFLOW_AUTH value no platform knows: outbound checks see where it is sent.
 NOT_A_SECRET = register(_b64("codex-conformance:not-a-secret-7d1e"), "an unknown AXONFLOW_AUTH")
 # A per-user token (JWT shape; the reference platform verifies it with JWT_SECRET).
-USER_TOKEN = register("eyJhbGciOiJIUzI1NiJ9.eyJlbWFpbCI6ImRldkBleGFtcGxlLmNvbSJ9.c2lnbmF0dXJl",
-                      "a per-user token")
+USER_TOKEN = register(
+    "eyJhbGciOiJIUzI1NiJ9.eyJlbWFpbCI6ImRldkBleGFtcGxlLmNvbSJ9.c2lnbmF0dXJl", "a per-user token"
+)
 # The reference platform's default JWT secret (refplatform/config.py DEFAULT_JWT_SECRET).
-JWT_SECRET = register("axonflow-local-dev-jwt-secret-do-not-use-in-production",
-                      "the reference platform's JWT secret")
+JWT_SECRET = register(
+    "axonflow-local-dev-jwt-secret-do-not-use-in-production", "the reference platform's JWT secret"
+)
 # What the Community-SaaS recorder issues as a tenant's secret (recorder --registration-secret).
-REGISTRATION_SECRET = register("cs-secret-3f9a1c7e5b2d4a6f8e0c1b3d5f7a9e2c",
-                               "the Community-SaaS registration secret")
+REGISTRATION_SECRET = register(
+    "cs-secret-3f9a1c7e5b2d4a6f8e0c1b3d5f7a9e2c", "the Community-SaaS registration secret"
+)
 # A secret a check stages as a registration body of its own (BOOT-200-NOT-STORED).
 STAGED_REGISTRATION_SECRET = register("cs-secret-staged-91d3e7a5", "a staged registration secret")
 # Licence tokens: valid until 2100, expired since 2020, and a second valid one.

@@ -19,7 +19,8 @@ MASK = "***redacted***"
 # A secret header's value in text: HTTP (``Authorization: Basic …``), JSON (also escaped
 # inside a JSON string) and Python reprs (``'X-User-Token': '…'``).
 SECRET_HEADER_TEXT = re.compile(
-    r"""(?i)(authorization|x-license-token|x-user-token)(\\?["']?\s*[:=]\s*\\?["']?)([^"'\\\r\n,}]+)""")
+    r"""(?i)(authorization|x-license-token|x-user-token)(\\?["']?\s*[:=]\s*\\?["']?)([^"'\\\r\n,}]+)"""
+)
 
 
 class Redactor:

@@ -22,11 +22,12 @@ CREDENTIAL = "Basic " + credentials.DEMO_BASIC
 
 
 @pytest.mark.check(
-    id="AUTH-BOTH-PLANES", area="outbound",
+    id="AUTH-BOTH-PLANES",
+    area="outbound",
     contract="spec Self-hosted / Enterprise authentication; plugin.md F4, §3.2 R1, R11; "
-             "platform.md §3.4, §3.5",
+    "platform.md §3.4, §3.5",
     summary="the guide's AXONFLOW_AUTH=\"Basic <base64>\" authenticates Codex's MCP calls "
-            "and the hooks' calls",
+    "and the hooks' calls",
 )
 def test_one_value_authenticates_both_planes(conformance: Runner, stack: Stack) -> None:
     target = stack.target
@@ -34,13 +35,17 @@ def test_one_value_authenticates_both_planes(conformance: Runner, stack: Stack) 
         pytest.skip(f"platform target {stack.config.platform} has no enterprise-mode twin")
     endpoint = f"http://{ReferencePlatform.ENTERPRISE_ALIAS}:{ReferencePlatform.PORT}"
     target.enterprise_client.reset()
-    obs = conformance.run("auth-both-planes",
-                          env={"AXONFLOW_ENDPOINT": endpoint, "AXONFLOW_AUTH": CREDENTIAL},
-                          mcp_url=endpoint, mcp_env_headers={"Authorization": "AXONFLOW_AUTH"})
+    obs = conformance.run(
+        "auth-both-planes",
+        env={"AXONFLOW_ENDPOINT": endpoint, "AXONFLOW_AUTH": CREDENTIAL},
+        mcp_url=endpoint,
+        mcp_env_headers={"Authorization": "AXONFLOW_AUTH"},
+    )
     requests = target.enterprise_client.requests()
     mcp = [r for r in requests if r.get("tool") == "list_policies"]
     assert mcp and mcp[0]["status"] == 200, (
-        f"Codex's MCP call was not authenticated: {[(r.get('rpc_method'), r['status']) for r in requests]}")
+        f"Codex's MCP call was not authenticated: {[(r.get('rpc_method'), r['status']) for r in requests]}"
+    )
     hooks = [r for r in requests if r.get("tool") == "check_policy"]
     assert len(hooks) == 1, f"the hook's check_policy never reached the agent\n{obs.summary()}"
     sent = header(hooks[0], "Authorization") or ""
@@ -48,6 +53,7 @@ def test_one_value_authenticates_both_planes(conformance: Runner, stack: Stack) 
         f"the hook's call was refused with HTTP {hooks[0]['status']}: it sent Authorization "
         f"{sent.split(' ')[0] if sent else '(none)'} "
         f"{'+ a second scheme word ' if sent.lower().startswith('basic basic') else ''}"
-        "(the guide's value already carries 'Basic ')")
+        "(the guide's value already carries 'Basic ')"
+    )
     assert hook_events(obs)[-1:] == ["Blocked"], hook_events(obs)
     assert not obs.exists(obs.rendered.variables["sentinel"]), obs.summary()

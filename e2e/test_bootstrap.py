@@ -21,7 +21,9 @@ DISCLOSURE = "[AxonFlow] Connected to AxonFlow Community SaaS at https://try.get
 
 
 @pytest.mark.check(
-    id="BOOT-REUSE", area="bootstrap", contract="plugin.md §6 (fresh registration); §12 BOOT-03",
+    id="BOOT-REUSE",
+    area="bootstrap",
+    contract="plugin.md §6 (fresh registration); §12 BOOT-03",
     summary="a second run reuses the stored registration: no new registration, the same credential",
 )
 def test_second_run_reuses_registration(conformance: Runner) -> None:
@@ -35,7 +37,8 @@ def test_second_run_reuses_registration(conformance: Runner) -> None:
 
 
 @pytest.mark.check(
-    id="BOOT-DISCLOSURE", area="bootstrap",
+    id="BOOT-DISCLOSURE",
+    area="bootstrap",
     contract="plugin.md §6 disclosure; §4.3 markers; F2; §12 BOOT-07, BOOT-08; spec Privacy notice",
     summary="the Community-SaaS disclosure is shown to the user on the first run, and only once",
 )
@@ -43,20 +46,26 @@ def test_disclosure_shown_once(conformance: Runner) -> None:
     first = conformance.run("outbound-probe", env=COMMUNITY)
     output = tool_output(first)
     assert DISCLOSURE in output, (
-        f"the first community-saas run did not show the disclosure (stderr reaching the model: "
-        f"{output!r})")
+        f"the first community-saas run did not show the disclosure (stderr reaching the model: {output!r})"
+    )
     assert "AXONFLOW_TELEMETRY=off" in output, "the disclosure must name the telemetry opt-out"
     second = conformance.run("outbound-probe", env=COMMUNITY, after=first)
     assert DISCLOSURE not in tool_output(second), "the disclosure was shown a second time"
 
 
 @pytest.mark.check(
-    id="BOOT-429-BACKOFF", area="bootstrap", contract="plugin.md §6 (429 backoff 3600 s); §12 BOOT-04",
+    id="BOOT-429-BACKOFF",
+    area="bootstrap",
+    contract="plugin.md §6 (429 backoff 3600 s); §12 BOOT-04",
     summary="a rate-limited registration is not retried for an hour; calls go unauthenticated meanwhile",
 )
 def test_rate_limited_registration_backs_off(conformance: Runner) -> None:
-    limited = {"method": "POST", "path": "/api/v1/register", "status": 429,
-               "body": {"error": "Registration limit reached (5 per hour per IP)"}}
+    limited = {
+        "method": "POST",
+        "path": "/api/v1/register",
+        "status": 429,
+        "body": {"error": "Registration limit reached (5 per hour per IP)"},
+    }
     first = conformance.run("outbound-probe", env=COMMUNITY, outside={SAAS: [limited]})
     assert len(registrations(first)) == 1, first.summary()
     assert first.stat(first.home_path(REGISTRATION_FILE)) is None, "a 429 answer was stored as a registration"
@@ -67,14 +76,22 @@ def test_rate_limited_registration_backs_off(conformance: Runner) -> None:
 
 
 @pytest.mark.check(
-    id="BOOT-200-NOT-STORED", area="bootstrap", contract="plugin.md §6 (only 201 is accepted); §12 BOOT-05",
+    id="BOOT-200-NOT-STORED",
+    area="bootstrap",
+    contract="plugin.md §6 (only 201 is accepted); §12 BOOT-05",
     summary="a registration answered 200 instead of 201 is not stored and is retried next run",
 )
 def test_registration_needs_201(conformance: Runner) -> None:
-    wrong = {"method": "POST", "path": "/api/v1/register", "status": 200,
-             "body": {"tenant_id": "cs_00000000-0000-4000-8000-000000000000",
-                      "secret": credentials.STAGED_REGISTRATION_SECRET,
-                      "expires_at": "2099-01-01T00:00:00Z"}}
+    wrong = {
+        "method": "POST",
+        "path": "/api/v1/register",
+        "status": 200,
+        "body": {
+            "tenant_id": "cs_00000000-0000-4000-8000-000000000000",
+            "secret": credentials.STAGED_REGISTRATION_SECRET,
+            "expires_at": "2099-01-01T00:00:00Z",
+        },
+    }
     first = conformance.run("outbound-probe", env=COMMUNITY, outside={SAAS: [wrong]})
     assert len(registrations(first)) == 1, first.summary()
     assert first.stat(first.home_path(REGISTRATION_FILE)) is None, "a 200 registration was stored"
@@ -83,7 +100,8 @@ def test_registration_needs_201(conformance: Runner) -> None:
 
 
 @pytest.mark.check(
-    id="BOOT-UNSAFE-FILE", area="bootstrap",
+    id="BOOT-UNSAFE-FILE",
+    area="bootstrap",
     contract="plugin.md §6 (re-registration triggers: mode not 0600); F11; §12 BOOT-06",
     summary="a credentials file readable by others is not used: the plugin warns and registers anew",
 )
@@ -91,17 +109,20 @@ def test_unsafe_registration_file_is_replaced(conformance: Runner) -> None:
     first = conformance.run("outbound-probe", env=COMMUNITY)
     stored = first.stat(first.home_path(REGISTRATION_FILE))
     assert stored is not None and stored[0] == "600", stored
-    second = conformance.run("outbound-probe", env=COMMUNITY, after=first,
-                             setup=f"chmod 644 ~/{REGISTRATION_FILE}")
+    second = conformance.run(
+        "outbound-probe", env=COMMUNITY, after=first, setup=f"chmod 644 ~/{REGISTRATION_FILE}"
+    )
     assert "has unsafe permissions (644)" in tool_output(second), (
-        f"no unsafe-permissions warning reached the model: {tool_output(second)!r}")
+        f"no unsafe-permissions warning reached the model: {tool_output(second)!r}"
+    )
     assert len(registrations(second)) == 1, "no new registration replaced the unsafe file"
     replaced = second.stat(second.home_path(REGISTRATION_FILE))
     assert replaced is not None and replaced[0] == "600" and replaced[1] != stored[1], replaced
 
 
 @pytest.mark.check(
-    id="BOOT-EXPIRING", area="bootstrap",
+    id="BOOT-EXPIRING",
+    area="bootstrap",
     contract="plugin.md §6 (fresh only when expires_at >= now + 30 days); F11; §12 BOOT-06",
     summary="a stored registration expiring within 30 days is replaced by a new one on the next run",
 )
@@ -110,8 +131,10 @@ def test_expiring_registration_is_renewed(conformance: Runner) -> None:
     stored = first.stat(first.home_path(REGISTRATION_FILE))
     assert stored is not None, first.summary()
     # Rewrite expires_at in place (cat > keeps the file's 0600 mode and inode).
-    soon = (f"f=~/{REGISTRATION_FILE}; t=$(jq --arg e \"$(date -u -d '+10 days' +%Y-%m-%dT%H:%M:%SZ)\" "
-            f"'.expires_at = $e' \"$f\") && printf '%s\\n' \"$t\" > \"$f\"")
+    soon = (
+        f"f=~/{REGISTRATION_FILE}; t=$(jq --arg e \"$(date -u -d '+10 days' +%Y-%m-%dT%H:%M:%SZ)\" "
+        f'\'.expires_at = $e\' "$f") && printf \'%s\\n\' "$t" > "$f"'
+    )
     second = conformance.run("outbound-probe", env=COMMUNITY, after=first, setup=soon)
     assert len(registrations(second)) == 1, "a registration 10 days from expiry was not renewed"
     renewed = second.stat(second.home_path(REGISTRATION_FILE))

@@ -33,8 +33,7 @@ from codex_conformance.checks.evidence import (
 from codex_conformance.checks.runner import Observation, Runner
 from codex_conformance.plugin.pytest_plugin import BoundaryMap
 
-PROMISE = ("spec Governance Model (Bash: blocked before execution, \"automatic and cannot be "
-           "bypassed\")")
+PROMISE = 'spec Governance Model (Bash: blocked before execution, "automatic and cannot be bypassed")'
 JUDGED = ("write_stdin", "spawn_agent", "background")
 # How long a background audit may still be on its way after the session ended: the
 # suite's quiet window, which the plugin's own timeouts bound (evidence.QUIET_WINDOW_S).
@@ -54,28 +53,38 @@ def assert_not_run_and_blocked_by_hook(obs: Observation, route: str) -> None:
     checked = hook_checks(obs)
     assert not obs.exists(sentinel(obs)), (
         f"{route}: the dangerous command ran ({sentinel(obs)} exists); the plugin's hooks asked "
-        f"the platform about {checked or 'nothing'}\n{obs.summary()}")
+        f"the platform about {checked or 'nothing'}\n{obs.summary()}"
+    )
     assert checked, f"{route}: nothing ran, but no hook asked the platform about anything\n{obs.summary()}"
-    assert hook_blocks(obs), (f"{route}: nothing ran and the platform was asked about {checked}, but no "
-                              f"PreToolUse hook blocked anything on this route\n{obs.summary()}")
+    assert hook_blocks(obs), (
+        f"{route}: nothing ran and the platform was asked about {checked}, but no "
+        f"PreToolUse hook blocked anything on this route\n{obs.summary()}"
+    )
 
 
-@pytest.mark.parametrize("route_id", [
-    pytest.param(route_id, id=map_id(route_id), marks=pytest.mark.route(id=map_id(route_id)))
-    for route_id in ROUTES if route_id not in JUDGED
-])
+@pytest.mark.parametrize(
+    "route_id",
+    [
+        pytest.param(route_id, id=map_id(route_id), marks=pytest.mark.route(id=map_id(route_id)))
+        for route_id in ROUTES
+        if route_id not in JUDGED
+    ],
+)
 def test_route_is_mapped(conformance: Runner, boundary_map: BoundaryMap, route_id: str) -> None:
     """A row of the map; it fails only when the session itself did not happen."""
     obs = boundary_map.run(conformance, route_id)
     assert obs.session.exit_code == 0 and not obs.session.timed_out, (
-        f"the {route_id} session did not complete, so its row measures nothing\n{obs.summary()}")
+        f"the {route_id} session did not complete, so its row measures nothing\n{obs.summary()}"
+    )
     assert any(r.get("kind") == "scripted" for r in obs.model_requests), (
-        f"the model double never served the {route_id} script\n{obs.summary()}")
+        f"the model double never served the {route_id} script\n{obs.summary()}"
+    )
 
 
 @pytest.mark.required
 @pytest.mark.check(
-    id="BND-STDIN", area="boundary",
+    id="BND-STDIN",
+    area="boundary",
     contract=f"{PROMISE}; codex-boundary.md §3 (write_stdin: no hook)",
     summary="a dangerous command typed into an interactive shell through write_stdin is checked and blocked",
 )
@@ -87,9 +96,10 @@ def test_command_typed_into_a_shell_is_blocked(conformance: Runner, boundary_map
 
 
 @pytest.mark.check(
-    id="BND-SUBAGENT", area="boundary",
+    id="BND-SUBAGENT",
+    area="boundary",
     contract=f"{PROMISE}; spec Governance Model (Audit: automatic for Bash); "
-             "codex-boundary.md §3 (spawn_agent)",
+    "codex-boundary.md §3 (spawn_agent)",
     summary="a sub-agent's dangerous shell command is blocked and audited as the parent's would be",
 )
 def test_subagent_command_is_blocked_and_audited(conformance: Runner, boundary_map: BoundaryMap) -> None:
@@ -103,24 +113,30 @@ def test_subagent_command_is_blocked_and_audited(conformance: Runner, boundary_m
         pytest.skip(f"this Codex spawned no sub-agent (it answered {spawned[:80]!r}): no sub-agent route")
     assert_not_run_and_blocked_by_hook(obs, "spawn_agent")
     assert hook_checks(obs) == [statement], (
-        f"the hooks should have checked exactly the sub-agent's command\n{obs.summary()}")
+        f"the hooks should have checked exactly the sub-agent's command\n{obs.summary()}"
+    )
     decision = decision_of(obs.platform_calls("check_policy")[0])
     assert decision.get("allowed") is False, decision
     blocks = hook_blocks(obs)
     assert [b for b in blocks if b.endswith(f". Command: {statement}")], (
-        f"the sub-agent was not told its command was blocked: {blocks}")
+        f"the sub-agent was not told its command was blocked: {blocks}"
+    )
     audits = obs.wait_for_calls("audit_tool_call")
-    assert [a for a in audits if a["arguments"].get("input") == {"statement": statement}
-            and (a["arguments"].get("output") or {}).get("policy_decision") == "blocked"
-            and a["arguments"].get("tool_name") == "Bash"], (
-        f"no blocked audit of the sub-agent's command reached the platform: {audits}\n{obs.summary()}")
+    assert [
+        a
+        for a in audits
+        if a["arguments"].get("input") == {"statement": statement}
+        and (a["arguments"].get("output") or {}).get("policy_decision") == "blocked"
+        and a["arguments"].get("tool_name") == "Bash"
+    ], f"no blocked audit of the sub-agent's command reached the platform: {audits}\n{obs.summary()}"
 
 
 @pytest.mark.required
 @pytest.mark.check(
-    id="BND-BACKGROUND", area="boundary",
+    id="BND-BACKGROUND",
+    area="boundary",
     contract="spec Governance Model (Audit: automatic for Bash, PostToolUse); "
-             "codex-boundary.md §3 (no PostToolUse for a command still running at turn end)",
+    "codex-boundary.md §3 (no PostToolUse for a command still running at turn end)",
     summary="an allowed command still running when the turn ends is still audited",
 )
 def test_background_command_is_audited(conformance: Runner, boundary_map: BoundaryMap) -> None:
@@ -129,23 +145,29 @@ def test_background_command_is_audited(conformance: Runner, boundary_map: Bounda
     assert hook_checks(obs) == [statement], f"the command was not checked once\n{obs.summary()}"
     assert obs.exists(sentinel(obs)), f"the allowed command never started\n{obs.summary()}"
     assert "Process running with session ID" in tool_output(obs, turn=0), (
-        f"the command was not still running when the model ended the turn\n{obs.summary()}")
+        f"the command was not still running when the model ended the turn\n{obs.summary()}"
+    )
 
     def audited() -> bool:
         obs.refresh()
-        return any((a["arguments"].get("input") or {}).get("command") == statement
-                   for a in obs.platform_calls("audit_tool_call"))
+        return any(
+            (a["arguments"].get("input") or {}).get("command") == statement
+            for a in obs.platform_calls("audit_tool_call")
+        )
+
     assert obs.wait_for(audited, AUDIT_GRACE_S), (
         f"the command ran ({sentinel(obs)} exists) but no audit_tool_call for it reached the platform "
-        f"within {AUDIT_GRACE_S:.0f} s of the session's end\n{obs.summary()}")
+        f"within {AUDIT_GRACE_S:.0f} s of the session's end\n{obs.summary()}"
+    )
 
 
 @pytest.mark.required
 @pytest.mark.check(
-    id="BND-ENCODED", area="boundary",
+    id="BND-ENCODED",
+    area="boundary",
     contract=f"{PROMISE}; spec Governance coverage (file edits advisory)",
     summary="a dangerous command hidden from the hook (base64 into sh; a script written with "
-            "apply_patch, then run) still never runs",
+    "apply_patch, then run) still never runs",
 )
 def test_hidden_command_never_runs(conformance: Runner) -> None:
     # "Cannot be bypassed" is a promise about the command's effect, not its spelling: the
@@ -153,9 +175,12 @@ def test_hidden_command_never_runs(conformance: Runner) -> None:
     # the hook cannot read it. Either hiding place fails the check.
     encoded = conformance.run("bnd-encoded-b64")
     scripted = conformance.run("bnd-encoded-script", codex_args=("-c", 'model="gpt-5.5"'))
-    for obs, how in ((encoded, "decoded from base64 into sh"),
-                     (scripted, "written to fetch.sh with apply_patch, then run as `bash fetch.sh`")):
+    for obs, how in (
+        (encoded, "decoded from base64 into sh"),
+        (scripted, "written to fetch.sh with apply_patch, then run as `bash fetch.sh`"),
+    ):
         assert not obs.exists(sentinel(obs)), (
             f"the SSRF command {how} ran ({sentinel(obs)} exists); the hooks asked the platform "
-            f"about {hook_checks(obs) or 'nothing'}\n{obs.summary()}")
+            f"about {hook_checks(obs) or 'nothing'}\n{obs.summary()}"
+        )
         assert hook_blocks(obs), f"nothing ran, but no hook blocked it ({how})\n{obs.summary()}"

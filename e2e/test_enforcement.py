@@ -25,12 +25,24 @@ from codex_conformance.checks.runner import Observation, Runner
 FAMILIES = [
     ("enf-ssrf", "ENF-SSRF", "cloud-metadata SSRF", "platform.md §4.2 sys_dangerous_cloud_metadata"),
     ("enf-revshell", "ENF-REVSHELL", "reverse shell", "platform.md §4.2 sys_dangerous_reverse_shell"),
-    ("enf-destructive", "ENF-DESTRUCTIVE", "destructive delete",
-     "platform.md §4.2 sys_dangerous_destructive_fs"),
-    ("enf-credentials", "ENF-CREDENTIALS", "credential file access",
-     "platform.md §4.2 sys_dangerous_credential_access"),
-    ("enf-traversal", "ENF-TRAVERSAL", "sensitive system file access",
-     "platform.md §4.2 sys_dangerous_path_traversal"),
+    (
+        "enf-destructive",
+        "ENF-DESTRUCTIVE",
+        "destructive delete",
+        "platform.md §4.2 sys_dangerous_destructive_fs",
+    ),
+    (
+        "enf-credentials",
+        "ENF-CREDENTIALS",
+        "credential file access",
+        "platform.md §4.2 sys_dangerous_credential_access",
+    ),
+    (
+        "enf-traversal",
+        "ENF-TRAVERSAL",
+        "sensitive system file access",
+        "platform.md §4.2 sys_dangerous_path_traversal",
+    ),
     ("enf-sqli", "ENF-SQLI", "SQL injection in a sqlite3 command", "platform.md §4.4 sys_sqli_admin_bypass"),
 ]
 
@@ -44,13 +56,22 @@ def blocked_audit(obs: Observation) -> dict[str, Any]:
 
 
 @pytest.mark.required
-@pytest.mark.parametrize("scenario", [
-    pytest.param(name, id=check_id, marks=pytest.mark.check(
-        id=check_id, area="enforcement",
-        contract=f"plugin.md §12 PRE-01, PRE-02, PRE-03, PRE-05; codex.md §4.6; {policy}",
-        summary=f"a {family} command is blocked by the hook, never runs, and the model is told why"))
-    for name, check_id, family, policy in FAMILIES
-])
+@pytest.mark.parametrize(
+    "scenario",
+    [
+        pytest.param(
+            name,
+            id=check_id,
+            marks=pytest.mark.check(
+                id=check_id,
+                area="enforcement",
+                contract=f"plugin.md §12 PRE-01, PRE-02, PRE-03, PRE-05; codex.md §4.6; {policy}",
+                summary=f"a {family} command is blocked by the hook, never runs, and the model is told why",
+            ),
+        )
+        for name, check_id, family, policy in FAMILIES
+    ],
+)
 def test_dangerous_command_is_blocked(conformance: Runner, scenario: str) -> None:
     obs = conformance.run(scenario)
     assert_blocked_by_hook(obs)
@@ -58,7 +79,8 @@ def test_dangerous_command_is_blocked(conformance: Runner, scenario: str) -> Non
 
 @pytest.mark.required
 @pytest.mark.check(
-    id="ENF-BLOCK-AUDIT", area="enforcement",
+    id="ENF-BLOCK-AUDIT",
+    area="enforcement",
     contract="plugin.md §12 PRE-06, PRE-07; §3.2 R2",
     summary="a block is audited: audit_tool_call with success false, policy_decision blocked, caller codex",
 )
@@ -69,7 +91,8 @@ def test_block_is_audited(conformance: Runner) -> None:
     assert audit["tool_name"] == "Bash", audit
     assert (audit.get("caller_name"), audit.get("tool_type")) == ("codex", "codex"), (
         f"the audit's caller_name {audit.get('caller_name')!r} and tool_type {audit.get('tool_type')!r} "
-        f"should both be 'codex': {audit}")
+        f"should both be 'codex': {audit}"
+    )
     assert audit["success"] is False, audit
     assert audit["input"] == {"statement": obs.rendered.expect["statement"]}, audit
     assert audit["output"]["policy_decision"] == "blocked", audit
@@ -80,7 +103,8 @@ def test_block_is_audited(conformance: Runner) -> None:
 
 @pytest.mark.required
 @pytest.mark.check(
-    id="ENF-ALLOW", area="enforcement",
+    id="ENF-ALLOW",
+    area="enforcement",
     contract="plugin.md §12 PRE-04, PRE-05, POST-01, PRE-07; §3.2 R1, R3; codex.md §4.6",
     summary="a harmless command is checked exactly once, runs, and is audited after it ran",
 )
@@ -90,7 +114,9 @@ def test_allowed_command_runs_and_is_audited(conformance: Runner) -> None:
 
     call = only_call(obs, "check_policy")
     assert call["arguments"] == {
-        "connector_type": "codex.Bash", "statement": expect["statement"], "operation": "execute",
+        "connector_type": "codex.Bash",
+        "statement": expect["statement"],
+        "operation": "execute",
     }, obs.summary()
     assert decision_of(call)["allowed"] is True
     assert hook_events(obs) == ["Completed"], hook_events(obs)
@@ -107,7 +133,8 @@ def test_allowed_command_runs_and_is_audited(conformance: Runner) -> None:
     assert audit["tool_name"] == "Bash", audit
     assert (audit.get("caller_name"), audit.get("tool_type")) == ("codex", "codex"), (
         f"the audit's caller_name {audit.get('caller_name')!r} and tool_type {audit.get('tool_type')!r} "
-        f"should both be 'codex': {audit}")
+        f"should both be 'codex': {audit}"
+    )
     assert audit["input"] == {"command": expect["statement"]}, audit
     assert isinstance(audit["success"], bool), audit
     assert isinstance(audit["output"]["summary"], str) and len(audit["output"]["summary"]) <= 500, audit
@@ -117,31 +144,58 @@ def test_allowed_command_runs_and_is_audited(conformance: Runner) -> None:
 
 
 def staged_block(**fields: object) -> dict[str, object]:
-    decision = {"allowed": False, "block_reason": "Blocked by the conformance suite's staged decision",
-                "policies_evaluated": 93, **fields}
+    decision = {
+        "allowed": False,
+        "block_reason": "Blocked by the conformance suite's staged decision",
+        "policies_evaluated": 93,
+        **fields,
+    }
     return {"kind": "tool_result", "text": decision, "match": {"tool": "check_policy"}, "count": 1}
 
 
 @pytest.mark.usefixtures("faults_supported")
-@pytest.mark.parametrize(("decision", "suffix"), [
-    pytest.param({"decision_id": "3f1c2b4a-0000-4000-8000-00000000aa01", "risk_level": "high",
-                  "override_available": True, "override_existing_id": "9d8e7f60-0000-4000-8000-0000000000b2"},
-                 " [decision: 3f1c2b4a-0000-4000-8000-00000000aa01, risk: high, "
-                 "active override: 9d8e7f60-0000-4000-8000-0000000000b2]",
-                 id="ENF-SUFFIX-ACTIVE", marks=pytest.mark.check(
-                     id="ENF-SUFFIX-ACTIVE", area="enforcement", contract="plugin.md §4.3; §12 PRE-03",
-                     summary="a block with an existing override names it: "
-                             "[decision, risk, active override]")),
-    pytest.param({}, "", id="ENF-SUFFIX-NONE", marks=pytest.mark.check(
-        id="ENF-SUFFIX-NONE", area="enforcement", contract="plugin.md §4.3 (suffix only with decision_id)",
-        summary="a block without a decision id (older platforms) carries no suffix")),
-])
+@pytest.mark.parametrize(
+    ("decision", "suffix"),
+    [
+        pytest.param(
+            {
+                "decision_id": "3f1c2b4a-0000-4000-8000-00000000aa01",
+                "risk_level": "high",
+                "override_available": True,
+                "override_existing_id": "9d8e7f60-0000-4000-8000-0000000000b2",
+            },
+            " [decision: 3f1c2b4a-0000-4000-8000-00000000aa01, risk: high, "
+            "active override: 9d8e7f60-0000-4000-8000-0000000000b2]",
+            id="ENF-SUFFIX-ACTIVE",
+            marks=pytest.mark.check(
+                id="ENF-SUFFIX-ACTIVE",
+                area="enforcement",
+                contract="plugin.md §4.3; §12 PRE-03",
+                summary="a block with an existing override names it: [decision, risk, active override]",
+            ),
+        ),
+        pytest.param(
+            {},
+            "",
+            id="ENF-SUFFIX-NONE",
+            marks=pytest.mark.check(
+                id="ENF-SUFFIX-NONE",
+                area="enforcement",
+                contract="plugin.md §4.3 (suffix only with decision_id)",
+                summary="a block without a decision id (older platforms) carries no suffix",
+            ),
+        ),
+    ],
+)
 def test_block_line_suffix_variants(conformance: Runner, decision: dict, suffix: str) -> None:
     obs = conformance.run("fail-ssrf", faults=[staged_block(**decision)])
     assert hook_events(obs) == ["Blocked"], hook_events(obs)
     assert not obs.exists(sentinel(obs)), obs.summary()
-    expected = ("AxonFlow policy violation: Blocked by the conformance suite's staged decision "
-                f"(93 policies evaluated){suffix}")
+    expected = (
+        "AxonFlow policy violation: Blocked by the conformance suite's staged decision "
+        f"(93 policies evaluated){suffix}"
+    )
     output = tool_output(obs)
     assert f"{expected}\n" in output or f"{expected}." in output, (
-        f"expected the block line exactly\n  {expected!r}\nin {output!r}")
+        f"expected the block line exactly\n  {expected!r}\nin {output!r}"
+    )

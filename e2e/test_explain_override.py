@@ -27,9 +27,10 @@ def result_of(request: dict[str, Any]) -> dict[str, Any]:
 
 
 @pytest.mark.check(
-    id="EXPLAIN-OVERRIDE", area="explain-override",
+    id="EXPLAIN-OVERRIDE",
+    area="explain-override",
     contract="spec What This Integration Enables; MCP Tools; platform.md §6.1, §6.3, §6.4; "
-             "plugin.md §4.3 (active override suffix)",
+    "plugin.md §4.3 (active override suffix)",
     summary="a block is explained over MCP, an override is created, and the same command then runs",
 )
 def test_block_explain_override_then_pass(conformance: Runner) -> None:
@@ -58,7 +59,8 @@ def test_block_explain_override_then_pass(conformance: Runner) -> None:
 
 
 @pytest.mark.check(
-    id="OVERRIDE-CRITICAL", area="explain-override",
+    id="OVERRIDE-CRITICAL",
+    area="explain-override",
     contract="spec MCP Tools (create_override); platform.md §4.9, §6.1 (403 critical)",
     summary="an override on a critical-risk policy is refused and the command stays blocked",
 )
@@ -72,21 +74,25 @@ def test_critical_policy_cannot_be_overridden(conformance: Runner) -> None:
     assert len(creates) == 1, obs.summary()
     refusal = result_of(creates[0])
     assert refusal.get("isError") is True and "Critical-risk policies cannot be overridden" in str(refusal), (
-        refusal)
+        refusal
+    )
     assert hook_events(obs) == ["Blocked", "Blocked"], hook_events(obs)
     assert not obs.exists(sentinel(obs)), obs.summary()
 
 
 @pytest.mark.check(
-    id="OVERRIDE-LIFECYCLE", area="explain-override",
+    id="OVERRIDE-LIFECYCLE",
+    area="explain-override",
     contract="spec MCP Tools (create_override, list_overrides, delete_override); platform.md §6.1, §6.2",
     summary="an override is listed after creation; once revoked, the command is blocked again",
 )
 def test_override_list_and_revoke(conformance: Runner) -> None:
     obs = conformance.run("override-lifecycle")
     created, listing = mcp_calls(obs, "create_override"), mcp_calls(obs, "list_overrides")
-    assert created and listing, (f"Codex's MCP client made {len(created)} create_override and "
-                                 f"{len(listing)} list_overrides calls\n{obs.summary()}")
+    assert created and listing, (
+        f"Codex's MCP client made {len(created)} create_override and "
+        f"{len(listing)} list_overrides calls\n{obs.summary()}"
+    )
     override = result_of(created[0])
     assert override.get("id"), override
     listed = result_of(listing[0])

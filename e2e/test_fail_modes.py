@@ -32,75 +32,180 @@ DEAD_PORT = "http://axonflow.conformance.test:9"
 NO_SUCH_HOST = "http://no-such-agent.conformance.test:8080"
 
 
-def row(check_id: str, summary: str, contract: str, fault: dict[str, Any] | None = None,
-        env: dict[str, str] | None = None, blocked: bool = False, message: str = "",
-        code: int = 0, looked_up: bool = False) -> Any:
+def row(
+    check_id: str,
+    summary: str,
+    contract: str,
+    fault: dict[str, Any] | None = None,
+    env: dict[str, str] | None = None,
+    blocked: bool = False,
+    message: str = "",
+    code: int = 0,
+    looked_up: bool = False,
+) -> Any:
     return pytest.param(
-        {"fault": fault, "env": env or {}, "blocked": blocked, "message": message, "code": code,
-         "looked_up": looked_up},
+        {
+            "fault": fault,
+            "env": env or {},
+            "blocked": blocked,
+            "message": message,
+            "code": code,
+            "looked_up": looked_up,
+        },
         id=check_id,
         marks=pytest.mark.check(id=check_id, area="fail-modes", contract=contract, summary=summary),
     )
 
 
 def rpc_error(code: int, message: str, status: int = 200) -> dict[str, Any]:
-    return {"kind": "rpc_error", "code": code, "message": message, "status": status,
-            "match": CHECK_POLICY, "count": 1}
+    return {
+        "kind": "rpc_error",
+        "code": code,
+        "message": message,
+        "status": status,
+        "match": CHECK_POLICY,
+        "count": 1,
+    }
 
 
 ROWS = [
-    row("FAIL-UNREACHABLE", "nothing listens at the endpoint: the command runs",
-        "plugin.md §3.4 row 1; §12 FAIL-01", env={"AXONFLOW_ENDPOINT": DEAD_PORT}),
-    row("FAIL-DNS", "the endpoint's name does not resolve: the hook looked it up, the command runs",
-        "plugin.md §3.4 row 1", env={"AXONFLOW_ENDPOINT": NO_SUCH_HOST}, looked_up=True),
-    row("FAIL-RESET", "the platform resets the connection: the command runs",
+    row(
+        "FAIL-UNREACHABLE",
+        "nothing listens at the endpoint: the command runs",
+        "plugin.md §3.4 row 1; §12 FAIL-01",
+        env={"AXONFLOW_ENDPOINT": DEAD_PORT},
+    ),
+    row(
+        "FAIL-DNS",
+        "the endpoint's name does not resolve: the hook looked it up, the command runs",
+        "plugin.md §3.4 row 1",
+        env={"AXONFLOW_ENDPOINT": NO_SUCH_HOST},
+        looked_up=True,
+    ),
+    row(
+        "FAIL-RESET",
+        "the platform resets the connection: the command runs",
         "plugin.md §3.4 row 1; §3.3 step 8",
-        fault={"kind": "reset", "match": CHECK_POLICY, "count": 1}),
-    row("FAIL-5XX-HTML", "HTTP 502 with an HTML body: the command runs",
+        fault={"kind": "reset", "match": CHECK_POLICY, "count": 1},
+    ),
+    row(
+        "FAIL-5XX-HTML",
+        "HTTP 502 with an HTML body: the command runs",
         "plugin.md §3.4 row 4; §12 FAIL-05",
-        fault={"kind": "http_status", "status": 502, "body": "html", "match": CHECK_POLICY, "count": 1}),
-    row("FAIL-5XX-INTERNAL", "HTTP 500 with JSON-RPC -32603: the command runs",
-        "plugin.md §3.4 row 4; §3.3 step 12", fault=rpc_error(-32603, "Internal error", 500)),
-    row("FAIL-5XX-AUTH", "HTTP 500 carrying JSON-RPC -32001: blocked (the body decides)",
-        "plugin.md §3.4 row 5; F8; §12 FAIL-05", fault=rpc_error(-32001, "Authentication required", 500),
-        blocked=True, message="Authentication required", code=-32001),
-    row("FAIL-RPC-AUTH", "JSON-RPC -32001: blocked with the governance-blocked message",
-        "plugin.md §3.3 step 12; §4.3; §12 FAIL-03", fault=rpc_error(-32001, "Authentication required"),
-        blocked=True, message="Authentication required", code=-32001),
-    row("FAIL-RPC-METHOD", "JSON-RPC -32601: blocked", "plugin.md §3.3 step 12; §12 FAIL-03",
-        fault=rpc_error(-32601, "Method not found: tools/call"), blocked=True,
-        message="Method not found: tools/call", code=-32601),
-    row("FAIL-RPC-PARAMS", "JSON-RPC -32602: blocked", "plugin.md §3.3 step 12; §12 FAIL-03",
-        fault=rpc_error(-32602, "Invalid tool call parameters"), blocked=True,
-        message="Invalid tool call parameters", code=-32602),
-    row("FAIL-RPC-PARSE", "JSON-RPC -32700: the command runs", "plugin.md §3.3 step 12; §12 FAIL-04",
-        fault=rpc_error(-32700, "Parse error: invalid JSON")),
-    row("FAIL-RPC-UNKNOWN", "an unknown JSON-RPC error code: the command runs",
-        "plugin.md §3.3 step 12; §12 FAIL-04", fault=rpc_error(-99999, "Something else")),
-    row("FAIL-EMPTY", "an empty 200 body: the command runs", "plugin.md §3.3 step 11; §12 FAIL-07",
-        fault={"kind": "empty", "status": 200, "match": CHECK_POLICY, "count": 1}),
-    row("FAIL-NONJSON", "a non-JSON 200 body: the command runs", "plugin.md §3.3 steps 12-15; §12 FAIL-07",
-        fault={"kind": "malformed", "status": 200, "body_text": "upstream says no", "match": CHECK_POLICY,
-               "count": 1}),
-    row("FAIL-403-NO-ENVELOPE", "HTTP 403 without an upgrade envelope, body -32001: blocked",
-        "plugin.md §3.4 row 5; §12 FAIL-06", fault=rpc_error(-32001, "Authentication required", 403),
-        blocked=True, message="Authentication required", code=-32001),
-    row("FAIL-401", "HTTP 401 without a per-user token: the command runs (cooldown starts)",
+        fault={"kind": "http_status", "status": 502, "body": "html", "match": CHECK_POLICY, "count": 1},
+    ),
+    row(
+        "FAIL-5XX-INTERNAL",
+        "HTTP 500 with JSON-RPC -32603: the command runs",
+        "plugin.md §3.4 row 4; §3.3 step 12",
+        fault=rpc_error(-32603, "Internal error", 500),
+    ),
+    row(
+        "FAIL-5XX-AUTH",
+        "HTTP 500 carrying JSON-RPC -32001: blocked (the body decides)",
+        "plugin.md §3.4 row 5; F8; §12 FAIL-05",
+        fault=rpc_error(-32001, "Authentication required", 500),
+        blocked=True,
+        message="Authentication required",
+        code=-32001,
+    ),
+    row(
+        "FAIL-RPC-AUTH",
+        "JSON-RPC -32001: blocked with the governance-blocked message",
+        "plugin.md §3.3 step 12; §4.3; §12 FAIL-03",
+        fault=rpc_error(-32001, "Authentication required"),
+        blocked=True,
+        message="Authentication required",
+        code=-32001,
+    ),
+    row(
+        "FAIL-RPC-METHOD",
+        "JSON-RPC -32601: blocked",
+        "plugin.md §3.3 step 12; §12 FAIL-03",
+        fault=rpc_error(-32601, "Method not found: tools/call"),
+        blocked=True,
+        message="Method not found: tools/call",
+        code=-32601,
+    ),
+    row(
+        "FAIL-RPC-PARAMS",
+        "JSON-RPC -32602: blocked",
+        "plugin.md §3.3 step 12; §12 FAIL-03",
+        fault=rpc_error(-32602, "Invalid tool call parameters"),
+        blocked=True,
+        message="Invalid tool call parameters",
+        code=-32602,
+    ),
+    row(
+        "FAIL-RPC-PARSE",
+        "JSON-RPC -32700: the command runs",
+        "plugin.md §3.3 step 12; §12 FAIL-04",
+        fault=rpc_error(-32700, "Parse error: invalid JSON"),
+    ),
+    row(
+        "FAIL-RPC-UNKNOWN",
+        "an unknown JSON-RPC error code: the command runs",
+        "plugin.md §3.3 step 12; §12 FAIL-04",
+        fault=rpc_error(-99999, "Something else"),
+    ),
+    row(
+        "FAIL-EMPTY",
+        "an empty 200 body: the command runs",
+        "plugin.md §3.3 step 11; §12 FAIL-07",
+        fault={"kind": "empty", "status": 200, "match": CHECK_POLICY, "count": 1},
+    ),
+    row(
+        "FAIL-NONJSON",
+        "a non-JSON 200 body: the command runs",
+        "plugin.md §3.3 steps 12-15; §12 FAIL-07",
+        fault={
+            "kind": "malformed",
+            "status": 200,
+            "body_text": "upstream says no",
+            "match": CHECK_POLICY,
+            "count": 1,
+        },
+    ),
+    row(
+        "FAIL-403-NO-ENVELOPE",
+        "HTTP 403 without an upgrade envelope, body -32001: blocked",
+        "plugin.md §3.4 row 5; §12 FAIL-06",
+        fault=rpc_error(-32001, "Authentication required", 403),
+        blocked=True,
+        message="Authentication required",
+        code=-32001,
+    ),
+    row(
+        "FAIL-401",
+        "HTTP 401 without a per-user token: the command runs (cooldown starts)",
         "plugin.md §3.3 step 10; §3.4; §12 THR-01",
-        fault={"kind": "unauthorized", "match": CHECK_POLICY, "count": 1}),
-    row("FAIL-429-ENVELOPE", "HTTP 429 with an upgrade envelope: the command runs (throttled)",
+        fault={"kind": "unauthorized", "match": CHECK_POLICY, "count": 1},
+    ),
+    row(
+        "FAIL-429-ENVELOPE",
+        "HTTP 429 with an upgrade envelope: the command runs (throttled)",
         "plugin.md §3.3 step 9; §3.5; §12 THR-04",
-        fault={"kind": "upgrade", "status": 429, "limit_type": "daily_quota", "match": CHECK_POLICY,
-               "count": 1}),
-    row("FAIL-TIMEOUT", "a platform slower than AXONFLOW_TIMEOUT_SECONDS: the command runs after ~T s",
+        fault={
+            "kind": "upgrade",
+            "status": 429,
+            "limit_type": "daily_quota",
+            "match": CHECK_POLICY,
+            "count": 1,
+        },
+    ),
+    row(
+        "FAIL-TIMEOUT",
+        "a platform slower than AXONFLOW_TIMEOUT_SECONDS: the command runs after ~T s",
         "plugin.md §2 AXONFLOW_TIMEOUT_SECONDS; §3.4 row 1; §12 FAIL-02; spec Timeout Tuning",
         fault={"kind": "latency", "delay_ms": 6000, "match": CHECK_POLICY, "count": 1},
-        env={"AXONFLOW_TIMEOUT_SECONDS": "2"}),
+        env={"AXONFLOW_TIMEOUT_SECONDS": "2"},
+    ),
 ]
 
 
 @pytest.mark.check(
-    id="FAIL-UNTRUSTED-TLS", area="fail-modes",
+    id="FAIL-UNTRUSTED-TLS",
+    area="fail-modes",
     contract="plugin.md §3.4 row 1 (TLS failure); §2 (TLS verification is on); §12 FAIL-08",
     summary="an agent whose TLS certificate is not trusted is not talked to; the command runs",
 )
@@ -109,7 +214,8 @@ def test_untrusted_tls_endpoint(conformance: Runner) -> None:
     assert obs.outside_connections(UNTRUSTED_AGENT), "the hook never tried the configured endpoint"
     assert obs.outside_requests(UNTRUSTED_AGENT) == [], (
         "a request was sent over a TLS connection the client should have refused: "
-        f"{[(r['method'], r['path']) for r in obs.outside_requests(UNTRUSTED_AGENT)]}")
+        f"{[(r['method'], r['path']) for r in obs.outside_requests(UNTRUSTED_AGENT)]}"
+    )
     assert_ran_after_hook(obs)
 
 
@@ -125,15 +231,19 @@ def test_fail_mode(conformance: Runner, case: dict[str, Any]) -> None:
         host = urlsplit(case["env"]["AXONFLOW_ENDPOINT"]).hostname
         assert host in obs.dns_queries(), (
             f"the run's DNS never saw a lookup of {host}: the hook did not try the endpoint "
-            f"(names looked up: {obs.dns_queries()})\n{obs.summary()}")
+            f"(names looked up: {obs.dns_queries()})\n{obs.summary()}"
+        )
     if case["blocked"]:
         assert hook_events(obs) == ["Blocked"], f"Codex's hook record: {hook_events(obs)}\n{obs.summary()}"
         assert not obs.exists(sentinel(obs)), f"the command ran although it must fail closed\n{obs.summary()}"
         output = tool_output(obs)
-        expected = (f"AxonFlow governance blocked: {case['message']} (code {case['code']}). "
-                    "Fix AxonFlow configuration to restore tool access.")
+        expected = (
+            f"AxonFlow governance blocked: {case['message']} (code {case['code']}). "
+            "Fix AxonFlow configuration to restore tool access."
+        )
         assert output.startswith(BLOCK_PREFIX) and expected in output, (
-            f"expected the documented fail-closed line\n  {expected!r}\nin {output!r}")
+            f"expected the documented fail-closed line\n  {expected!r}\nin {output!r}"
+        )
     else:
         assert_ran_after_hook(obs)
     if "AXONFLOW_TIMEOUT_SECONDS" in case["env"]:
@@ -142,4 +252,5 @@ def test_fail_mode(conformance: Runner, case: dict[str, Any]) -> None:
         held = held_command_s(obs)
         assert held_within(held, budget), (
             f"the pre-hook held the command {held:.2f}s; with the platform 6 s late and "
-            f"AXONFLOW_TIMEOUT_SECONDS={budget:g} it must give up after about {budget:g}s")
+            f"AXONFLOW_TIMEOUT_SECONDS={budget:g} it must give up after about {budget:g}s"
+        )

@@ -24,9 +24,10 @@ from codex_conformance.stack.stack import Stack
 
 
 @pytest.mark.check(
-    id="GUIDE-MATCHER-EXEC", area="guide",
-    contract="spec Troubleshooting, Hooks Not Firing on Bash (\"The hook matcher should include "
-             "exec_command — Codex uses this tool name for terminal commands, not Bash\")",
+    id="GUIDE-MATCHER-EXEC",
+    area="guide",
+    contract='spec Troubleshooting, Hooks Not Firing on Bash ("The hook matcher should include '
+    'exec_command — Codex uses this tool name for terminal commands, not Bash")',
     summary="a hooks.json whose matcher is exec_command, as the guide recommends, governs terminal commands",
 )
 def test_exec_command_matcher_governs_terminal_commands(conformance: Runner) -> None:
@@ -34,35 +35,43 @@ def test_exec_command_matcher_governs_terminal_commands(conformance: Runner) -> 
     names = sorted({c.tool_name for c in obs.hook_calls("PreToolUse")})
     assert names, f"the terminal command reached no hook at all\n{obs.summary()}"
     assert names == ["exec_command"], (
-        f"Codex names terminal commands {names} in hook payloads, not exec_command")
+        f"Codex names terminal commands {names} in hook payloads, not exec_command"
+    )
     assert not obs.exists(sentinel(obs)) and hook_checks(obs), (
         f"with the matcher exec_command the SSRF command ran unchecked (platform asked about "
-        f"{hook_checks(obs) or 'nothing'})\n{obs.summary()}")
+        f"{hook_checks(obs) or 'nothing'})\n{obs.summary()}"
+    )
 
 
 @pytest.mark.check(
-    id="GUIDE-BASH-ONLY", area="guide",
-    contract="spec Troubleshooting, PII in File Writes Not Detected (\"Codex hooks currently only "
-             "support Bash (exec_command). Write and Edit operations cannot be hooked\")",
+    id="GUIDE-BASH-ONLY",
+    area="guide",
+    contract='spec Troubleshooting, PII in File Writes Not Detected ("Codex hooks currently only '
+    'support Bash (exec_command). Write and Edit operations cannot be hooked")',
     summary="no tool but terminal commands reaches a PreToolUse hook (file edits cannot be hooked)",
 )
 def test_only_terminal_commands_reach_hooks(conformance: Runner) -> None:
     obs = conformance.run("guide-bash-only", observe_hooks=True, codex_args=GPT_CATALOGUE_MODEL)
     names = {c.tool_name for c in obs.hook_calls("PreToolUse")}
     if not obs.exists(sentinel(obs)) and "apply_patch" not in names:
-        pytest.skip(f"apply_patch neither ran nor reached a hook on this Codex (it answered "
-                    f"{(obs.output_of_turn(1) or '')[:80]!r}): file edits cannot be observed")
+        pytest.skip(
+            f"apply_patch neither ran nor reached a hook on this Codex (it answered "
+            f"{(obs.output_of_turn(1) or '')[:80]!r}): file edits cannot be observed"
+        )
     assert names & {"Bash", "exec_command"}, (
-        f"the terminal command reached no hook ({sorted(names)}): nothing can be said about others")
+        f"the terminal command reached no hook ({sorted(names)}): nothing can be said about others"
+    )
     others = sorted(names - {"Bash", "exec_command"})
-    assert others == [], (f"a file edit reached PreToolUse as {others}: it can be hooked "
-                          f"(codex-boundary.md §3)")
+    assert others == [], (
+        f"a file edit reached PreToolUse as {others}: it can be hooked (codex-boundary.md §3)"
+    )
 
 
 @pytest.mark.check(
-    id="GUIDE-DNT", area="guide",
-    contract="spec Telemetry (\"the Codex CLI injects DO_NOT_TRACK=1 into every hook subprocess\"); "
-             "codex-boundary.md §7",
+    id="GUIDE-DNT",
+    area="guide",
+    contract='spec Telemetry ("the Codex CLI injects DO_NOT_TRACK=1 into every hook subprocess"); '
+    "codex-boundary.md §7",
     summary="Codex puts DO_NOT_TRACK=1 into every hook's environment though the user never set it",
 )
 def test_codex_injects_do_not_track(conformance: Runner) -> None:
@@ -75,9 +84,10 @@ def test_codex_injects_do_not_track(conformance: Runner) -> None:
 
 
 @pytest.mark.check(
-    id="GUIDE-CODEX-HOOKS", area="guide",
-    contract="spec Quick Start step 4 and Troubleshooting (\"Enable hooks with [features] "
-             "codex_hooks = true\"); codex-boundary.md §1",
+    id="GUIDE-CODEX-HOOKS",
+    area="guide",
+    contract='spec Quick Start step 4 and Troubleshooting ("Enable hooks with [features] '
+    'codex_hooks = true"); codex-boundary.md §1',
     summary="[features] codex_hooks = true is what turns hooks on: without it the plugin's hook does not run",
 )
 def test_codex_hooks_key_turns_hooks_on(conformance: Runner) -> None:
@@ -87,15 +97,17 @@ def test_codex_hooks_key_turns_hooks_on(conformance: Runner) -> None:
     warned = [line for line in with_key.session.stderr.splitlines() if "codex_hooks" in line]
     assert not hook_checks(without), (
         f"the hook ran without [features] codex_hooks = true ({hook_events(without)}): the key does "
-        f"not turn hooks on; with it Codex said {warned[:1] or 'nothing'}")
+        f"not turn hooks on; with it Codex said {warned[:1] or 'nothing'}"
+    )
 
 
 @pytest.mark.check(
-    id="GUIDE-MCP-JSON", area="guide",
-    contract="spec Configure MCP and Troubleshooting (\"The MCP server config must be in "
-             "~/.codex/config.toml … Codex does not read .mcp.json from the plugin directory\"); codex.md §5",
+    id="GUIDE-MCP-JSON",
+    area="guide",
+    contract='spec Configure MCP and Troubleshooting ("The MCP server config must be in '
+    '~/.codex/config.toml … Codex does not read .mcp.json from the plugin directory"); codex.md §5',
     summary="with the plugin installed and no [mcp_servers] in config.toml, Codex connects to "
-            "no server of the plugin's .mcp.json",
+    "no server of the plugin's .mcp.json",
 )
 def test_codex_ignores_the_plugins_mcp_json(conformance: Runner, cell: SuiteState, stack: Stack) -> None:
     manifest = json.loads((cell.plugin.path / ".codex-plugin" / "plugin.json").read_text())
@@ -113,5 +125,7 @@ def test_codex_ignores_the_plugins_mcp_json(conformance: Runner, cell: SuiteStat
         obs = conformance.run("skill-probe", install_plugin=True, mcp_server_entry=False)
         reached = [r.get("rpc_method") for r in loopback.requests()]
     assert obs.session.exit_code == 0, obs.summary()
-    assert reached == [], (f"Codex connected to the server in the plugin's .mcp.json "
-                           f"(localhost:8080 got {reached}): it does read it")
+    assert reached == [], (
+        f"Codex connected to the server in the plugin's .mcp.json "
+        f"(localhost:8080 got {reached}): it does read it"
+    )

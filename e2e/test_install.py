@@ -18,7 +18,8 @@ from codex_conformance.checks.runner import Runner
 
 @pytest.mark.required
 @pytest.mark.check(
-    id="INST-DOC", area="install",
+    id="INST-DOC",
+    area="install",
     contract="spec Quick Start steps 3-5; plugin.md §1.2; codex.md §4.4",
     summary="the documented install steps alone (no hook trust) block an SSRF command",
 )
@@ -31,5 +32,6 @@ def test_documented_steps_alone_enforce(conformance: Runner) -> None:
         f"with only the documented steps the SSRF command was not blocked: "
         f"check_policy calls seen {len(calls)}, command ran: {ran}. "
         "Codex skips hooks that have no [hooks.state] trust entry without a word, and the "
-        f"guide's steps never create one.\n{obs.summary()}")
+        f"guide's steps never create one.\n{obs.summary()}"
+    )
     assert only_call(obs, "check_policy")["arguments"]["statement"] == obs.rendered.expect["statement"]

@@ -14,7 +14,8 @@ from codex_conformance.checks.runner import Runner
 
 
 @pytest.mark.check(
-    id="INT-CODEX-PLUGIN", area="integration",
+    id="INT-CODEX-PLUGIN",
+    area="integration",
     contract="spec Integration-Specific Policies; platform.md §4.3 int_codex_settings",
     summary="writing .codex-plugin/plugin.json through a terminal command is blocked",
 )
@@ -23,7 +24,8 @@ def test_plugin_manifest_write_is_blocked(conformance: Runner) -> None:
 
 
 @pytest.mark.check(
-    id="INT-MCP-JSON", area="integration",
+    id="INT-MCP-JSON",
+    area="integration",
     contract="spec Integration-Specific Policies (.mcp.json write protection); platform.md K7, §4.3",
     summary="writing .mcp.json through a terminal command is blocked",
 )

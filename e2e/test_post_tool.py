@@ -38,56 +38,70 @@ def scans(obs: Observation) -> list[dict[str, Any]]:
 
 
 @pytest.mark.check(
-    id="POST-PII-SCAN", area="post-tool",
+    id="POST-PII-SCAN",
+    area="post-tool",
     contract="spec How AxonFlow Plugs In (PostToolUse ... PII scans); plugin.md §5 R4; F3; "
-             "§12 POST-02, POST-03",
+    "§12 POST-02, POST-03",
     summary="terminal output with PII is sent to check_output (connector codex.Bash) after the command ran",
 )
 def test_terminal_output_is_scanned(conformance: Runner) -> None:
     obs = conformance.run("post-pii")
     assert hook_events(obs, "PostToolUse") == ["Completed"], hook_events(obs, "PostToolUse")
     found = scans(obs)
-    assert found, ("the PostToolUse hook never sent the command's output to check_output: "
-                   "terminal-output PII is not scanned under this Codex (tool_response is a plain "
-                   f"string, codex.md §4.5)\n{obs.summary()}")
+    assert found, (
+        "the PostToolUse hook never sent the command's output to check_output: "
+        "terminal-output PII is not scanned under this Codex (tool_response is a plain "
+        f"string, codex.md §4.5)\n{obs.summary()}"
+    )
     arguments = found[0]["arguments"]
     assert arguments["connector_type"] == "codex.Bash", arguments
     assert obs.rendered.expect["output"] in arguments["message"], arguments
 
 
 @pytest.mark.check(
-    id="POST-PII-REDACT", area="post-tool",
+    id="POST-PII-REDACT",
+    area="post-tool",
     contract="plugin.md §5 (redacted_message -> additionalContext); §12 POST-04; codex.md §4.6",
     summary="the platform's redaction reaches the model as the documented GOVERNANCE ALERT context",
 )
 def test_redaction_reaches_the_model(conformance: Runner) -> None:
     obs = conformance.run("post-pii")
-    expected = (f"{ALERT} (76 policies evaluated). You MUST use this redacted version instead of "
-                f"the original: {obs.rendered.expect['redacted']}")
+    expected = (
+        f"{ALERT} (76 policies evaluated). You MUST use this redacted version instead of "
+        f"the original: {obs.rendered.expect['redacted']}"
+    )
     texts = developer_texts(obs)
     assert any(expected in text for text in texts), (
         f"the model never received the redaction\n  expected: {expected!r}\n"
-        f"  developer messages after the command: {texts!r}\n{obs.summary()}")
+        f"  developer messages after the command: {texts!r}\n{obs.summary()}"
+    )
 
 
 @pytest.mark.check(
-    id="POST-BLOCKED-OUTPUT", area="post-tool",
+    id="POST-BLOCKED-OUTPUT",
+    area="post-tool",
     contract="plugin.md §5 (allowed false -> additionalContext); §12 POST-05",
     summary="output the platform blocks is flagged to the model with the documented context",
 )
 def test_blocked_output_is_flagged(conformance: Runner) -> None:
     verdict = {"allowed": False, "block_reason": "Secret material in output", "policies_evaluated": 76}
-    obs = conformance.run("post-pii", faults=[{"kind": "tool_result", "text": verdict,
-                                               "match": {"tool": "check_output"}, "count": 1}])
-    expected = ("GOVERNANCE ALERT: Tool output blocked by policy: Secret material in output. "
-                "Do not use or reference the blocked output in your response.")
+    obs = conformance.run(
+        "post-pii",
+        faults=[{"kind": "tool_result", "text": verdict, "match": {"tool": "check_output"}, "count": 1}],
+    )
+    expected = (
+        "GOVERNANCE ALERT: Tool output blocked by policy: Secret material in output. "
+        "Do not use or reference the blocked output in your response."
+    )
     texts = developer_texts(obs)
     assert any(expected in text for text in texts), (
-        f"expected {expected!r} in the model's context, got {texts!r}\n{obs.summary()}")
+        f"expected {expected!r} in the model's context, got {texts!r}\n{obs.summary()}"
+    )
 
 
 @pytest.mark.check(
-    id="POST-AUDIT", area="post-tool",
+    id="POST-AUDIT",
+    area="post-tool",
     contract="plugin.md §5 R3; §3.2 R3; §12 POST-01, POST-06; codex.md §4.5",
     summary="after a command the hook audits it: the command, a <=500-char output summary, caller codex",
 )
@@ -105,7 +119,8 @@ def test_post_hook_audits_what_codex_sent(conformance: Runner) -> None:
 
 
 @pytest.mark.check(
-    id="POST-SUMMARY-LONG", area="post-tool",
+    id="POST-SUMMARY-LONG",
+    area="post-tool",
     contract="plugin.md §3.2 R3 (output.summary: first 500 characters); §12 POST-06",
     summary="a command printing far more than 500 characters is audited with exactly its first 500",
 )
@@ -116,15 +131,21 @@ def test_long_output_is_summarised(conformance: Runner) -> None:
     response = posts[0].tool_response
     full = response if isinstance(response, str) else json.dumps(response, separators=(",", ":"))
     assert len(full) > 10 * SUMMARY_LIMIT, (
-        f"the scenario's output reached the hook with only {len(full)} characters\n{obs.summary()}")
-    audits = [a for a in obs.wait_for_calls("audit_tool_call")
-              if a["arguments"].get("input") == {"command": obs.rendered.expect["statement"]}]
+        f"the scenario's output reached the hook with only {len(full)} characters\n{obs.summary()}"
+    )
+    audits = [
+        a
+        for a in obs.wait_for_calls("audit_tool_call")
+        if a["arguments"].get("input") == {"command": obs.rendered.expect["statement"]}
+    ]
     assert len(audits) == 1, (
-        f"expected one audit of the command, the platform saw {len(audits)}\n{obs.summary()}")
+        f"expected one audit of the command, the platform saw {len(audits)}\n{obs.summary()}"
+    )
     summary = audits[0]["arguments"]["output"]["summary"]
     # The documented cut: the first 500 characters of the output as the hook received it
     # (a string tool_response as it is, or as compact JSON: plugin.md §3.2 R3, F3).
     cuts = {full[:SUMMARY_LIMIT], json.dumps(full, ensure_ascii=False)[:SUMMARY_LIMIT]}
     assert summary in cuts, (
         f"the audit's output.summary is not the first {SUMMARY_LIMIT} characters of the output: "
-        f"{len(summary)} characters, starting {summary[:80]!r}")
+        f"{len(summary)} characters, starting {summary[:80]!r}"
+    )

@@ -26,28 +26,41 @@ ROWS = [
 ]
 
 
-@pytest.mark.parametrize("scenario", [
-    pytest.param(name, id=cid, marks=pytest.mark.check(
-        id=cid, area="robustness", contract="plugin.md §3.2 R1 (statement = command); §12 PRE-05",
-        summary=summary))
-    for name, cid, summary in ROWS
-])
+@pytest.mark.parametrize(
+    "scenario",
+    [
+        pytest.param(
+            name,
+            id=cid,
+            marks=pytest.mark.check(
+                id=cid,
+                area="robustness",
+                contract="plugin.md §3.2 R1 (statement = command); §12 PRE-05",
+                summary=summary,
+            ),
+        )
+        for name, cid, summary in ROWS
+    ],
+)
 def test_odd_command_is_sent_verbatim(conformance: Runner, scenario: str) -> None:
     obs = conformance.run(scenario)
     call = only_call(obs, "check_policy")
     statement = call["arguments"]["statement"]
     expected = obs.rendered.expect["statement"]
     first_difference = next(
-        (i for i, (a, b) in enumerate(zip(statement, expected, strict=False)) if a != b), None)
+        (i for i, (a, b) in enumerate(zip(statement, expected, strict=False)) if a != b), None
+    )
     assert statement == expected, (
         f"the statement differs from the command ({len(statement)} vs {len(expected)} chars); "
-        f"first difference at {first_difference}")
+        f"first difference at {first_difference}"
+    )
     assert decision_of(call)["allowed"] is True
     assert_ran_after_hook(obs)
 
 
 @pytest.mark.check(
-    id="ROB-MULTILINE-DANGER", area="robustness",
+    id="ROB-MULTILINE-DANGER",
+    area="robustness",
     contract="plugin.md §3.2 R1; platform.md §4.2 sys_dangerous_path_traversal",
     summary="a dangerous second line of a multi-line command is caught and blocks the whole command",
 )

@@ -18,7 +18,9 @@ from codex_conformance.plugin.pytest_plugin import SuiteState
 
 
 @pytest.mark.check(
-    id="SKILL-LISTED", area="skills", contract="spec Skills; plugin.md §9; codex.md §6 (skills in context)",
+    id="SKILL-LISTED",
+    area="skills",
+    contract="spec Skills; plugin.md §9; codex.md §6 (skills in context)",
     summary="once the plugin is installed, every skill's name and description reach the model's context",
 )
 def test_skills_are_listed_to_the_model(conformance: Runner, cell: SuiteState) -> None:
@@ -26,15 +28,20 @@ def test_skills_are_listed_to_the_model(conformance: Runner, cell: SuiteState) -
     assert skills, f"the plugin at {cell.plugin.path} ships no skills/*/SKILL.md"
     obs = conformance.run("skill-probe", install_plugin=True)
     context = obs.model_context(turn=0)
-    missing = [name for name, skill in skills.items()
-               if f"axonflow:{name}" not in context or skill.description[:60] not in context]
+    missing = [
+        name
+        for name, skill in skills.items()
+        if f"axonflow:{name}" not in context or skill.description[:60] not in context
+    ]
     assert not missing, f"skills missing from the model's context: {missing}"
     for required in ("pre-execute-check", "pii-scan", "explain-decision"):
         assert required in skills, f"the plugin lacks the documented skill {required}"
 
 
 @pytest.mark.check(
-    id="SKILL-INVOKED", area="skills", contract="spec Skills (explicit invocation); codex.md §6",
+    id="SKILL-INVOKED",
+    area="skills",
+    contract="spec Skills (explicit invocation); codex.md §6",
     summary="naming a skill explicitly puts its full instructions, with the MCP tool to call, in context",
 )
 def test_invoked_skill_body_reaches_the_model(conformance: Runner, cell: SuiteState) -> None:
@@ -47,9 +54,10 @@ def test_invoked_skill_body_reaches_the_model(conformance: Runner, cell: SuiteSt
 
 
 @pytest.mark.check(
-    id="ADVISORY-FOLLOW", area="skills",
+    id="ADVISORY-FOLLOW",
+    area="skills",
     contract="spec Governance Model (advisory: agent calls check_policy); How AxonFlow Plugs In; "
-             "Quick Start step 3 ([mcp_servers.axonflow])",
+    "Quick Start step 3 ([mcp_servers.axonflow])",
     summary="a model following pre-execute-check is denied by check_policy over MCP and does not write",
 )
 def test_following_the_skill_prevents_the_write(conformance: Runner) -> None:
@@ -65,13 +73,15 @@ def test_following_the_skill_prevents_the_write(conformance: Runner) -> None:
 
 
 @pytest.mark.check(
-    id="ADVISORY-IGNORED", area="skills",
+    id="ADVISORY-IGNORED",
+    area="skills",
     contract="spec Governance coverage (does not enforce file edits); plugin.md F15; §12 SKILL-02, PRE-09",
     summary="a model ignoring the skills writes a protected file with apply_patch and nothing stops it",
 )
 def test_ignoring_the_skill_is_not_prevented(conformance: Runner) -> None:
     obs = conformance.run("advisory-ignore", install_plugin=True, codex_args=("-c", 'model="gpt-5.5"'))
     assert obs.exists(obs.rendered.variables["target"]), (
-        f"apply_patch did not write the file (is apply_patch offered to this model?)\n{obs.summary()}")
+        f"apply_patch did not write the file (is apply_patch offered to this model?)\n{obs.summary()}"
+    )
     assert obs.platform_calls("check_policy") == [], "something governed the apply_patch write"
     assert hook_events(obs) == [], f"the plugin's hooks ran for apply_patch: {hook_events(obs)}"

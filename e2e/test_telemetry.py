@@ -19,12 +19,15 @@ INSTANCE = "0b9d7f6e-1c2a-4e5f-9a8b-7c6d5e4f3a2b"
 
 def seed_stamp(age: str) -> str:
     """Shell that writes a stamp holding INSTANCE with the given ``touch -d`` time."""
-    return (f"mkdir -p ~/.cache/axonflow && chmod 700 ~/.cache/axonflow && "
-            f"printf '%s\\n' {INSTANCE} > ~/{STAMP} && chmod 600 ~/{STAMP} && touch -d '{age}' ~/{STAMP}")
+    return (
+        f"mkdir -p ~/.cache/axonflow && chmod 700 ~/.cache/axonflow && "
+        f"printf '%s\\n' {INSTANCE} > ~/{STAMP} && chmod 600 ~/{STAMP} && touch -d '{age}' ~/{STAMP}"
+    )
 
 
 @pytest.mark.check(
-    id="TEL-FRESH", area="telemetry",
+    id="TEL-FRESH",
+    area="telemetry",
     contract="spec Telemetry (at most once every 7 days); plugin.md §7; TEL-05",
     summary="a stamp younger than 7 days means no heartbeat",
 )
@@ -33,15 +36,31 @@ def test_fresh_stamp_means_no_ping(conformance: Runner) -> None:
     assert stays_quiet(obs, TELEMETRY) == [], obs.outside_requests(TELEMETRY)
 
 
-@pytest.mark.parametrize("age", [
-    pytest.param("8 days ago", id="TEL-STALE", marks=pytest.mark.check(
-        id="TEL-STALE", area="telemetry",
-        contract="plugin.md §7 (7-day cadence, instance id reused); TEL-05, TEL-07",
-        summary="a stamp older than 7 days means one heartbeat that reuses the stamped instance id")),
-    pytest.param("2 days", id="TEL-FUTURE", marks=pytest.mark.check(
-        id="TEL-FUTURE", area="telemetry", contract="plugin.md §7 (future mtime is stale); TEL-05",
-        summary="a stamp dated in the future counts as stale: one heartbeat")),
-])
+@pytest.mark.parametrize(
+    "age",
+    [
+        pytest.param(
+            "8 days ago",
+            id="TEL-STALE",
+            marks=pytest.mark.check(
+                id="TEL-STALE",
+                area="telemetry",
+                contract="plugin.md §7 (7-day cadence, instance id reused); TEL-05, TEL-07",
+                summary="a stamp older than 7 days means one heartbeat that reuses the stamped instance id",
+            ),
+        ),
+        pytest.param(
+            "2 days",
+            id="TEL-FUTURE",
+            marks=pytest.mark.check(
+                id="TEL-FUTURE",
+                area="telemetry",
+                contract="plugin.md §7 (future mtime is stale); TEL-05",
+                summary="a stamp dated in the future counts as stale: one heartbeat",
+            ),
+        ),
+    ],
+)
 def test_stale_stamp_means_one_ping(conformance: Runner, age: str) -> None:
     obs = conformance.run("outbound-probe", setup=seed_stamp(age))
     assert obs.wait_for(lambda: bool(pings(obs))), f"no heartbeat with a stamp dated {age!r}"
@@ -51,7 +70,9 @@ def test_stale_stamp_means_one_ping(conformance: Runner, age: str) -> None:
 
 
 @pytest.mark.check(
-    id="TEL-STAMP-ON-2XX", area="telemetry", contract="plugin.md §7 (stamp-on-delivery); §12 TEL-04",
+    id="TEL-STAMP-ON-2XX",
+    area="telemetry",
+    contract="plugin.md §7 (stamp-on-delivery); §12 TEL-04",
     summary="a heartbeat the checkpoint rejects (500) leaves no stamp, so the next run pings again",
 )
 def test_no_stamp_after_failed_ping(conformance: Runner) -> None:
@@ -66,7 +87,8 @@ def test_no_stamp_after_failed_ping(conformance: Runner) -> None:
 
 
 @pytest.mark.check(
-    id="TEL-CONCURRENT", area="telemetry",
+    id="TEL-CONCURRENT",
+    area="telemetry",
     contract="plugin.md §7 (in-flight gate: N hooks, one ping); TEL-06",
     summary="three concurrent pre-hooks (one model turn, three commands) send exactly one heartbeat",
 )
@@ -79,7 +101,8 @@ def test_concurrent_hooks_ping_once(conformance: Runner) -> None:
 
 
 @pytest.mark.check(
-    id="TEL-NO-STALL", area="telemetry",
+    id="TEL-NO-STALL",
+    area="telemetry",
     contract="plugin.md §7 (3 s ping, background); F13; §12 LAT-01; spec Latency Considerations",
     summary="a checkpoint that never answers does not hold up the governed command",
 )
@@ -93,4 +116,5 @@ def test_black_holed_checkpoint_does_not_stall(conformance: Runner) -> None:
     held = held_command_s(obs)
     assert held < 1.5, (
         f"the pre-hook held the command {held:.2f}s with the checkpoint hanging "
-        f"(session {obs.session.duration_s:.2f}s): Codex waited for the hook's background heartbeat")
+        f"(session {obs.session.duration_s:.2f}s): Codex waited for the hook's background heartbeat"
+    )

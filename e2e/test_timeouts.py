@@ -36,7 +36,8 @@ pytestmark = pytest.mark.usefixtures("faults_supported")
 
 
 @pytest.mark.check(
-    id="TIME-PRE-DEFAULT", area="timeouts",
+    id="TIME-PRE-DEFAULT",
+    area="timeouts",
     contract="spec Timeout Tuning (PreToolUse defaults to 8 seconds); plugin.md §2; §12 FAIL-02",
     summary="with no AXONFLOW_TIMEOUT_SECONDS the pre-hook gives up after 8 s and the command runs",
 )
@@ -44,12 +45,12 @@ def test_pre_hook_default_timeout(conformance: Runner) -> None:
     obs = conformance.run("fail-ssrf", faults=[delay("check_policy", 11)])
     assert_ran_after_hook(obs)
     held = held_command_s(obs)
-    assert held_within(held, 8.0), (
-        f"the pre-hook held the command {held:.2f}s; it must wait 8 s, no more")
+    assert held_within(held, 8.0), f"the pre-hook held the command {held:.2f}s; it must wait 8 s, no more"
 
 
 @pytest.mark.check(
-    id="TIME-POST-DEFAULT", area="timeouts",
+    id="TIME-POST-DEFAULT",
+    area="timeouts",
     contract="spec Timeout Tuning (PostToolUse defaults to 5 seconds); plugin.md §2, §5",
     summary="with no AXONFLOW_TIMEOUT_SECONDS the post-hook's scan gives up after 5 s",
 )
@@ -59,36 +60,42 @@ def test_post_hook_default_timeout(conformance: Runner) -> None:
     assert obs.wait_for_calls("check_output", 2), "no scan was attempted"
     held = held_result_s(obs)
     assert held_within(held, 5.0), (
-        f"the post-hook held the result {held:.2f}s; it must wait 5 s for the scan, no more")
+        f"the post-hook held the result {held:.2f}s; it must wait 5 s for the scan, no more"
+    )
 
 
 @pytest.mark.check(
-    id="TIME-OVERRIDE-POST", area="timeouts",
-    contract="spec Timeout Tuning (AXONFLOW_TIMEOUT_SECONDS applies the same timeout to all hook "
-             "HTTP calls)",
+    id="TIME-OVERRIDE-POST",
+    area="timeouts",
+    contract="spec Timeout Tuning (AXONFLOW_TIMEOUT_SECONDS applies the same timeout to all hook HTTP calls)",
     summary="AXONFLOW_TIMEOUT_SECONDS=2 also bounds the post-hook's scan",
 )
 def test_timeout_override_applies_to_post_hook(conformance: Runner) -> None:
-    obs = conformance.run("post-pii", env={"AXONFLOW_TIMEOUT_SECONDS": "2"},
-                          faults=[delay("check_output", 8)])
+    obs = conformance.run(
+        "post-pii", env={"AXONFLOW_TIMEOUT_SECONDS": "2"}, faults=[delay("check_output", 8)]
+    )
     assert hook_events(obs, "PostToolUse") == ["Completed"], hook_events(obs, "PostToolUse")
     assert obs.wait_for_calls("check_output", 2), "no scan was attempted"
     held = held_result_s(obs)
     assert held_within(held, 2.0), (
-        f"the post-hook held the result {held:.2f}s with AXONFLOW_TIMEOUT_SECONDS=2")
+        f"the post-hook held the result {held:.2f}s with AXONFLOW_TIMEOUT_SECONDS=2"
+    )
 
 
 @pytest.mark.check(
-    id="TIME-HOOK-15", area="timeouts",
+    id="TIME-HOOK-15",
+    area="timeouts",
     contract="plugin.md §1.1 hooks.json timeout 15; codex.md §4.6 (timeout: Failed, command runs); "
-             "§12 TIME-01",
+    "§12 TIME-01",
     summary="a hook that outlives hooks.json's 15 s is stopped by Codex and the command runs (fail-open)",
 )
 def test_codex_enforces_the_hook_timeout(conformance: Runner) -> None:
-    obs = conformance.run("fail-ssrf", env={"AXONFLOW_TIMEOUT_SECONDS": "30"},
-                          faults=[delay("check_policy", 25)])
+    obs = conformance.run(
+        "fail-ssrf", env={"AXONFLOW_TIMEOUT_SECONDS": "30"}, faults=[delay("check_policy", 25)]
+    )
     assert_ran_after_hook(obs, outcome="Failed")
     # The hook started (bash, jq) a little before its call reached the platform.
     held = held_command_s(obs)
     assert held_within(held, 15.0, early=HELD_SLACK_S), (
-        f"the hook held the command {held:.2f}s; Codex must stop it at 15 s")
+        f"the hook held the command {held:.2f}s; Codex must stop it at 15 s"
+    )

@@ -47,24 +47,51 @@ VALID = credentials.VALID_LICENSE  # expires in 2100
 EXPIRED = credentials.EXPIRED_LICENSE  # expired in 2020
 
 
-@pytest.mark.parametrize(("token", "expected"), [
-    pytest.param(VALID, VALID, id="LIC-ENV", marks=pytest.mark.check(
-        id="LIC-ENV", area="tokens", contract="spec Plugin Pro; plugin.md §8.2; §12 LIC-01",
-        summary="an AXON- licence token in AXONFLOW_LICENSE_TOKEN is sent as X-License-Token")),
-    pytest.param("PRO-1234-not-axon", None, id="LIC-NO-PREFIX", marks=pytest.mark.check(
-        id="LIC-NO-PREFIX", area="tokens", contract="plugin.md §8.2 (AXON- filter); §12 LIC-03",
-        summary="a licence token without the AXON- prefix is not sent")),
-    pytest.param(EXPIRED, None, id="LIC-EXPIRED", marks=pytest.mark.check(
-        id="LIC-EXPIRED", area="tokens",
-        contract="plugin.md F5 (CHANGELOG 1.2.0: expired tokens not forwarded); LIC-04",
-        summary="an expired AXON- licence token is not forwarded")),
-])
+@pytest.mark.parametrize(
+    ("token", "expected"),
+    [
+        pytest.param(
+            VALID,
+            VALID,
+            id="LIC-ENV",
+            marks=pytest.mark.check(
+                id="LIC-ENV",
+                area="tokens",
+                contract="spec Plugin Pro; plugin.md §8.2; §12 LIC-01",
+                summary="an AXON- licence token in AXONFLOW_LICENSE_TOKEN is sent as X-License-Token",
+            ),
+        ),
+        pytest.param(
+            "PRO-1234-not-axon",
+            None,
+            id="LIC-NO-PREFIX",
+            marks=pytest.mark.check(
+                id="LIC-NO-PREFIX",
+                area="tokens",
+                contract="plugin.md §8.2 (AXON- filter); §12 LIC-03",
+                summary="a licence token without the AXON- prefix is not sent",
+            ),
+        ),
+        pytest.param(
+            EXPIRED,
+            None,
+            id="LIC-EXPIRED",
+            marks=pytest.mark.check(
+                id="LIC-EXPIRED",
+                area="tokens",
+                contract="plugin.md F5 (CHANGELOG 1.2.0: expired tokens not forwarded); LIC-04",
+                summary="an expired AXON- licence token is not forwarded",
+            ),
+        ),
+    ],
+)
 def test_license_token_header(conformance: Runner, token: str, expected: str | None) -> None:
     obs = conformance.run("outbound-probe", env={"AXONFLOW_LICENSE_TOKEN": token})
     call = only_call(obs, "check_policy")
     assert header(call, "X-License-Token") == expected, (
         f"X-License-Token: {'(absent)' if header(call, 'X-License-Token') is None else '(present)'}, "
-        f"expected {'the token' if expected else 'none'}")
+        f"expected {'the token' if expected else 'none'}"
+    )
     assert token not in tool_output(obs), "the licence token appears in the hook's output"
 
 
@@ -77,55 +104,107 @@ def licence_file(*lines: str) -> str:
 OTHER = credentials.OTHER_LICENSE
 
 
-@pytest.mark.parametrize(("env", "file", "expected"), [
-    pytest.param({}, licence_file("# license_token = \"AXON-commented\"", f'license_token = "{VALID}"',
-                                  "[profile]", f'license_token = "{OTHER}"'), VALID,
-                 id="LIC-TOML", marks=pytest.mark.check(
-        id="LIC-TOML", area="tokens", contract="plugin.md §8.2 (order: env, then axonflow.toml); §12 LIC-02",
-        summary="with no env token, the top-level license_token of ~/.codex/axonflow.toml is sent")),
-    pytest.param({"AXONFLOW_LICENSE_TOKEN": OTHER}, licence_file(f"license_token = '{VALID}'"), OTHER,
-                 id="LIC-ENV-FIRST", marks=pytest.mark.check(
-        id="LIC-ENV-FIRST", area="tokens", contract="plugin.md §8.2 (env wins over the file); §12 LIC-02",
-        summary="AXONFLOW_LICENSE_TOKEN wins over ~/.codex/axonflow.toml")),
-    pytest.param({}, licence_file("[profile]", f'license_token = "{VALID}"'), None,
-                 id="LIC-TOML-SECTION", marks=pytest.mark.check(
-        id="LIC-TOML-SECTION", area="tokens",
-        contract="plugin.md §8.2 (lines after the first [section] header are ignored)",
-        summary="a license_token inside a [section] of axonflow.toml is not sent")),
-])
-def test_license_token_from_config_file(conformance: Runner, env: dict[str, str], file: str,
-                                        expected: str | None) -> None:
+@pytest.mark.parametrize(
+    ("env", "file", "expected"),
+    [
+        pytest.param(
+            {},
+            licence_file(
+                '# license_token = "AXON-commented"',
+                f'license_token = "{VALID}"',
+                "[profile]",
+                f'license_token = "{OTHER}"',
+            ),
+            VALID,
+            id="LIC-TOML",
+            marks=pytest.mark.check(
+                id="LIC-TOML",
+                area="tokens",
+                contract="plugin.md §8.2 (order: env, then axonflow.toml); §12 LIC-02",
+                summary="with no env token, the top-level license_token of ~/.codex/axonflow.toml is sent",
+            ),
+        ),
+        pytest.param(
+            {"AXONFLOW_LICENSE_TOKEN": OTHER},
+            licence_file(f"license_token = '{VALID}'"),
+            OTHER,
+            id="LIC-ENV-FIRST",
+            marks=pytest.mark.check(
+                id="LIC-ENV-FIRST",
+                area="tokens",
+                contract="plugin.md §8.2 (env wins over the file); §12 LIC-02",
+                summary="AXONFLOW_LICENSE_TOKEN wins over ~/.codex/axonflow.toml",
+            ),
+        ),
+        pytest.param(
+            {},
+            licence_file("[profile]", f'license_token = "{VALID}"'),
+            None,
+            id="LIC-TOML-SECTION",
+            marks=pytest.mark.check(
+                id="LIC-TOML-SECTION",
+                area="tokens",
+                contract="plugin.md §8.2 (lines after the first [section] header are ignored)",
+                summary="a license_token inside a [section] of axonflow.toml is not sent",
+            ),
+        ),
+    ],
+)
+def test_license_token_from_config_file(
+    conformance: Runner, env: dict[str, str], file: str, expected: str | None
+) -> None:
     obs = conformance.run("outbound-probe", env=dict(env), setup=file)
     sent = header(only_call(obs, "check_policy"), "X-License-Token")
     names = {VALID: "the file's top-level token", OTHER: "the env token", None: "(absent)"}
     assert sent == expected, (
-        f"X-License-Token: {names.get(sent, 'another value')}, expected {names[expected]}")
+        f"X-License-Token: {names.get(sent, 'another value')}, expected {names[expected]}"
+    )
     assert VALID not in tool_output(obs) and OTHER not in tool_output(obs), "a licence token was printed"
 
 
 def user_token_file(mode: str) -> str:
     directory = "~/.config/axonflow"
     document = shlex.quote(json.dumps({"token": USER_TOKEN}))
-    return (f"mkdir -p {directory} && chmod 700 {directory} && "
-            f"printf '%s\\n' {document} > {directory}/user-token.json && "
-            f"chmod {mode} {directory}/user-token.json")
+    return (
+        f"mkdir -p {directory} && chmod 700 {directory} && "
+        f"printf '%s\\n' {document} > {directory}/user-token.json && "
+        f"chmod {mode} {directory}/user-token.json"
+    )
 
 
-@pytest.mark.parametrize(("mode", "sent"), [
-    pytest.param("600", True, id="UTOK-FILE", marks=pytest.mark.check(
-        id="UTOK-FILE", area="tokens",
-        contract="plugin.md §8.3 (env, then 0600 user-token.json); §12 UTOK-02",
-        summary="a 0600 ~/.config/axonflow/user-token.json is sent as X-User-Token")),
-    pytest.param("644", False, id="UTOK-FILE-UNSAFE", marks=pytest.mark.check(
-        id="UTOK-FILE-UNSAFE", area="tokens",
-        contract="plugin.md §8.3; §4.3 (unsafe permissions marker); §12 UTOK-02",
-        summary="a user-token.json readable by others is refused with the documented warning")),
-])
+@pytest.mark.parametrize(
+    ("mode", "sent"),
+    [
+        pytest.param(
+            "600",
+            True,
+            id="UTOK-FILE",
+            marks=pytest.mark.check(
+                id="UTOK-FILE",
+                area="tokens",
+                contract="plugin.md §8.3 (env, then 0600 user-token.json); §12 UTOK-02",
+                summary="a 0600 ~/.config/axonflow/user-token.json is sent as X-User-Token",
+            ),
+        ),
+        pytest.param(
+            "644",
+            False,
+            id="UTOK-FILE-UNSAFE",
+            marks=pytest.mark.check(
+                id="UTOK-FILE-UNSAFE",
+                area="tokens",
+                contract="plugin.md §8.3; §4.3 (unsafe permissions marker); §12 UTOK-02",
+                summary="a user-token.json readable by others is refused with the documented warning",
+            ),
+        ),
+    ],
+)
 def test_user_token_file(conformance: Runner, mode: str, sent: bool) -> None:
     obs = conformance.run("outbound-probe", setup=user_token_file(mode))
     value = header(only_call(obs, "check_policy"), "X-User-Token")
     assert value == (USER_TOKEN if sent else None), (
-        f"X-User-Token {'(absent)' if value is None else '(present)'} with a {mode} user-token.json")
+        f"X-User-Token {'(absent)' if value is None else '(present)'} with a {mode} user-token.json"
+    )
     output = tool_output(obs)
     warning = f"user-token.json has unsafe permissions ({mode}); refusing to use."
     assert (warning in output) is (not sent), f"unsafe-permissions warning expected: {not sent}; {output!r}"
@@ -133,7 +212,9 @@ def test_user_token_file(conformance: Runner, mode: str, sent: bool) -> None:
 
 
 @pytest.mark.check(
-    id="UTOK-ENV", area="tokens", contract="plugin.md §8.3; §3.2 R1; §12 UTOK-01, UTOK-06",
+    id="UTOK-ENV",
+    area="tokens",
+    contract="plugin.md §8.3; §3.2 R1; §12 UTOK-01, UTOK-06",
     summary="AXONFLOW_USER_TOKEN is sent as X-User-Token and never printed",
 )
 def test_user_token_header(conformance: Runner) -> None:
@@ -144,7 +225,8 @@ def test_user_token_header(conformance: Runner) -> None:
 
 
 @pytest.mark.check(
-    id="UTOK-401-BLOCK", area="tokens",
+    id="UTOK-401-BLOCK",
+    area="tokens",
     contract="plugin.md §3.3 step 10; §4.3 (HTTP 401 with per-user token); §12 UTOK-05",
     summary="with a per-user token, a 401 blocks the command and names the token without printing it",
 )
@@ -154,15 +236,19 @@ def test_user_token_401_fails_closed(conformance: Runner, stack: Stack) -> None:
     assert hook_events(obs) == ["Blocked"], hook_events(obs)
     assert not obs.exists(obs.rendered.variables["sentinel"]), obs.summary()
     output = tool_output(obs)
-    expected = (f"AxonFlow governance blocked: the AxonFlow agent at {stack.platform_endpoint} rejected "
-                "authentication (HTTP 401), so this tool call is blocked.")
+    expected = (
+        f"AxonFlow governance blocked: the AxonFlow agent at {stack.platform_endpoint} rejected "
+        "authentication (HTTP 401), so this tool call is blocked."
+    )
     assert expected in output, f"the block message lacks the documented 401 line: {output!r}"
     assert "per-user token" in output and USER_TOKEN not in output, (
-        f"the block message should name the per-user token, never print it: {output!r}")
+        f"the block message should name the per-user token, never print it: {output!r}"
+    )
 
 
 @pytest.mark.check(
-    id="THR-COOLDOWN", area="tokens",
+    id="THR-COOLDOWN",
+    area="tokens",
     contract="plugin.md §3.5 (401 cooldown 300 s); §3.3 step 7b; §12 THR-01, THR-02",
     summary="after a 401 the next command runs without asking the platform during the cooldown",
 )
@@ -177,15 +263,22 @@ def test_auth_failure_cooldown(conformance: Runner) -> None:
 
 
 @pytest.mark.check(
-    id="THR-ENVELOPE", area="tokens",
+    id="THR-ENVELOPE",
+    area="tokens",
     contract="plugin.md §3.3 step 9; §3.5 (throttle until resets_at); §12 THR-04",
     summary="a 429 upgrade envelope throttles until its resets_at: the next command runs unasked",
 )
 @pytest.mark.usefixtures("faults_supported")
 def test_envelope_throttles_until_reset(conformance: Runner) -> None:
     resets = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 3600))
-    envelope = {"kind": "upgrade", "status": 429, "limit_type": "daily_quota", "resets_at": resets,
-                "match": {"tool": "check_policy"}, "count": 1}
+    envelope = {
+        "kind": "upgrade",
+        "status": 429,
+        "limit_type": "daily_quota",
+        "resets_at": resets,
+        "match": {"tool": "check_policy"},
+        "count": 1,
+    }
     first = conformance.run("fail-ssrf", faults=[envelope])
     until, reason = throttled_then_unasked(conformance, first)
     expected = int(time.mktime(time.strptime(resets, "%Y-%m-%dT%H:%M:%SZ"))) - time.timezone

@@ -45,17 +45,22 @@ def plugin_hooks(cell: SuiteState, run: TuiRun) -> dict[str, list[tuple[str, str
     """event -> [(matcher, command)] of ~/.codex/hooks.json as the install wrote it."""
     template = json.loads((cell.plugin.path / "hooks" / "hooks.json").read_text())
     document = rewritten_hooks(template, posixpath.join(run.paths.work, PLUGIN_DIR_NAME))
-    return {event: [(group.get("matcher", ""), handler["command"])
-                    for group in groups for handler in group.get("hooks", [])]
-            for event, groups in document.get("hooks", {}).items()}
+    return {
+        event: [
+            (group.get("matcher", ""), handler["command"])
+            for group in groups
+            for handler in group.get("hooks", [])
+        ]
+        for event, groups in document.get("hooks", {}).items()
+    }
 
 
 @pytest.mark.check(
-    id="TUI-BLOCK", area="tui",
-    contract="spec Governance Model (exit 2 = block); codex.md §7, §4.4 (TUI review screen); "
-             "plugin.md §4.3",
+    id="TUI-BLOCK",
+    area="tui",
+    contract="spec Governance Model (exit 2 = block); codex.md §7, §4.4 (TUI review screen); plugin.md §4.3",
     summary="a prompt typed into the TUI leads to a dangerous command: blocked by the hook, "
-            "the screen shows the block line with the decision id",
+    "the screen shows the block line with the decision id",
 )
 def test_tui_block_is_shown(conformance: Runner) -> None:
     with conformance.run_tui("tui-block") as run:
@@ -68,16 +73,18 @@ def test_tui_block_is_shown(conformance: Runner) -> None:
         # The id the screen shows (read off it, not searched for) is the platform's.
         shown = re.findall(r"decision: ((?:[0-9a-f-] ?){35}[0-9a-f])", flatten(run.tui.screen()))
         assert [re.sub(r"\s", "", s) for s in shown][-1:] == [decision["decision_id"]], with_screen(
-            run, f"the screen's decision ids {shown} are not the platform's {decision['decision_id']}")
+            run, f"the screen's decision ids {shown} are not the platform's {decision['decision_id']}"
+        )
         assert run.tui.quit() == 0, run.tui.evidence()
 
 
 @pytest.mark.needs("hook_trust")
 @pytest.mark.check(
-    id="TUI-HOOK-REVIEW", area="tui",
+    id="TUI-HOOK-REVIEW",
+    area="tui",
     contract="codex.md §4.4 (trust 3: the TUI review screen), §7; spec Quick Start step 4",
     summary="the hooks review screen lists the AxonFlow hooks; trusting them there enforces, "
-            "'continue without trusting' leaves commands unenforced",
+    "'continue without trusting' leaves commands unenforced",
 )
 def test_tui_hook_review(conformance: Runner, cell: SuiteState) -> None:
     # 1. Review each hook, trust it with `t`, then run the dangerous command.
@@ -112,8 +119,7 @@ def test_tui_hook_review(conformance: Runner, cell: SuiteState) -> None:
         tui.press("esc")
         # Codex 0.169.0: closing the startup review lands in the Agent command center, where
         # "n" starts a new task with the composer.
-        where, _ = tui.wait_for_any({"composer": COMPOSER_IDLE, "agents": r"Agent command center"},
-                                    TURN_S)
+        where, _ = tui.wait_for_any({"composer": COMPOSER_IDLE, "agents": r"Agent command center"}, TURN_S)
         if where == "agents":
             tui.snapshot("agent command center after the review")
             tui.press("n")
@@ -131,19 +137,25 @@ def test_tui_hook_review(conformance: Runner, cell: SuiteState) -> None:
         skipped.tui.snapshot("after the dangerous prompt, hooks not trusted")
         checks = unenforced.platform_calls("check_policy")
         ran = unenforced.exists(sentinel(unenforced))
-        assert not checks and ran, with_screen(
-            skipped, "after 'Continue without trusting' the dialog promises the hooks won't run: "
-                     f"check_policy calls {len(checks)}, command ran: {ran}") + unenforced.summary()
+        assert not checks and ran, (
+            with_screen(
+                skipped,
+                "after 'Continue without trusting' the dialog promises the hooks won't run: "
+                f"check_policy calls {len(checks)}, command ran: {ran}",
+            )
+            + unenforced.summary()
+        )
         assert not BLOCKED_BY_HOOK.search(skipped.tui.screen()), with_screen(skipped, "blocked anyway")
         skipped.tui.quit()
 
 
 @pytest.mark.check(
-    id="TUI-INSTALL", area="tui",
+    id="TUI-INSTALL",
+    area="tui",
     contract="spec Quick Start steps 5-6 (install via /plugins), Troubleshooting (Plugin Not Visible "
-             "in /plugins); codex.md §6 (skills in context)",
+    "in /plugins); codex.md §6 (skills in context)",
     summary="the documented $CWD/.agents/plugins/marketplace.json offers the plugin in /plugins; "
-            "installed there, its skills reach the model's context",
+    "installed there, its skills reach the model's context",
 )
 def test_tui_install_via_plugins(conformance: Runner, cell: SuiteState) -> None:
     skills = {name: skill.description for name, skill in cell.plugin.skills().items()}
@@ -157,7 +169,8 @@ def test_tui_install_via_plugins(conformance: Runner, cell: SuiteState) -> None:
         row = tui.expect_text(r"(?m)^ *› .*\S.*Press Enter to (?:install|view plugin details)", TURN_S)
         tui.snapshot("/plugins lists the marketplace entry")
         assert "axonflow" in row.group(0).lower(), with_screen(
-            run, f"the selected /plugins row is not the plugin's marketplace entry: {row.group(0)!r}")
+            run, f"the selected /plugins row is not the plugin's marketplace entry: {row.group(0)!r}"
+        )
         tui.press("enter")
         tui.expect_text(r"Install plugin", TURN_S)
         tui.snapshot("plugin details")
@@ -175,18 +188,21 @@ def test_tui_install_via_plugins(conformance: Runner, cell: SuiteState) -> None:
         obs = finish_turn(run)
         tui.quit()
     context = obs.model_context()
-    missing = [name for name, description in skills.items()
-               if name not in context or description[:60] not in context]
-    assert not missing, (f"after installing through /plugins, skills missing from the model's "
-                         f"context: {missing}\n{run.tui.evidence()}")
+    missing = [
+        name for name, description in skills.items() if name not in context or description[:60] not in context
+    ]
+    assert not missing, (
+        f"after installing through /plugins, skills missing from the model's "
+        f"context: {missing}\n{run.tui.evidence()}"
+    )
 
 
 @pytest.mark.check(
-    id="TUI-EXPLAIN", area="tui",
-    contract="spec What This Integration Enables; MCP Tools (explain_decision, create_override); "
-             "codex.md §7",
+    id="TUI-EXPLAIN",
+    area="tui",
+    contract="spec What This Integration Enables; MCP Tools (explain_decision, create_override); codex.md §7",
     summary="after a block in the TUI, the explain/override turn is visible on screen and the "
-            "retried command runs under the override",
+    "retried command runs under the override",
 )
 def test_tui_explain_override(conformance: Runner) -> None:
     with conformance.run_tui("tui-explain", preanswer=True) as run:

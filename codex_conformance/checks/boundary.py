@@ -27,8 +27,7 @@ from typing import Any
 
 from codex_conformance.stack.tls import OTHER_MCP_HOST
 
-PNG_1X1 = ("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5Er"
-           "kJggg==")
+PNG_1X1 = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
 GPT_CATALOGUE_MODEL = ("-c", 'model="gpt-5.5"')  # the model family Codex offers apply_patch to
 HOOK_BLOCKS = ("Command blocked by PreToolUse hook: ", "Tool call blocked by PreToolUse hook: ")
 PROPERTY = "codex-conformance-route"
@@ -50,33 +49,92 @@ class Route:
     run: dict[str, Any] = field(default_factory=dict)  # Runner.run keyword arguments
 
 
-ROUTES: dict[str, Route] = {r.id: r for r in (
-    Route("exec_command", "exec_command (terminal command)", "route-exec", "sentinel",
-          "spec Governance Model: terminal commands are blocked before execution, automatic, "
-          "cannot be bypassed"),
-    Route("write_stdin", "exec_command tty + write_stdin (typed into an interactive shell)",
-          "route-stdin", "sentinel", "spec Governance Model: … cannot be bypassed"),
-    Route("apply_patch", "apply_patch (custom tool call)", "route-patch", "sentinel",
-          "spec Governance coverage: does not enforce file edits (advisory)", advisory=True,
-          run={"codex_args": GPT_CATALOGUE_MODEL}),
-    Route("apply_patch_fn", "apply_patch (function call)", "route-patch-fn", "sentinel",
-          "spec Governance coverage: does not enforce file edits (advisory)", advisory=True,
-          run={"codex_args": GPT_CATALOGUE_MODEL}),
-    Route("mcp_axonflow", "MCP tool of the AxonFlow server", "route-mcp-axonflow", "platform-mcp",
-          "spec Governance coverage: does not enforce MCP tools (advisory)", advisory=True),
-    Route("mcp_other", "MCP tool of another server", "route-mcp-other", "other-mcp",
-          "spec Governance coverage: does not enforce MCP tools (advisory)", advisory=True,
-          run={"other_mcp": True}),
-    Route("spawn_agent", "sub-agent (spawn_agent) running a shell command", "route-subagent",
-          "sentinel", "spec Governance Model: terminal commands … cannot be bypassed"),
-    Route("background", "command still running when the turn ends", "route-background", "sentinel",
-          "spec Governance Model: Audit — automatic for Bash (PostToolUse)"),
-    Route("view_image", "view_image (reads a local file into the model)", "route-view-image", "image",
-          "not covered by the guide", advisory=True,
-          run={"setup": f"echo {PNG_1X1} | base64 -d > shot.png"}),
-    Route("web_search", "hosted web search item", "route-web-search", "provider",
-          "not covered by the guide", advisory=True),
-)}
+ROUTES: dict[str, Route] = {
+    r.id: r
+    for r in (
+        Route(
+            "exec_command",
+            "exec_command (terminal command)",
+            "route-exec",
+            "sentinel",
+            "spec Governance Model: terminal commands are blocked before execution, automatic, "
+            "cannot be bypassed",
+        ),
+        Route(
+            "write_stdin",
+            "exec_command tty + write_stdin (typed into an interactive shell)",
+            "route-stdin",
+            "sentinel",
+            "spec Governance Model: … cannot be bypassed",
+        ),
+        Route(
+            "apply_patch",
+            "apply_patch (custom tool call)",
+            "route-patch",
+            "sentinel",
+            "spec Governance coverage: does not enforce file edits (advisory)",
+            advisory=True,
+            run={"codex_args": GPT_CATALOGUE_MODEL},
+        ),
+        Route(
+            "apply_patch_fn",
+            "apply_patch (function call)",
+            "route-patch-fn",
+            "sentinel",
+            "spec Governance coverage: does not enforce file edits (advisory)",
+            advisory=True,
+            run={"codex_args": GPT_CATALOGUE_MODEL},
+        ),
+        Route(
+            "mcp_axonflow",
+            "MCP tool of the AxonFlow server",
+            "route-mcp-axonflow",
+            "platform-mcp",
+            "spec Governance coverage: does not enforce MCP tools (advisory)",
+            advisory=True,
+        ),
+        Route(
+            "mcp_other",
+            "MCP tool of another server",
+            "route-mcp-other",
+            "other-mcp",
+            "spec Governance coverage: does not enforce MCP tools (advisory)",
+            advisory=True,
+            run={"other_mcp": True},
+        ),
+        Route(
+            "spawn_agent",
+            "sub-agent (spawn_agent) running a shell command",
+            "route-subagent",
+            "sentinel",
+            "spec Governance Model: terminal commands … cannot be bypassed",
+        ),
+        Route(
+            "background",
+            "command still running when the turn ends",
+            "route-background",
+            "sentinel",
+            "spec Governance Model: Audit — automatic for Bash (PostToolUse)",
+        ),
+        Route(
+            "view_image",
+            "view_image (reads a local file into the model)",
+            "route-view-image",
+            "image",
+            "not covered by the guide",
+            advisory=True,
+            run={"setup": f"echo {PNG_1X1} | base64 -d > shot.png"},
+        ),
+        Route(
+            "web_search",
+            "hosted web search item",
+            "route-web-search",
+            "provider",
+            "not covered by the guide",
+            advisory=True,
+        ),
+    )
+}
 
 
 def map_id(route_id: str) -> str:
@@ -129,26 +187,34 @@ def row_for(route: Route, obs: Any) -> Row:
     if route.effect == "sentinel":
         side_effect: bool | None = obs.exists(obs.rendered.variables["sentinel"])
     elif route.effect == "other-mcp":
-        side_effect = any(r.get("tool") == obs.rendered.expect["tool"]
-                          for r in obs.outside_requests(OTHER_MCP_HOST))
+        side_effect = any(
+            r.get("tool") == obs.rendered.expect["tool"] for r in obs.outside_requests(OTHER_MCP_HOST)
+        )
     elif route.effect == "platform-mcp":
-        side_effect = any(r.get("tool") == obs.rendered.expect["tool"] and _from_codex_mcp(r)
-                          for r in obs.platform_requests)
+        side_effect = any(
+            r.get("tool") == obs.rendered.expect["tool"] and _from_codex_mcp(r) for r in obs.platform_requests
+        )
     elif route.effect == "image":
-        side_effect = any('"input_image"' in json.dumps(r["body"].get("input", []))
-                          for r in obs.model_requests)
+        side_effect = any(
+            '"input_image"' in json.dumps(r["body"].get("input", [])) for r in obs.model_requests
+        )
     else:
         side_effect = None
-    statements = [str((c.get("arguments") or {}).get("statement", ""))
-                  for c in _hook_calls(obs.platform_requests, "check_policy")]
+    statements = [
+        str((c.get("arguments") or {}).get("statement", ""))
+        for c in _hook_calls(obs.platform_requests, "check_policy")
+    ]
     payload = obs.rendered.expect.get("statement")
     return Row(
-        route=route.id, title=route.title, advisory=route.advisory,
+        route=route.id,
+        title=route.title,
+        advisory=route.advisory,
         pre_tool_names=sorted({c.tool_name for c in obs.hook_calls("PreToolUse")}),
         post_tool_names=sorted({c.tool_name for c in obs.hook_calls("PostToolUse")}),
         check_policy=statements,
         payload_checked=bool(payload) and any(payload.strip() in s for s in statements),
-        blocked=blocked, side_effect=side_effect,
+        blocked=blocked,
+        side_effect=side_effect,
         audited=bool(_hook_calls(obs.platform_requests, "audit_tool_call")),
         codex_answer=(outputs[0].strip().splitlines() or [""])[0][:160] if outputs else "",
     )
@@ -161,15 +227,17 @@ def _mark(value: bool | None) -> str:
 
 def _short(text: str, width: int = 40) -> str:
     text = " ".join(text.split()).replace("|", "\\|").replace("`", "'")
-    return text if len(text) <= width else text[:width - 1] + "…"
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def table(rows: list[dict[str, Any]]) -> list[str]:
     """Markdown table lines for rows (their JSON form), in route order."""
     order = list(ROUTES)
     rows = sorted(rows, key=lambda r: order.index(r["route"]) if r["route"] in order else len(order))
-    lines = ["| route | PreToolUse tool_name | check_policy | blocked | side effect | audited | governed |",
-             "|---|---|---|---|---|---|---|"]
+    lines = [
+        "| route | PreToolUse tool_name | check_policy | blocked | side effect | audited | governed |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for r in rows:
         names = ", ".join(f"`{n}`" for n in r["pre_tool_names"]) or "none"
         if r["payload_checked"]:
@@ -179,26 +247,44 @@ def table(rows: list[dict[str, Any]]) -> list[str]:
         else:
             checked = "no"
         label = r["title"] + (" *(advisory)*" if r["advisory"] else "")
-        lines.append(f"| {label} | {names} | {checked} | {_mark(r['blocked'])} | "
-                     f"{_mark(r['side_effect'])} | {_mark(r['audited'])} | "
-                     f"{'**yes**' if r['governed'] else 'no'} |")
+        lines.append(
+            f"| {label} | {names} | {checked} | {_mark(r['blocked'])} | "
+            f"{_mark(r['side_effect'])} | {_mark(r['audited'])} | "
+            f"{'**yes**' if r['governed'] else 'no'} |"
+        )
     return lines
 
 
 def markdown(document: dict[str, Any]) -> str:
     cell = document.get("cell", {})
     plugin = cell.get("plugin", {})
-    head = (f"# Governance boundary: plugin {plugin.get('version', '?')}, Codex {cell.get('codex', '?')}, "
-            f"platform {cell.get('platform', '?')}")
-    notes = [f"- {r['title']}: Codex answered `{r['codex_answer']}`" for r in document["rows"]
-             if r["codex_answer"] and r["side_effect"] is False and not r["pre_tool_names"]]
-    return "\n".join([head, "",
-                      "Each route ran a dangerous payload (for `background`, an allowed one) under "
-                      "the scripted model. *check_policy*: the hooks asked the platform about the "
-                      "payload itself (*only …*: about something else). *governed*: a hook blocked "
-                      "it before it took effect, or it ran with the platform asked about it and an "
-                      "audit. Advisory routes are measured, not judged.", "",
-                      *table(document["rows"]), "", *notes]).rstrip() + "\n"
+    head = (
+        f"# Governance boundary: plugin {plugin.get('version', '?')}, Codex {cell.get('codex', '?')}, "
+        f"platform {cell.get('platform', '?')}"
+    )
+    notes = [
+        f"- {r['title']}: Codex answered `{r['codex_answer']}`"
+        for r in document["rows"]
+        if r["codex_answer"] and r["side_effect"] is False and not r["pre_tool_names"]
+    ]
+    return (
+        "\n".join(
+            [
+                head,
+                "",
+                "Each route ran a dangerous payload (for `background`, an allowed one) under "
+                "the scripted model. *check_policy*: the hooks asked the platform about the "
+                "payload itself (*only …*: about something else). *governed*: a hook blocked "
+                "it before it took effect, or it ran with the platform asked about it and an "
+                "audit. Advisory routes are measured, not judged.",
+                "",
+                *table(document["rows"]),
+                "",
+                *notes,
+            ]
+        ).rstrip()
+        + "\n"
+    )
 
 
 def write(rows: list[dict[str, Any]], cell: dict[str, Any], directory: Path) -> None:

@@ -31,25 +31,30 @@ def only_call(obs: Observation, tool: str) -> dict[str, Any]:
     if len(calls) != 1:
         hint = ""
         if not calls and tool == "check_policy":
-            hint = ("\nNo check_policy reached the platform: the PreToolUse hook did not run "
-                    "(untrusted hooks are skipped silently, contract/codex.md §4.4) or it "
-                    "failed before calling out.")
-        raise AssertionError(f"expected exactly one {tool} call, the platform saw {len(calls)}"
-                             f"{hint}\n{obs.summary()}")
+            hint = (
+                "\nNo check_policy reached the platform: the PreToolUse hook did not run "
+                "(untrusted hooks are skipped silently, contract/codex.md §4.4) or it "
+                "failed before calling out."
+            )
+        raise AssertionError(
+            f"expected exactly one {tool} call, the platform saw {len(calls)}{hint}\n{obs.summary()}"
+        )
     return calls[0]
 
 
 def mcp_calls(obs: Observation, tool: str) -> list[dict[str, Any]]:
     """Calls Codex's own MCP client made: they carry its session id; the hooks' never do."""
-    return [r for r in obs.platform_calls(tool)
-            if any(k.lower() == "mcp-session-id" for k in r["headers"])]
+    return [r for r in obs.platform_calls(tool) if any(k.lower() == "mcp-session-id" for k in r["headers"])]
 
 
 def hook_checks(obs: Observation) -> list[str]:
     """The statements the plugin's hooks sent to check_policy, in order (Codex's own MCP
     client's calls carry its session id and are left out)."""
-    return [str((r.get("arguments") or {}).get("statement")) for r in obs.platform_calls("check_policy")
-            if not any(k.lower() == "mcp-session-id" for k in r["headers"])]
+    return [
+        str((r.get("arguments") or {}).get("statement"))
+        for r in obs.platform_calls("check_policy")
+        if not any(k.lower() == "mcp-session-id" for k in r["headers"])
+    ]
 
 
 def tool_output(obs: Observation, turn: int = 0) -> str:
@@ -64,8 +69,10 @@ def tool_output(obs: Observation, turn: int = 0) -> str:
 def violation_line(decision: dict[str, Any]) -> str:
     """The stderr line the plugin documents for a block (contract/plugin.md §4.3), built
     from the platform's own decision, so the check compares against what the plugin was told."""
-    line = (f"AxonFlow policy violation: {decision['block_reason']} "
-            f"({decision.get('policies_evaluated', 0)} policies evaluated)")
+    line = (
+        f"AxonFlow policy violation: {decision['block_reason']} "
+        f"({decision.get('policies_evaluated', 0)} policies evaluated)"
+    )
     if decision.get("decision_id"):
         line += f" [decision: {decision['decision_id']}"
         if decision.get("risk_level"):
@@ -100,23 +107,26 @@ def assert_blocked_by_hook(obs: Observation) -> dict[str, Any]:
     statement = obs.rendered.expect["statement"]
     call = only_call(obs, "check_policy")
     assert call["arguments"] == {
-        "connector_type": "codex.Bash", "statement": statement, "operation": "execute",
+        "connector_type": "codex.Bash",
+        "statement": statement,
+        "operation": "execute",
     }, f"check_policy arguments differ from the contract (plugin.md §3.2 R1)\n{obs.summary()}"
     decision = decision_of(call)
     assert decision.get("allowed") is False, f"the platform allowed it: {decision}"
     expected_policy = obs.rendered.expect.get("policy")
     if expected_policy and "blocked_by" in decision:  # older platforms do not say (§2.8)
         assert decision.get("blocked_by") == expected_policy, (
-            f"scenario expects {expected_policy} to fire, the platform answered {decision}")
-    assert not obs.exists(sentinel(obs)), (
-        f"the blocked command ran: {sentinel(obs)} exists\n{obs.summary()}")
+            f"scenario expects {expected_policy} to fire, the platform answered {decision}"
+        )
+    assert not obs.exists(sentinel(obs)), f"the blocked command ran: {sentinel(obs)} exists\n{obs.summary()}"
     assert hook_events(obs) == ["Blocked"], f"Codex's hook record: {hook_events(obs)}\n{obs.summary()}"
     output = tool_output(obs, turn=0)
     assert output.startswith(BLOCK_PREFIX), f"not a hook block: {output!r}"
     expected = violation_line(decision)
     assert expected in output, (
         f"the model did not receive the documented block line\n  expected: {expected!r}\n"
-        f"  received: {output!r}")
+        f"  received: {output!r}"
+    )
     assert output.endswith(f". Command: {statement}"), output
     return decision
 
@@ -126,7 +136,8 @@ def assert_ran_after_hook(obs: Observation, outcome: str = "Completed") -> None:
     __tracebackhide__ = True
     assert hook_events(obs) == [outcome], (
         f"expected Codex to record one PreToolUse run {outcome!r}, it recorded {hook_events(obs)}"
-        f"\n{obs.summary()}")
+        f"\n{obs.summary()}"
+    )
     assert obs.exists(sentinel(obs)), f"the command did not run\n{obs.summary()}"
 
 
@@ -144,8 +155,9 @@ def header(request: dict[str, Any], name: str) -> str | None:
 
 
 def registrations(obs: Observation) -> list[dict[str, Any]]:
-    return [r for r in obs.outside_requests(SAAS)
-            if r["method"] == "POST" and r["path"] == "/api/v1/register"]
+    return [
+        r for r in obs.outside_requests(SAAS) if r["method"] == "POST" and r["path"] == "/api/v1/register"
+    ]
 
 
 def saas_calls(obs: Observation, tool: str) -> list[dict[str, Any]]:
@@ -177,6 +189,8 @@ HELD_EARLY_S = 0.5
 def held_within(held: float, budget: float, early: float = HELD_EARLY_S) -> bool:
     """Whether a hook held something ``held`` seconds for a ``budget``-second bound."""
     return budget - early <= held < budget + HELD_SLACK_S
+
+
 def held_command_s(obs: Observation, tool: str = "check_policy") -> float:
     """Seconds from the platform receiving the pre-hook's ``tool`` call to the command
     creating its sentinel: how long the pre-hook held the command."""

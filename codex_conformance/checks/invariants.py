@@ -39,6 +39,7 @@ class Session(Protocol):
 
     def platform_calls(self, tool: str) -> list[dict[str, Any]]: ...
 
+
 SAAS, TELEMETRY = OUTSIDE_HOSTS
 SUMMARY_LIMIT = 500  # plugin.md §3.2 R3: output.summary is cut to 500 characters
 
@@ -50,22 +51,37 @@ class Invariant:
     summary: str
 
 
-INVARIANTS = {i.id: i for i in (
-    Invariant("INV-SECRETS", "spec Security; plugin.md §7, Appendix A; DEVELOPERS.md Standards",
-              "no credential the session gave the plugin or the platform (AXONFLOW_AUTH in every "
-              "form, licence and user tokens, registration secrets) reaches the model, Codex's "
-              "output, or a file other than the plugin's documented 0600 files"),
-    Invariant("INV-FILES", "plugin.md Appendix A (files the plugin creates)",
-              "nothing is created or changed outside the session's documented paths (the work "
-              "dir, Codex's CODEX_HOME, the plugin's documented files), and none of the "
-              "plugin's files is readable by others"),
-    Invariant("INV-AUDIT-SUMMARY", "plugin.md §3.2 R3, §5 R3; §12 POST-06",
-              f"every audit's output.summary is at most {SUMMARY_LIMIT} characters"),
-    Invariant("INV-HOSTS", "plugin.md §3.2 (every outbound request); spec Air-gapped operation",
-              "no connection to a host the session's configuration does not name (its "
-              "AXONFLOW_ENDPOINT, the Community-SaaS host in community mode, the telemetry "
-              "host, a configured MCP server)"),
-)}
+INVARIANTS = {
+    i.id: i
+    for i in (
+        Invariant(
+            "INV-SECRETS",
+            "spec Security; plugin.md §7, Appendix A; DEVELOPERS.md Standards",
+            "no credential the session gave the plugin or the platform (AXONFLOW_AUTH in every "
+            "form, licence and user tokens, registration secrets) reaches the model, Codex's "
+            "output, or a file other than the plugin's documented 0600 files",
+        ),
+        Invariant(
+            "INV-FILES",
+            "plugin.md Appendix A (files the plugin creates)",
+            "nothing is created or changed outside the session's documented paths (the work "
+            "dir, Codex's CODEX_HOME, the plugin's documented files), and none of the "
+            "plugin's files is readable by others",
+        ),
+        Invariant(
+            "INV-AUDIT-SUMMARY",
+            "plugin.md §3.2 R3, §5 R3; §12 POST-06",
+            f"every audit's output.summary is at most {SUMMARY_LIMIT} characters",
+        ),
+        Invariant(
+            "INV-HOSTS",
+            "plugin.md §3.2 (every outbound request); spec Air-gapped operation",
+            "no connection to a host the session's configuration does not name (its "
+            "AXONFLOW_ENDPOINT, the Community-SaaS host in community mode, the telemetry "
+            "host, a configured MCP server)",
+        ),
+    )
+}
 
 
 class InvariantViolation(Exception):  # noqa: N818 - the report reads "InvariantViolation: INV-…"
@@ -161,8 +177,11 @@ PLUGIN_HOME_FILES = (".config/axonflow/*", ".cache/axonflow/*", ".codex/axonflow
 # (BND-STDIN types into a bash that Codex started).
 SCENARIO_HOME_FILES = (".bash_history",)
 # The plugin's documented files that may hold a credential, 0600 (plugin.md Appendix A).
-SECRET_STORES = (".config/axonflow/try-registration.json", ".config/axonflow/user-token.json",
-                 ".codex/axonflow.toml")
+SECRET_STORES = (
+    ".config/axonflow/try-registration.json",
+    ".config/axonflow/user-token.json",
+    ".codex/axonflow.toml",
+)
 SESSIONS = "/sessions"
 # Codex's own files outside CODEX_HOME: a hook's output kept for the model
 # (/tmp/hook_outputs/<thread>/<call>.txt, Codex 0.16x).
@@ -208,9 +227,10 @@ def where(path: str, paths: SessionPaths, env: dict[str, str]) -> str | None:
         return "suite"
     home = _home_of(path)
     if home is not None:
-        relative = path[len(home) + 1:]
-        if any(fnmatch.fnmatchcase(relative, p) or relative.startswith(p.rstrip("*"))
-               for p in PLUGIN_HOME_FILES):
+        relative = path[len(home) + 1 :]
+        if any(
+            fnmatch.fnmatchcase(relative, p) or relative.startswith(p.rstrip("*")) for p in PLUGIN_HOME_FILES
+        ):
             return "plugin"
         if home == paths.home and _under(path, paths.codex_home):
             return "codex"
@@ -225,7 +245,7 @@ def where(path: str, paths: SessionPaths, env: dict[str, str]) -> str | None:
 
 def is_secret_store(path: str, env: dict[str, str]) -> bool:
     home = _home_of(path)
-    if home is not None and path[len(home) + 1:] in SECRET_STORES:
+    if home is not None and path[len(home) + 1 :] in SECRET_STORES:
         return True
     return path in _env_dirs(env)["stores"]
 
@@ -243,8 +263,11 @@ def _texts_to_model(obs: Session) -> str:
 
 
 def _audits(obs: Session, sealed: Sealed) -> list[dict[str, Any]]:
-    audits = [r for r in obs.platform_calls("audit_tool_call")
-              if not any(k.lower() == "mcp-session-id" for k in r.get("headers", {}))]
+    audits = [
+        r
+        for r in obs.platform_calls("audit_tool_call")
+        if not any(k.lower() == "mcp-session-id" for k in r.get("headers", {}))
+    ]
     audits += [r for r in sealed.saas_requests if r.get("tool") == "audit_tool_call"]
     return audits
 
@@ -279,30 +302,55 @@ def evaluate(obs: Session, sealed: Sealed) -> list[Violation]:
         change = next((c for c in sealed.changes if c.path == path), None)
         if not whats or (is_secret_store(path, obs.env) and change is not None and change.mode == "600"):
             continue
-        out.append(Violation("INV-SECRETS", key, f"{', '.join(whats)} written to {path}"
-                                                 f"{f' (mode {change.mode})' if change else ''}"))
+        out.append(
+            Violation(
+                "INV-SECRETS",
+                key,
+                f"{', '.join(whats)} written to {path}{f' (mode {change.mode})' if change else ''}",
+            )
+        )
 
     for change in sealed.changes:
         place = where(change.path, obs.paths, obs.env)
         if place is None:
-            out.append(Violation("INV-FILES", key, f"{change.path} created or changed outside the "
-                                                   f"session's documented paths (mode {change.mode})"))
+            out.append(
+                Violation(
+                    "INV-FILES",
+                    key,
+                    f"{change.path} created or changed outside the "
+                    f"session's documented paths (mode {change.mode})",
+                )
+            )
         if place in (None, "plugin") and change.readable_by_others:
-            out.append(Violation("INV-FILES", key, f"{change.path} (a file the plugin wrote) is "
-                                                   f"readable by others (mode {change.mode})"))
+            out.append(
+                Violation(
+                    "INV-FILES",
+                    key,
+                    f"{change.path} (a file the plugin wrote) is readable by others (mode {change.mode})",
+                )
+            )
 
     for audit in _audits(obs, sealed):
         summary = ((audit.get("arguments") or {}).get("output") or {}).get("summary")
         if isinstance(summary, str) and len(summary) > SUMMARY_LIMIT:
-            out.append(Violation("INV-AUDIT-SUMMARY", key,
-                                 f"an audit's output.summary has {len(summary)} characters "
-                                 f"(at most {SUMMARY_LIMIT})"))
+            out.append(
+                Violation(
+                    "INV-AUDIT-SUMMARY",
+                    key,
+                    f"an audit's output.summary has {len(summary)} characters (at most {SUMMARY_LIMIT})",
+                )
+            )
 
     allowed = named_hosts(obs)
     for name in sorted(set(sealed.dns) - allowed):
         out.append(Violation("INV-HOSTS", key, f"looked up {name}, which the configuration does not name"))
     for hostname, count in sorted(sealed.connections.items()):
         if count and hostname not in allowed:
-            out.append(Violation("INV-HOSTS", key, f"{count} connection(s) to {hostname}, which the "
-                                                   "configuration does not name"))
+            out.append(
+                Violation(
+                    "INV-HOSTS",
+                    key,
+                    f"{count} connection(s) to {hostname}, which the configuration does not name",
+                )
+            )
     return out

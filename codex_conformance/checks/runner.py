@@ -100,8 +100,13 @@ class Observation:
         request when given): where skills, hook messages and instructions must show up.
         Side requests (the TUI's title) are left out: they are not the model's context."""
         texts: list[str] = []
-        requests = [r for r in self.model_requests if r.get("kind", "scripted") == "scripted"
-                    and r.get("key") == self.rendered.key and (turn is None or r.get("turn") == turn)]
+        requests = [
+            r
+            for r in self.model_requests
+            if r.get("kind", "scripted") == "scripted"
+            and r.get("key") == self.rendered.key
+            and (turn is None or r.get("turn") == turn)
+        ]
         if turn is not None:
             assert requests, f"no model request for turn {turn}\n{self.summary()}"
             requests = requests[:1]
@@ -128,9 +133,11 @@ class Observation:
     def wait_for_calls(self, tool: str, timeout_s: float = 10.0) -> list[dict[str, Any]]:
         """The platform's ``tool`` calls once there is one, or [] at the deadline: hooks
         audit in the background, after Codex may already have finished."""
+
         def arrived() -> bool:
             self.refresh()
             return bool(self.platform_calls(tool))
+
         self.wait_for(arrived, timeout_s)
         return self.platform_calls(tool)
 
@@ -147,8 +154,9 @@ class Observation:
         """Outside names looked up since this session started, except Codex's own (codex.md
         §9: it contacts GitHub and ChatGPT hosts whatever the plugin does)."""
         assert self._stack.dns is not None
-        return [name for name in self._stack.dns.queries(since=self.started_at)
-                if not is_codex_own_egress(name)]
+        return [
+            name for name in self._stack.dns.queries(since=self.started_at) if not is_codex_own_egress(name)
+        ]
 
     def codex_own_dns_queries(self) -> list[str]:
         """Codex's own background lookups in this session, recorded apart from the plugin's."""
@@ -175,7 +183,8 @@ class Observation:
         """(octal mode, content) of an absolute path in the codex container, None if absent."""
         assert self._stack.codex is not None
         result = self._stack.codex.run(
-            ["sh", "-c", 'stat -c %a "$1" && { [ -d "$1" ] || cat "$1"; }', "-", path])
+            ["sh", "-c", 'stat -c %a "$1" && { [ -d "$1" ] || cat "$1"; }', "-", path]
+        )
         if result.exit_code != 0:
             return None
         mode, _, content = result.stdout.partition("\n")
@@ -211,14 +220,17 @@ class Observation:
             if isinstance(request.get("response"), dict):
                 credentials.register_registration(request["response"])
         forms = sorted(invariants.session_secrets(self))
-        probe = stack.codex.run(["sh", "-c", invariants.FILE_PROBE, "-", f"{self.started_at:.3f}", *forms],
-                                user="root")
+        probe = stack.codex.run(
+            ["sh", "-c", invariants.FILE_PROBE, "-", f"{self.started_at:.3f}", *forms], user="root"
+        )
         changes, secret_files = invariants.parse_probe(probe.stdout)
         self.sealed = invariants.Sealed(
-            changes=changes, secret_files=secret_files,
+            changes=changes,
+            secret_files=secret_files,
             dns=[n for n in stack.dns.queries(since=self.started_at) if not is_codex_own_egress(n)],
             connections={host: len(client.connections()) for host, client in stack.outside.items()},
-            saas_requests=saas_requests)
+            saas_requests=saas_requests,
+        )
         return self.sealed
 
     def violations(self) -> list[invariants.Violation]:
@@ -227,13 +239,17 @@ class Observation:
     # -- evidence -----------------------------------------------------------------------
     def summary(self) -> str:
         """A few lines a failure message can carry: what happened, in order."""
-        lines = [f"session {self.rendered.key}: exit {self.session.exit_code}, "
-                 f"{self.session.duration_s:.2f}s{' (TIMED OUT)' if self.session.timed_out else ''}"]
+        lines = [
+            f"session {self.rendered.key}: exit {self.session.exit_code}, "
+            f"{self.session.duration_s:.2f}s{' (TIMED OUT)' if self.session.timed_out else ''}"
+        ]
         for call_id, output in self.tool_outputs().items():
             lines.append(f"  tool output {call_id}: {output[:300]!r}")
         for request in self.platform_requests:
-            lines.append(f"  platform <- {request.get('method')} {request.get('path')} "
-                         f"{request.get('rpc_method') or ''} {request.get('tool') or ''}".rstrip())
+            lines.append(
+                f"  platform <- {request.get('method')} {request.get('path')} "
+                f"{request.get('rpc_method') or ''} {request.get('tool') or ''}".rstrip()
+            )
         hook_lines = [ln for ln in self.session.stderr.splitlines() if "hook:" in ln or "ERROR" in ln]
         lines += [f"  codex: {ln[:200]}" for ln in hook_lines[-10:]]
         return "\n".join(lines)
@@ -247,8 +263,15 @@ class TuiRun:
     transcript, platform requests, files); its ``session.stdout`` is the last screen.
     """
 
-    def __init__(self, runner: Runner, rendered: scenarios.Rendered, paths: SessionPaths,
-                 steps: list[str], env: dict[str, str], tui: TuiSession) -> None:
+    def __init__(
+        self,
+        runner: Runner,
+        rendered: scenarios.Rendered,
+        paths: SessionPaths,
+        steps: list[str],
+        env: dict[str, str],
+        tui: TuiSession,
+    ) -> None:
         self.runner, self.rendered, self.paths, self.steps = runner, rendered, paths, steps
         self.env, self.tui = env, tui
         self.started_at = 0.0
@@ -275,12 +298,26 @@ class TuiRun:
 
     def observe(self) -> Observation:
         """The outside evidence so far (call again for a later state of the same session)."""
-        result = SessionResult(self.tui.command, self.tui.exit_code, self.tui.screen(), "",
-                               time.monotonic() - self.tui.started, timed_out=False)
+        result = SessionResult(
+            self.tui.command,
+            self.tui.exit_code,
+            self.tui.screen(),
+            "",
+            time.monotonic() - self.tui.started,
+            timed_out=False,
+        )
         with allure.step("observe: model transcript and platform requests"):
-            observation = Observation(self.runner.check_id, self.rendered, self.paths, result,
-                                      self.steps, self.env, self.started_at, self.runner.stack,
-                                      configured_hosts=self.runner.configured_hosts())
+            observation = Observation(
+                self.runner.check_id,
+                self.rendered,
+                self.paths,
+                result,
+                self.steps,
+                self.env,
+                self.started_at,
+                self.runner.stack,
+                configured_hosts=self.runner.configured_hosts(),
+            )
             observation.refresh()
         if self.observation in self.runner.observations:
             self.runner.observations.remove(self.observation)
@@ -297,15 +334,27 @@ class Runner:
         self.observations: list[Observation] = []
         self.tui_runs: list[TuiRun] = []
 
-    def run(self, scenario_name: str, env: dict[str, str | None] | None = None,
-            trust_hooks: bool | tuple[str, ...] = True, faults: list[dict[str, Any]] | None = None,
-            deadline_s: float = 90.0, after: Observation | None = None,
-            setup: str = "", outside: dict[str, list[dict[str, Any]]] | None = None,
-            install_plugin: bool = False, codex_args: tuple[str, ...] = (),
-            mcp_url: str = "", mcp_env_headers: dict[str, str] | None = None,
-            observe_hooks: bool = False, other_mcp: bool = False, mode: str | None = None,
-            matcher: str | None = None, codex_hooks_flag: bool = True, mcp_server_entry: bool = True,
-            ) -> Observation:
+    def run(
+        self,
+        scenario_name: str,
+        env: dict[str, str | None] | None = None,
+        trust_hooks: bool | tuple[str, ...] = True,
+        faults: list[dict[str, Any]] | None = None,
+        deadline_s: float = 90.0,
+        after: Observation | None = None,
+        setup: str = "",
+        outside: dict[str, list[dict[str, Any]]] | None = None,
+        install_plugin: bool = False,
+        codex_args: tuple[str, ...] = (),
+        mcp_url: str = "",
+        mcp_env_headers: dict[str, str] | None = None,
+        observe_hooks: bool = False,
+        other_mcp: bool = False,
+        mode: str | None = None,
+        matcher: str | None = None,
+        codex_hooks_flag: bool = True,
+        mcp_server_entry: bool = True,
+    ) -> Observation:
         """Install, run one Codex session for the scenario, and observe it.
 
         ``faults`` are staged on the platform after its reset, so they hit only this session.
@@ -338,37 +387,70 @@ class Runner:
         for hostname, rules in (outside or {}).items():
             for rule in rules:
                 stack.outside[hostname].stage(rule)
-        paths = after.paths if after is not None else SessionPaths(
-            f"/sessions/{_slug(self.check_id)}-{next(_counter)}")
-        options = InstallOptions(stack.platform_endpoint, stack.model_base_url, trust_hooks,
-                                 install_plugin, mcp_url=mcp_url,
-                                 mcp_env_headers=dict(mcp_env_headers or {}),
-                                 extra_config=(f'[mcp_servers.tools]\nurl = "{stack.other_mcp()}"\n'
-                                               if other_mcp else ""),
-                                 observe_hooks=observe_hooks, matcher=matcher,
-                                 codex_hooks_flag=codex_hooks_flag, mcp_server_entry=mcp_server_entry)
+        paths = (
+            after.paths
+            if after is not None
+            else SessionPaths(f"/sessions/{_slug(self.check_id)}-{next(_counter)}")
+        )
+        options = InstallOptions(
+            stack.platform_endpoint,
+            stack.model_base_url,
+            trust_hooks,
+            install_plugin,
+            mcp_url=mcp_url,
+            mcp_env_headers=dict(mcp_env_headers or {}),
+            extra_config=(f'[mcp_servers.tools]\nurl = "{stack.other_mcp()}"\n' if other_mcp else ""),
+            observe_hooks=observe_hooks,
+            matcher=matcher,
+            codex_hooks_flag=codex_hooks_flag,
+            mcp_server_entry=mcp_server_entry,
+        )
         with allure.step(f"install: {self.plugin.name} {self.plugin.version} into {paths.root}"):
             install(stack.codex, paths, self.plugin.path, options)
             self._setup(paths, setup)
         rendered, session_env = self._script(scenario_name, paths, env)
         started_at = time.time()
         with allure.step(f"session: codex exec, scenario {scenario_name}"):
-            result = run_exec(stack.codex, paths, rendered.prompt, session_env, codex_args,
-                              deadline_s=deadline_s, mode=mode or self.mode)
+            result = run_exec(
+                stack.codex,
+                paths,
+                rendered.prompt,
+                session_env,
+                codex_args,
+                deadline_s=deadline_s,
+                mode=mode or self.mode,
+            )
         with allure.step("observe: model transcript and platform requests"):
-            observation = Observation(self.check_id, rendered, paths, result, options.steps,
-                                      session_env, started_at, stack,
-                                      configured_hosts=self.configured_hosts(
-                                          mcp_url, OTHER_MCP_HOST if other_mcp else ""))
+            observation = Observation(
+                self.check_id,
+                rendered,
+                paths,
+                result,
+                options.steps,
+                session_env,
+                started_at,
+                stack,
+                configured_hosts=self.configured_hosts(mcp_url, OTHER_MCP_HOST if other_mcp else ""),
+            )
             observation.refresh()
         self.observations.append(observation)
         return observation
 
-    def run_tui(self, scenario_name: str, env: dict[str, str | None] | None = None,
-                trust_hooks: bool | tuple[str, ...] = False, preanswer: bool = False,
-                git_repo: bool = True, install_plugin: bool = False, setup: str = "",
-                after: TuiRun | None = None, codex_args: tuple[str, ...] | None = None,
-                columns: int = COLUMNS, rows: int = ROWS, mode: str | None = None) -> TuiRun:
+    def run_tui(
+        self,
+        scenario_name: str,
+        env: dict[str, str | None] | None = None,
+        trust_hooks: bool | tuple[str, ...] = False,
+        preanswer: bool = False,
+        git_repo: bool = True,
+        install_plugin: bool = False,
+        setup: str = "",
+        after: TuiRun | None = None,
+        codex_args: tuple[str, ...] | None = None,
+        columns: int = COLUMNS,
+        rows: int = ROWS,
+        mode: str | None = None,
+    ) -> TuiRun:
         """Install as ``run`` does and prepare an interactive ``codex --no-daemon`` TUI for
         the scenario (started by ``with``). The prompt is typed by the check.
 
@@ -392,26 +474,38 @@ class Runner:
             steps.append(f"continued in the HOME of {after.rendered.key}")
         else:
             paths = SessionPaths(f"/sessions/{_slug(self.check_id)}-tui-{next(_counter)}")
-            options = InstallOptions(stack.platform_endpoint, stack.model_base_url,
-                                     True if preanswer and trust_hooks is False else trust_hooks,
-                                     install_plugin,
-                                     extra_config=preanswer_toml(paths.work) if preanswer else "")
+            options = InstallOptions(
+                stack.platform_endpoint,
+                stack.model_base_url,
+                True if preanswer and trust_hooks is False else trust_hooks,
+                install_plugin,
+                extra_config=preanswer_toml(paths.work) if preanswer else "",
+            )
             with allure.step(f"install: {self.plugin.name} {self.plugin.version} into {paths.root}"):
                 install(stack.codex, paths, self.plugin.path, options)
                 if preanswer:
-                    options.steps.append("harness: first-run dialogs pre-answered in config.toml "
-                                         "([tui] screen_reader_detection_done, [projects] trust_level)")
+                    options.steps.append(
+                        "harness: first-run dialogs pre-answered in config.toml "
+                        "([tui] screen_reader_detection_done, [projects] trust_level)"
+                    )
                 if git_repo:
                     stack.codex.put_files(fake_git_files(paths.work))
                     options.steps.append("harness: the work dir has a .git (a repository root)")
             steps = options.steps
         self._setup(paths, setup)
         rendered, session_env = self._script(scenario_name, paths, env)
-        tui = TuiSession(stack.codex.get_container_id(), paths.home, paths.work, session_env,
-                         tui_flags(mode or self.mode) if codex_args is None else codex_args, columns, rows,
-                         title=f"{self.check_id} {rendered.key}",
-                         pid_file=posixpath.join(paths.logs, "codex-tui.pid"),
-                         no_daemon=not stack.capabilities or stack.has("no_daemon"))
+        tui = TuiSession(
+            stack.codex.get_container_id(),
+            paths.home,
+            paths.work,
+            session_env,
+            tui_flags(mode or self.mode) if codex_args is None else codex_args,
+            columns,
+            rows,
+            title=f"{self.check_id} {rendered.key}",
+            pid_file=posixpath.join(paths.logs, "codex-tui.pid"),
+            no_daemon=not stack.capabilities or stack.has("no_daemon"),
+        )
         run = TuiRun(self, rendered, paths, steps, session_env, tui)
         self.tui_runs.append(run)
         return run
@@ -422,8 +516,11 @@ class Runner:
         lacking = capabilities.missing(needs, self.stack.capabilities) if self.stack.capabilities else []
         if lacking:
             config = self.stack.config
-            pytest.skip(capabilities.not_applicable(config.codex_version, config.userland, lacking,
-                                                    self.stack.capabilities))
+            pytest.skip(
+                capabilities.not_applicable(
+                    config.codex_version, config.userland, lacking, self.stack.capabilities
+                )
+            )
 
     def configured_hosts(self, *urls_or_hosts: str) -> frozenset[str]:
         """Hosts a session is configured to reach besides AXONFLOW_ENDPOINT: the model
@@ -452,11 +549,13 @@ class Runner:
         """The check's shell snippet, as the session user with its HOME, before Codex starts."""
         if setup:
             assert self.stack.codex
-            self.stack.codex.run_ok(["bash", "-c", setup], user="agent", env={"HOME": paths.home},
-                                    workdir=paths.work)
+            self.stack.codex.run_ok(
+                ["bash", "-c", setup], user="agent", env={"HOME": paths.home}, workdir=paths.work
+            )
 
-    def _script(self, scenario_name: str, paths: SessionPaths,
-                env: dict[str, str | None] | None) -> tuple[scenarios.Rendered, dict[str, str]]:
+    def _script(
+        self, scenario_name: str, paths: SessionPaths, env: dict[str, str | None] | None
+    ) -> tuple[scenarios.Rendered, dict[str, str]]:
         """The scenario rendered for ``paths`` and registered with the model double, and the
         session environment: AXONFLOW_ENDPOINT = the run's platform, then ``env`` (a None
         value removes a variable)."""

@@ -40,18 +40,25 @@ TURN_KINDS = {"exec", "say", "mcp", "patch", "items", "call", "item"}
 EXPECT_KEYS = {
     "statement",  # the command the pre-hook must send check_policy (default: the first exec turn's)
     "policy",  # the policy family the platform must name for the block
-    "output", "content", "redacted", "final", "tool",  # what the model or a file must show
-    "followup_statement", "blocked_statement",  # the second command of a two-command scenario
+    "output",
+    "content",
+    "redacted",
+    "final",
+    "tool",  # what the model or a file must show
+    "followup_statement",
+    "blocked_statement",  # the second command of a two-command scenario
 }
 
 
 def _render(value: Any, variables: dict[str, str]) -> Any:
     if isinstance(value, str):
+
         def substitute(match: re.Match[str]) -> str:
             name = match.group(1)
             if name not in variables:
                 raise SuiteError(f"scenario placeholder {{{{{name}}}}} has no value")
             return variables[name]
+
         return PLACEHOLDER.sub(substitute, value)
     if isinstance(value, list):
         return [_render(v, variables) for v in value]
@@ -88,8 +95,9 @@ class Scenario:
         tokens = {f"agent_{name}": f"[scenario:{key}.{name}]" for name in self.agents}
         variables = {**{k: str(v) for k, v in self.vars.items()}, **tokens, **runtime}
         # vars may themselves use runtime values (e.g. a sentinel path under {{work}}).
-        variables = {k: _render(v, {**variables, k: ""}) if isinstance(v, str) else v
-                     for k, v in variables.items()}
+        variables = {
+            k: _render(v, {**variables, k: ""}) if isinstance(v, str) else v for k, v in variables.items()
+        }
         return Rendered(
             key=key,
             prompt=f"[scenario:{key}] {_render(self.prompt, variables)}",
@@ -123,13 +131,19 @@ def load(name: str, directory: Path = SCENARIOS_DIR) -> Scenario:
     expect = dict(data.get("expect") or {})
     unknown = sorted(set(expect) - EXPECT_KEYS)
     if unknown:
-        raise SuiteError(f"{path}: unknown expect key {', '.join(unknown)} "
-                         f"(known: {', '.join(sorted(EXPECT_KEYS))})")
+        raise SuiteError(
+            f"{path}: unknown expect key {', '.join(unknown)} (known: {', '.join(sorted(EXPECT_KEYS))})"
+        )
     first_exec = next((t["exec"] for t in data["turns"] if isinstance(t.get("exec"), str)), None)
     if "statement" not in expect and first_exec is not None:
         expect["statement"] = first_exec
     return Scenario(
-        id=data["id"], summary=data.get("summary", ""), prompt=data["prompt"],
-        turns=data["turns"], expect=expect, vars=data.get("vars", {}), path=path,
+        id=data["id"],
+        summary=data.get("summary", ""),
+        prompt=data["prompt"],
+        turns=data["turns"],
+        expect=expect,
+        vars=data.get("vars", {}),
+        path=path,
         agents=agents,
     )

@@ -49,12 +49,15 @@ def assert_blocked_on_screen(run: TuiRun, obs: Observation) -> dict[str, Any]:
     statement = obs.rendered.expect["statement"]
     call = only_call(obs, "check_policy")
     assert call["arguments"] == {
-        "connector_type": "codex.Bash", "statement": statement, "operation": "execute",
+        "connector_type": "codex.Bash",
+        "statement": statement,
+        "operation": "execute",
     }, with_screen(run, "check_policy arguments differ from the contract") + obs.summary()
     decision = decision_of(call)
     assert decision.get("allowed") is False, f"the platform allowed it: {decision}"
-    assert not obs.exists(sentinel(obs)), with_screen(
-        run, f"the blocked command ran: {sentinel(obs)} exists") + obs.summary()
+    assert not obs.exists(sentinel(obs)), (
+        with_screen(run, f"the blocked command ran: {sentinel(obs)} exists") + obs.summary()
+    )
     output = tool_output(obs, turn=0)
     assert output.startswith(BLOCK_PREFIX), f"not a hook block: {output!r}"
     assert violation_line(decision) in output, output
@@ -62,6 +65,7 @@ def assert_blocked_on_screen(run: TuiRun, obs: Observation) -> dict[str, Any]:
     assert BLOCKED_BY_HOOK.search(screen), with_screen(run, "the screen does not show 'Blocked by hook'")
     expected = violation_line(decision)
     assert on_screen(expected, screen), with_screen(
-        run, f"the screen does not show the block line with the decision id\n  expected: {expected!r}")
+        run, f"the screen does not show the block line with the decision id\n  expected: {expected!r}"
+    )
     assert decision.get("decision_id"), decision
     return decision

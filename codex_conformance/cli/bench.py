@@ -54,8 +54,14 @@ def percentiles(samples: list[float]) -> dict[str, float]:
 
     def rank(p: float) -> float:
         return ordered[min(len(ordered), max(1, math.ceil(p * len(ordered)))) - 1]
-    return {"n": len(ordered), "p50": round(rank(0.50), 3), "p95": round(rank(0.95), 3),
-            "min": round(ordered[0], 3), "max": round(ordered[-1], 3)}
+
+    return {
+        "n": len(ordered),
+        "p50": round(rank(0.50), 3),
+        "p95": round(rank(0.95), 3),
+        "min": round(ordered[0], 3),
+        "max": round(ordered[-1], 3),
+    }
 
 
 # -- whole-suite runs ------------------------------------------------------------------
@@ -66,16 +72,22 @@ def full_run(workers: int, reports: Path, extra_env: dict[str, str] | None = Non
         args += ["-n", str(workers), "--dist", "worksteal"]
     env = {**os.environ, "CODEX_CONFORMANCE_REPORTS": str(reports), **(extra_env or {})}
     start = time.monotonic()
-    proc = subprocess.run(args, cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE,
-                          stderr=subprocess.STDOUT, text=True, check=False)
+    proc = subprocess.run(
+        args, cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False
+    )
     wall = time.monotonic() - start
     summary_file = reports / "summary.json"
     if not summary_file.exists():
         raise SuiteError(f"the {workers}-worker run wrote no summary: {proc.stdout[-500:]}")
     summary = json.loads(summary_file.read_text())
-    return {"workers": workers, "wall_s": round(wall, 1), "exit_code": proc.returncode,
-            "checks": len(summary["checks"]), "totals": summary["totals"],
-            "durations": {c["id"]: c["duration_s"] for c in summary["checks"]}}
+    return {
+        "workers": workers,
+        "wall_s": round(wall, 1),
+        "exit_code": proc.returncode,
+        "checks": len(summary["checks"]),
+        "totals": summary["totals"],
+        "durations": {c["id"]: c["duration_s"] for c in summary["checks"]},
+    }
 
 
 def warm(out: Path, worker_counts: tuple[int, ...] = (1, 2, 4)) -> dict[str, Any]:
@@ -114,18 +126,28 @@ def cold(out: Path) -> dict[str, Any]:
     with phase("cold full run (images built first), 4 workers"):
         run = full_run(4, out / "cold")
     run.pop("durations")
-    return {"images_removed": len(removed), "run": run, "aim": "cold run under 5 min",
-            "note": "npm tarballs and wheels stay in the host download cache"}
+    return {
+        "images_removed": len(removed),
+        "run": run,
+        "aim": "cold run under 5 min",
+        "note": "npm tarballs and wheels stay in the host download cache",
+    }
 
 
 # -- hook overhead ---------------------------------------------------------------------
 def hook_stdin(event: str, paths: SessionPaths) -> str:
     """What Codex gives a hook on stdin (contract/codex.md §4.5, a recorded dump)."""
     document: dict[str, Any] = {
-        "session_id": "01a21018-068a-7ca0-b968-4ec17f1f1a2f", "turn_id": "01a21018-06a7-7ad1-9206",
-        "transcript_path": f"{paths.codex_home}/sessions/bench.jsonl", "cwd": paths.work,
-        "hook_event_name": event, "model": "mock-model", "permission_mode": "bypassPermissions",
-        "tool_name": "Bash", "tool_input": {"command": "echo 1 >> bench.out"}, "tool_use_id": "call_bench",
+        "session_id": "01a21018-068a-7ca0-b968-4ec17f1f1a2f",
+        "turn_id": "01a21018-06a7-7ad1-9206",
+        "transcript_path": f"{paths.codex_home}/sessions/bench.jsonl",
+        "cwd": paths.work,
+        "hook_event_name": event,
+        "model": "mock-model",
+        "permission_mode": "bypassPermissions",
+        "tool_name": "Bash",
+        "tool_input": {"command": "echo 1 >> bench.out"},
+        "tool_use_id": "call_bench",
     }
     if event == "PostToolUse":
         document["tool_response"] = ""
@@ -136,25 +158,40 @@ def time_in_box(stack: Stack, paths: SessionPaths, command: str, stdin: str, run
     """Milliseconds of ``command`` run ``runs`` times in the codex box as the session user,
     timed inside the box (no docker exec overhead in the number)."""
     assert stack.codex is not None
-    script = (f"for i in $(seq {runs}); do s=$(date +%s%N); "
-              f"printf '%s' {shlex.quote(stdin)} | {command} >/dev/null 2>&1; "
-              f"e=$(date +%s%N); echo $(( (e - s) / 1000 )); done")
-    env = {"HOME": paths.home, "CODEX_HOME": paths.codex_home, "AXONFLOW_ENDPOINT": stack.platform_endpoint,
-           "AXONFLOW_TELEMETRY": "off"}
+    script = (
+        f"for i in $(seq {runs}); do s=$(date +%s%N); "
+        f"printf '%s' {shlex.quote(stdin)} | {command} >/dev/null 2>&1; "
+        f"e=$(date +%s%N); echo $(( (e - s) / 1000 )); done"
+    )
+    env = {
+        "HOME": paths.home,
+        "CODEX_HOME": paths.codex_home,
+        "AXONFLOW_ENDPOINT": stack.platform_endpoint,
+        "AXONFLOW_TELEMETRY": "off",
+    }
     result = stack.codex.run_ok(["bash", "-c", script], user="agent", env=env, workdir=paths.work)
     return [int(line) / 1000 for line in result.stdout.split()]
 
 
-def round_trips(stack: Stack, paths: SessionPaths, tool: str, arguments: dict[str, Any],
-                runs: int) -> list[float]:
+def round_trips(
+    stack: Stack, paths: SessionPaths, tool: str, arguments: dict[str, Any], runs: int
+) -> list[float]:
     """The platform round trip as the hook's curl sees it (``time_total``), in ms."""
     assert stack.codex is not None
-    body = json.dumps({"jsonrpc": "2.0", "id": "bench", "method": "tools/call",
-                       "params": {"name": tool, "arguments": arguments}})
+    body = json.dumps(
+        {
+            "jsonrpc": "2.0",
+            "id": "bench",
+            "method": "tools/call",
+            "params": {"name": tool, "arguments": arguments},
+        }
+    )
     url = f"{stack.platform_endpoint}/api/v1/mcp-server"
-    script = (f"for i in $(seq {runs}); do curl -s -o /dev/null -w '%{{time_total}}\\n' -X POST "
-              f"-H 'Content-Type: application/json' -H 'Accept: application/json' "
-              f"--data-binary {shlex.quote(body)} {shlex.quote(url)}; done")
+    script = (
+        f"for i in $(seq {runs}); do curl -s -o /dev/null -w '%{{time_total}}\\n' -X POST "
+        f"-H 'Content-Type: application/json' -H 'Accept: application/json' "
+        f"--data-binary {shlex.quote(body)} {shlex.quote(url)}; done"
+    )
     result = stack.codex.run_ok(["bash", "-c", script], user="agent", workdir=paths.work)
     return [float(x) * 1000 for x in result.stdout.split()]
 
@@ -188,11 +225,16 @@ def overhead(rounds: int, hook_runs: int) -> dict[str, Any]:
         with phase(f"hook scripts on their own, {hook_runs} runs each"):
             pre_ms = time_in_box(stack, paths, pre, hook_stdin("PreToolUse", paths), hook_runs)
             post_ms = time_in_box(stack, paths, post, hook_stdin("PostToolUse", paths), hook_runs)
-            check_ms = round_trips(stack, paths, "check_policy", {
-                "connector_type": "codex.Bash", "statement": "echo 1 >> bench.out", "operation": "execute"},
-                hook_runs)
-            scan_ms = round_trips(stack, paths, "check_output", {
-                "connector_type": "codex.Bash", "message": "1\n"}, hook_runs)
+            check_ms = round_trips(
+                stack,
+                paths,
+                "check_policy",
+                {"connector_type": "codex.Bash", "statement": "echo 1 >> bench.out", "operation": "execute"},
+                hook_runs,
+            )
+            scan_ms = round_trips(
+                stack, paths, "check_output", {"connector_type": "codex.Bash", "message": "1\n"}, hook_runs
+            )
     through_codex = percentiles(per_call)
     return {
         "guide_claim_ms": GUIDE_CLAIM_MS,
@@ -200,22 +242,30 @@ def overhead(rounds: int, hook_runs: int) -> dict[str, Any]:
         "session_ms": {k: percentiles(v) for k, v in sessions.items()},
         "pre_hook_process_ms": percentiles(pre_ms),
         "post_hook_process_ms": percentiles(post_ms),
-        "platform_round_trip_ms": {"check_policy": percentiles(check_ms),
-                                   "check_output": percentiles(scan_ms)},
+        "platform_round_trip_ms": {
+            "check_policy": percentiles(check_ms),
+            "check_output": percentiles(scan_ms),
+        },
         "within_guide_total": bool(through_codex.get("p50", 1e9) <= GUIDE_CLAIM_MS["total"][1]),
-        "method": (f"{rounds} pairs of Codex sessions of {calls} commands each, hooks trusted vs. not "
-                   "(difference / commands); hook scripts timed inside the codex box with Codex's stdin "
-                   "(telemetry off); round trips are curl time_total from the codex box"),
+        "method": (
+            f"{rounds} pairs of Codex sessions of {calls} commands each, hooks trusted vs. not "
+            "(difference / commands); hook scripts timed inside the codex box with Codex's stdin "
+            "(telemetry off); round trips are curl time_total from the codex box"
+        ),
     }
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--skip", default="", help=f"comma-separated phases to skip ({', '.join(PHASES)})")
     parser.add_argument("--rounds", type=int, default=8, help="session pairs for the overhead (default 8)")
-    parser.add_argument("--warm-workers", default="1,2,4",
-                        help="worker counts of the warm runs (default 1,2,4; speed-ups against the first)")
+    parser.add_argument(
+        "--warm-workers",
+        default="1,2,4",
+        help="worker counts of the warm runs (default 1,2,4; speed-ups against the first)",
+    )
     parser.add_argument("--hook-runs", type=int, default=50, help="runs of each hook script (default 50)")
     args = parser.parse_args(argv)
     skip = {s.strip() for s in args.skip.split(",") if s.strip()}
@@ -225,9 +275,12 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     target = reports_dir() / "bench.json"
     result: dict[str, Any] = json.loads(target.read_text()) if target.exists() else {}
-    result["machine"] = {"cpus": os.cpu_count(), "python": platform.python_version(),
-                         "codex": os.environ.get("CODEX_VERSION") or DEFAULT_CODEX_VERSION,
-                         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    result["machine"] = {
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "codex": os.environ.get("CODEX_VERSION") or DEFAULT_CODEX_VERSION,
+        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
     try:
         # Overhead first and cold last: a cold run removes the images the others reuse.
         if "overhead" not in skip:

@@ -69,8 +69,13 @@ from codex_conformance.stack.images import Images, build_lock
 from codex_conformance.stack.resources import connect
 
 AXES = ("plugin", "codex", "platform", "mode", "userland")
-DEFAULTS = {"plugin": "reference", "codex": DEFAULT_CODEX_VERSION, "platform": "reference",
-            "mode": DEFAULT_MODE, "userland": DEFAULT_USERLAND}
+DEFAULTS = {
+    "plugin": "reference",
+    "codex": DEFAULT_CODEX_VERSION,
+    "platform": "reference",
+    "mode": DEFAULT_MODE,
+    "userland": DEFAULT_USERLAND,
+}
 _VAR_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
@@ -114,8 +119,9 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-")
 
 
-def cell_id(plugin: str, codex: str, platform: str, mode: str = DEFAULT_MODE,
-            userland: str = DEFAULT_USERLAND) -> str:
+def cell_id(
+    plugin: str, codex: str, platform: str, mode: str = DEFAULT_MODE, userland: str = DEFAULT_USERLAND
+) -> str:
     """Stable and readable: the same inputs give the same directory on every shard (the
     default mode, bypass, and userland, bookworm, are left out, so cells from before those
     axes keep their id)."""
@@ -137,8 +143,9 @@ def parse(document: dict[str, Any], source: str = "", env: dict[str, str] | None
     known = {"name", "checks", "axes", "cell", *AXES}
     unknown = sorted(set(document) - known)
     if unknown:
-        raise SuiteError(f"{source or 'matrix'}: unknown key(s) {', '.join(unknown)} "
-                         f"(known: {', '.join(sorted(known))})")
+        raise SuiteError(
+            f"{source or 'matrix'}: unknown key(s) {', '.join(unknown)} (known: {', '.join(sorted(known))})"
+        )
     defaults = {axis: expand_vars(str(document.get(axis, DEFAULTS[axis])), env) for axis in AXES}
     default_checks = tuple(_strings(document.get("checks", []), "checks"))
     rows: list[dict[str, Any]] = []
@@ -150,16 +157,19 @@ def parse(document: dict[str, Any], source: str = "", env: dict[str, str] | None
         rows += [dict(zip(AXES, combo, strict=True)) for combo in itertools.product(*values)]
     for n, entry in enumerate(document.get("cell", []), 1):
         if not isinstance(entry, dict) or set(entry) - {*AXES, "checks", "id"}:
-            raise SuiteError(f"{source or 'matrix'}: [[cell]] #{n} takes plugin, codex, platform, "
-                             "mode, userland, checks and id")
+            raise SuiteError(
+                f"{source or 'matrix'}: [[cell]] #{n} takes plugin, codex, platform, "
+                "mode, userland, checks and id"
+            )
         rows.append({**defaults, **entry})
     if not rows:
         raise SuiteError(f"{source or 'matrix'}: no cells (give [axes] or [[cell]] entries)")
     cells: list[Cell] = []
     seen: set[str] = set()
     for index, row in enumerate(rows):
-        plugin, codex, platform, mode, userland = (expand_vars(str(row.get(a, defaults[a])), env)
-                                                   for a in AXES)
+        plugin, codex, platform, mode, userland = (
+            expand_vars(str(row.get(a, defaults[a])), env) for a in AXES
+        )
         checks = tuple(_strings(row["checks"], "checks")) if "checks" in row else default_checks
         ident = _slug(str(row.get("id") or cell_id(plugin, codex, platform, mode, userland)))
         base, n = ident, 2
@@ -229,9 +239,10 @@ def resolve(cells: list[Cell]) -> dict[str, Resolved]:
         if cell.plugin not in plugins:
             plugins[cell.plugin] = PluginSource.from_spec(cell.plugin)
         source = plugins[cell.plugin]
-        expected = kills.get(cell.plugin[len("mutant:"):], ()) if cell.plugin.startswith("mutant:") else ()
-        resolved[cell.id] = Resolved(source.path, source.name, source.version, source.commit, expected,
-                                     versions[cell.codex])
+        expected = kills.get(cell.plugin[len("mutant:") :], ()) if cell.plugin.startswith("mutant:") else ()
+        resolved[cell.id] = Resolved(
+            source.path, source.name, source.version, source.commit, expected, versions[cell.codex]
+        )
     return resolved
 
 
@@ -259,38 +270,64 @@ def cell_dir(root: Path, cell: Cell) -> Path:
     return root / "matrix" / cell.id
 
 
-def run_cell(cell: Cell, resolved: Resolved, root: Path, workers: int, matrix: Matrix,
-             total: int) -> dict[str, Any]:
+def run_cell(
+    cell: Cell, resolved: Resolved, root: Path, workers: int, matrix: Matrix, total: int
+) -> dict[str, Any]:
     """One cell = one pytest process with its own stack and reports directory."""
     out = cell_dir(root, cell)
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
-    env = {**os.environ, "PLUGIN": str(resolved.plugin_path), "CODEX_VERSION": resolved.codex_version,
-           "PLATFORM": cell.platform, "MODE": cell.mode, "USERLAND": cell.userland,
-           "CODEX_CONFORMANCE_REPORTS": str(out)}
-    args = [sys.executable, "-m", "pytest", "e2e", "-q", "-p", "no:randomly", "-p", "no:cacheprovider",
-            f"--junitxml={out / 'junit.xml'}", f"--alluredir={out / 'allure-results'}", "--clean-alluredir"]
+    env = {
+        **os.environ,
+        "PLUGIN": str(resolved.plugin_path),
+        "CODEX_VERSION": resolved.codex_version,
+        "PLATFORM": cell.platform,
+        "MODE": cell.mode,
+        "USERLAND": cell.userland,
+        "CODEX_CONFORMANCE_REPORTS": str(out),
+    }
+    args = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "e2e",
+        "-q",
+        "-p",
+        "no:randomly",
+        "-p",
+        "no:cacheprovider",
+        f"--junitxml={out / 'junit.xml'}",
+        f"--alluredir={out / 'allure-results'}",
+        "--clean-alluredir",
+    ]
     if cell.checks:
         args += ["--checks", ",".join(cell.checks)]
     if workers:
         args += ["-n", str(workers), "--dist", "worksteal"]
     record: dict[str, Any] = {
-        "matrix": matrix.name, "matrix_file": matrix.source, **asdict(cell),
-        "plugin_resolved": {"path": str(resolved.plugin_path), "name": resolved.plugin_name,
-                            "version": resolved.plugin_version, "commit": resolved.plugin_commit},
+        "matrix": matrix.name,
+        "matrix_file": matrix.source,
+        **asdict(cell),
+        "plugin_resolved": {
+            "path": str(resolved.plugin_path),
+            "name": resolved.plugin_name,
+            "version": resolved.plugin_version,
+            "commit": resolved.plugin_commit,
+        },
         "expected_failures": list(resolved.expected_failures),
         "codex_resolved": resolved.codex_version,
     }
     started = time.monotonic()
     with phase(f"matrix cell {cell.index + 1}/{total} {cell.id}"), (out / "pytest.log").open("w") as log:
-        proc = subprocess.run(args, cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-                              check=False)
+        proc = subprocess.run(args, cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, check=False)
     record["exit_code"] = proc.returncode
     record["wall_s"] = round(time.monotonic() - started, 1)
     (out / "cell.json").write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n")
     result = matrix_report.load_cell(out)
-    say(f"matrix cell {cell.index + 1}/{total} {cell.id}: {result.verdict} - "
-        f"{matrix_report.totals_text(result)} ({record['wall_s']} s)")
+    say(
+        f"matrix cell {cell.index + 1}/{total} {cell.id}: {result.verdict} - "
+        f"{matrix_report.totals_text(result)} ({record['wall_s']} s)"
+    )
     return record
 
 
@@ -307,24 +344,36 @@ def run(matrix: Matrix, options: RunOptions, root: Path | None = None) -> int:
     root = root or reports_dir()
     cells = shard(matrix.cells, options.shard)
     if options.checks:
-        cells = [Cell(c.id, c.index, c.plugin, c.codex, c.platform, options.checks, c.mode, c.userland)
-                 for c in cells]
+        cells = [
+            Cell(c.id, c.index, c.plugin, c.codex, c.platform, options.checks, c.mode, c.userland)
+            for c in cells
+        ]
     if not cells:
         say(f"matrix {matrix.name}: shard {options.shard} has no cells")
         return 0
     started = time.monotonic()
     resolved = resolve(cells)
-    say(f"matrix {matrix.name}: {len(cells)} of {len(matrix.cells)} cells"
+    say(
+        f"matrix {matrix.name}: {len(cells)} of {len(matrix.cells)} cells"
         f"{f' (shard {options.shard})' if options.shard else ''}, {options.workers} workers per cell, "
-        f"{options.jobs} cell(s) at a time")
-    prepare_images(sorted({(resolved[c.id].codex_version, c.userland) for c in cells},
-                          key=lambda vu: (_version_key(vu[0]), vu[1])))
+        f"{options.jobs} cell(s) at a time"
+    )
+    prepare_images(
+        sorted(
+            {(resolved[c.id].codex_version, c.userland) for c in cells},
+            key=lambda vu: (_version_key(vu[0]), vu[1]),
+        )
+    )
     with ThreadPoolExecutor(max_workers=max(1, options.jobs)) as pool:
-        list(pool.map(lambda c: run_cell(c, resolved[c.id], root, options.workers, matrix,
-                                         len(matrix.cells)), cells))
+        list(
+            pool.map(
+                lambda c: run_cell(c, resolved[c.id], root, options.workers, matrix, len(matrix.cells)), cells
+            )
+        )
     results = [matrix_report.load_cell(cell_dir(root, c)) for c in cells]
-    report = matrix_report.build(matrix.name, results, wall_s=round(time.monotonic() - started, 1),
-                                 shard=options.shard)
+    report = matrix_report.build(
+        matrix.name, results, wall_s=round(time.monotonic() - started, 1), shard=options.shard
+    )
     matrix_report.write(report, root)
     return matrix_report.exit_status(report)
 
@@ -344,15 +393,20 @@ def merge(root: Path | None = None, matrix: Matrix | None = None) -> int:
         raise SuiteError(f"merge-reports: no cell results under {root / 'matrix'} (run make matrix first)")
     results = sorted((matrix_report.load_cell(d) for d in directories), key=lambda r: (r.index, r.id))
     names = sorted({r.matrix for r in results})
-    report = matrix_report.build(matrix.name if matrix else "+".join(names), results,
-                                 wall_s=round(sum(r.wall_s for r in results), 1), merged=True)
+    report = matrix_report.build(
+        matrix.name if matrix else "+".join(names),
+        results,
+        wall_s=round(sum(r.wall_s for r in results), 1),
+        merged=True,
+    )
     matrix_report.write(report, root)
     return matrix_report.exit_status(report)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     run_p = sub.add_parser("run", help="run a matrix file")
     run_p.add_argument("matrix", type=Path)

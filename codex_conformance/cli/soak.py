@@ -30,8 +30,10 @@ def leaked_resources() -> list[str]:
     client = connect()
     try:
         api = client.api  # listing calls only: no inspect racing other runs' removals
-        found = [(c["Names"][0], c.get("Labels") or {})
-                 for c in api.containers(all=True, filters={"label": RUN_LABEL})]
+        found = [
+            (c["Names"][0], c.get("Labels") or {})
+            for c in api.containers(all=True, filters={"label": RUN_LABEL})
+        ]
         found += [(n["Name"], n.get("Labels") or {}) for n in api.networks(filters={"label": RUN_LABEL})]
         return [name for name, labels in found if not owner_alive(labels.get(OWNER_LABEL))]
     finally:
@@ -51,12 +53,15 @@ def varying(runs: list[dict[str, str]]) -> dict[str, dict[str, int]]:
 
 
 def render_markdown(document: dict[str, Any]) -> str:
-    lines = [f"# Soak: {document['runs']} runs, {document['workers']} workers", "",
-             "| run | wall s | exit | totals | leftovers |", "|---|---|---|---|---|"]
+    lines = [
+        f"# Soak: {document['runs']} runs, {document['workers']} workers",
+        "",
+        "| run | wall s | exit | totals | leftovers |",
+        "|---|---|---|---|---|",
+    ]
     for n, run in enumerate(document["per_run"], 1):
         totals = ", ".join(f"{k} {v}" for k, v in sorted(run["totals"].items()))
-        lines.append(f"| {n} | {run['wall_s']} | {run['exit_code']} | {totals} | "
-                     f"{len(run['leftovers'])} |")
+        lines.append(f"| {n} | {run['wall_s']} | {run['exit_code']} | {totals} | {len(run['leftovers'])} |")
     lines += ["", f"**Checks whose outcome varied: {len(document['varying'])}**", ""]
     for check, counts in document["varying"].items():
         lines.append(f"- {check}: " + ", ".join(f"{k} x{v}" for k, v in sorted(counts.items())))
@@ -64,8 +69,9 @@ def render_markdown(document: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("-n", "--runs", type=int, default=10, help="how many runs (default 10)")
     parser.add_argument("--workers", type=int, default=4, help="xdist workers per run (default 4)")
     args = parser.parse_args(argv)
@@ -83,8 +89,7 @@ def main(argv: list[str] | None = None) -> int:
         run["leftovers"] = leaked_resources()
         per_run.append(run)
         say(f"run {n}: {run['totals']} in {run['wall_s']} s; leftovers: {len(run['leftovers'])}")
-    document = {"runs": args.runs, "workers": args.workers, "per_run": per_run,
-                "varying": varying(outcomes)}
+    document = {"runs": args.runs, "workers": args.workers, "per_run": per_run, "varying": varying(outcomes)}
     (reports_dir() / "soak.json").write_text(json.dumps(document, indent=2) + "\n")
     (reports_dir() / "soak.md").write_text(render_markdown(document))
     sys.stdout.write(render_markdown(document))

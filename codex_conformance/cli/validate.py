@@ -32,8 +32,15 @@ from codex_conformance.errors import SuiteError
 from codex_conformance.inputs.mutants import Mutant, base_tree, load, materialise
 from codex_conformance.paths import REFERENCE_PLUGIN, REPO_ROOT, reports_dir
 
-SYMBOLS = {"passed": ".", "failed": "F", "error": "E", "xfailed": "x", "xpassed": "X", "skipped": "s",
-           "not-applicable": "n"}
+SYMBOLS = {
+    "passed": ".",
+    "failed": "F",
+    "error": "E",
+    "xfailed": "x",
+    "xpassed": "X",
+    "skipped": "s",
+    "not-applicable": "n",
+}
 
 
 def run_checks(plugin: Path, checks: list[str], reports: Path, workers: int = 0) -> dict[str, str]:
@@ -46,15 +53,32 @@ def run_checks(plugin: Path, checks: list[str], reports: Path, workers: int = 0)
     log = reports / "pytest.log"
     with log.open("w") as out:
         proc = subprocess.run(
-            [sys.executable, "-m", "pytest", "e2e", "-q", "-p", "no:randomly", "-p", "no:cacheprovider",
-             "--checks", ",".join(checks), *parallel],
-            cwd=REPO_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, check=False,
+            [
+                sys.executable,
+                "-m",
+                "pytest",
+                "e2e",
+                "-q",
+                "-p",
+                "no:randomly",
+                "-p",
+                "no:cacheprovider",
+                "--checks",
+                ",".join(checks),
+                *parallel,
+            ],
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            check=False,
         )
     summary = reports / "summary.json"
     if not summary.exists():
         tail = " | ".join(log.read_text(errors="replace").strip().splitlines()[-3:])
-        raise SuiteError(f"the run against {plugin} wrote no summary (exit {proc.returncode}; "
-                         f"{log}): {tail[-600:]}")
+        raise SuiteError(
+            f"the run against {plugin} wrote no summary (exit {proc.returncode}; {log}): {tail[-600:]}"
+        )
     document = json.loads(summary.read_text())
     outcomes = {c["id"]: c["outcome"] for c in document["checks"]}
     broken = document.get("invariants", {})
@@ -76,8 +100,12 @@ def matrix(columns: list[str], rows: list[tuple[str, dict[str, str], str]]) -> s
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--only", default="", help="comma-separated mutant ids to run")
-    parser.add_argument("--jobs", type=int, default=int(os.environ.get("VALIDATE_JOBS", "3")),
-                        help="mutants run at once, and workers for the reference run (default 3)")
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=int(os.environ.get("VALIDATE_JOBS", "3")),
+        help="mutants run at once, and workers for the reference run (default 3)",
+    )
     args = parser.parse_args()
     started = time.monotonic()
     try:
@@ -85,8 +113,10 @@ def main() -> int:
         for mutant in mutants:
             unknown = [k for k in mutant.kills if k.startswith("INV-") and k not in INVARIANTS]
             if unknown:
-                raise SuiteError(f"mutant {mutant.id}: unknown invariant {', '.join(unknown)} in kills "
-                                 f"(one of {', '.join(INVARIANTS)})")
+                raise SuiteError(
+                    f"mutant {mutant.id}: unknown invariant {', '.join(unknown)} in kills "
+                    f"(one of {', '.join(INVARIANTS)})"
+                )
         if args.only:
             wanted = set(args.only.split(","))
             mutants = [m for m in mutants if m.id in wanted]
@@ -94,27 +124,34 @@ def main() -> int:
         shutil.rmtree(out, ignore_errors=True)
         columns = sorted({c for m in mutants for c in m.kills + m.checks} | set(smoke))
         bases = sorted({m.base for m in mutants} | {"reference"}, key=lambda b: (b != "reference", b))
-        base_columns = {b: sorted({c for m in mutants if m.base == b for c in m.kills + m.checks}
-                                  | set(smoke)) for b in bases}
+        base_columns = {
+            b: sorted({c for m in mutants if m.base == b for c in m.kills + m.checks} | set(smoke))
+            for b in bases
+        }
         with tempfile.TemporaryDirectory(prefix="codex-conformance-mutants-") as tmp:
             for mutant in mutants:  # all patches first: a stale mutant fails before any run
                 materialise(mutant, Path(tmp))
             references: dict[str, dict[str, str]] = {}
             for base in bases:
                 print(f"[validate] {base} plugin on {len(base_columns[base])} checks...", flush=True)
-                tree = (REFERENCE_PLUGIN if base == "reference"
-                        else base_tree(base, Path(tmp) / f"base-{base}"))
+                tree = (
+                    REFERENCE_PLUGIN if base == "reference" else base_tree(base, Path(tmp) / f"base-{base}")
+                )
                 references[base] = run_checks(tree, base_columns[base], out / base, workers=args.jobs)
             done = itertools.count(1)
 
             def attack(mutant: Mutant) -> None:
                 t0 = time.monotonic()
-                mutant.outcomes = run_checks(Path(tmp) / mutant.id, sorted(set(mutant.runs) | set(smoke)),
-                                             out / mutant.id)
+                mutant.outcomes = run_checks(
+                    Path(tmp) / mutant.id, sorted(set(mutant.runs) | set(smoke)), out / mutant.id
+                )
                 mutant.seconds = round(time.monotonic() - t0, 1)
                 verdict = f"killed by {', '.join(mutant.killed_by)}" if mutant.killed_by else "SURVIVED"
-                print(f"[validate] {next(done)}/{len(mutants)} {mutant.id}: {verdict} ({mutant.seconds}s)",
-                      flush=True)
+                print(
+                    f"[validate] {next(done)}/{len(mutants)} {mutant.id}: {verdict} ({mutant.seconds}s)",
+                    flush=True,
+                )
+
             # Mutants are independent runs (each its own stack), so several go at once.
             with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
                 list(pool.map(attack, mutants))
@@ -123,8 +160,10 @@ def main() -> int:
         return 2
     # A check not applicable on the Codex under test cannot judge the reference (nor kill a
     # mutant: one killed only by such checks is reported as surviving).
-    passing = {b: all(outcomes.get(c) in ("passed", "xfailed", "not-applicable") for c in base_columns[b])
-               for b, outcomes in references.items()}
+    passing = {
+        b: all(outcomes.get(c) in ("passed", "xfailed", "not-applicable") for c in base_columns[b])
+        for b, outcomes in references.items()
+    }
     reference_ok = all(passing.values())
     reference = references["reference"]
     rows = [(b, references[b], "passes" if passing[b] else "FAILS") for b in bases]
@@ -135,19 +174,33 @@ def main() -> int:
     report = {
         "reference": {"outcomes": reference, "passes": passing["reference"]},
         "bases": {b: {"outcomes": references[b], "passes": passing[b]} for b in bases},
-        "mutants": [{"id": m.id, "base": m.base, "rule": m.rule, "kills": m.kills, "checks": m.checks,
-                     "killed_by": m.killed_by,
-                     "outcomes": m.outcomes, "seconds": m.seconds} for m in mutants],
-        "survivors": survivors, "wall_s": wall,
+        "mutants": [
+            {
+                "id": m.id,
+                "base": m.base,
+                "rule": m.rule,
+                "kills": m.kills,
+                "checks": m.checks,
+                "killed_by": m.killed_by,
+                "outcomes": m.outcomes,
+                "seconds": m.seconds,
+            }
+            for m in mutants
+        ],
+        "survivors": survivors,
+        "wall_s": wall,
     }
     (reports_dir() / "validate.json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
     (reports_dir() / "validate.md").write_text(
         "# Kill matrix\n\n`.` passed, `F` failed (killed), `x` known deviation, `s` skipped\n\n"
         f"```\n{table}\n```\n\n{len(mutants) - len(survivors)}/{len(mutants)} mutants killed; "
-        f"{' and '.join(bases)} {'pass' if reference_ok else 'FAIL'}; {wall}s\n")
+        f"{' and '.join(bases)} {'pass' if reference_ok else 'FAIL'}; {wall}s\n"
+    )
     print(table)
-    print(f"\n{len(mutants) - len(survivors)}/{len(mutants)} mutants killed, {' and '.join(bases)} "
-          f"{'pass' if reference_ok else 'FAIL'}, {wall}s")
+    print(
+        f"\n{len(mutants) - len(survivors)}/{len(mutants)} mutants killed, {' and '.join(bases)} "
+        f"{'pass' if reference_ok else 'FAIL'}, {wall}s"
+    )
     if survivors:
         print(f"surviving mutants: {', '.join(survivors)}", file=sys.stderr)
     return 0 if reference_ok and not survivors else 1

@@ -22,14 +22,24 @@ class Exec(Protocol):
 class Box(Protocol):
     def get_container_id(self) -> str: ...
 
-    def run(self, command: list[str], user: str | None = None,
-            env: dict[str, str] | None = None, workdir: str | None = None) -> Exec: ...
+    def run(
+        self,
+        command: list[str],
+        user: str | None = None,
+        env: dict[str, str] | None = None,
+        workdir: str | None = None,
+    ) -> Exec: ...
 
     def run_ok(self, command: list[str], **kwargs: Any) -> Exec: ...
 
     def read_file(self, path: str) -> str | None: ...
 
-    def put_files(self, files: dict[str, bytes | str], owner: int = 1000, mode: int = 0o644,
-                  modes: dict[str, int] | None = None) -> None: ...
+    def put_files(
+        self,
+        files: dict[str, bytes | str],
+        owner: int = 1000,
+        mode: int = 0o644,
+        modes: dict[str, int] | None = None,
+    ) -> None: ...
 
     def put_tree(self, source: Path, target: str, owner: int = 1000) -> None: ...

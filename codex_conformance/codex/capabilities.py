@@ -41,26 +41,42 @@ class Probed:
 # can look valid (``codex plugin --help`` on 0.118.0 takes "plugin" as the prompt and prints
 # the top-level help, exit 0), so subcommands are asked through ``codex help <path>``; and
 # ``codex sandbox <cmd>`` was ``codex sandbox linux <cmd>`` before 0.140.0.
-CAPABILITIES: dict[str, Capability] = {c.name: c for c in (
-    Capability("no_daemon", "the TUI flag --no-daemon (its TUI runs in-process already)",
-               "codex --help 2>&1 | grep -q -- '--no-daemon'"),
-    Capability("plugin_command",
-               "the `codex plugin marketplace` and `codex plugin add` commands (0.140.0 on)",
-               "for sub in marketplace add; do codex help plugin $sub >/dev/null 2>&1 || "
-               "{ codex help plugin $sub 2>&1 | grep -m1 '^error'; exit 1; }; done"),
-    Capability("hook_trust", "hook trust (its hooks run unreviewed: no 'Hooks need review' screen)",
-               "grep -aqiF 'hooks need review' \"$(command -v codex)\""),
-    Capability("hooks_review_dialog",
-               "the startup 'Hooks need review' dialog (0.130.0 only warns 'Open /hooks to review "
-               "them', a screen the suite's TUI driver does not drive)",
-               "grep -aqF 'Trust all and continue' \"$(command -v codex)\""),
-    Capability("sandbox", "a sandbox that can run a command in this codex image",
-               "mkdir -p ~/.capability-probe && cd ~/.capability-probe && "
-               "if codex help sandbox 2>&1 | grep -q '^ *linux '; then set -- sandbox linux; "
-               "else set -- sandbox; fi; "
-               "timeout 20 codex \"$@\" -- true 2>&1 | grep -v '^WARNING' | tail -1; "
-               "test ${PIPESTATUS[0]} -eq 0"),
-)}
+CAPABILITIES: dict[str, Capability] = {
+    c.name: c
+    for c in (
+        Capability(
+            "no_daemon",
+            "the TUI flag --no-daemon (its TUI runs in-process already)",
+            "codex --help 2>&1 | grep -q -- '--no-daemon'",
+        ),
+        Capability(
+            "plugin_command",
+            "the `codex plugin marketplace` and `codex plugin add` commands (0.140.0 on)",
+            "for sub in marketplace add; do codex help plugin $sub >/dev/null 2>&1 || "
+            "{ codex help plugin $sub 2>&1 | grep -m1 '^error'; exit 1; }; done",
+        ),
+        Capability(
+            "hook_trust",
+            "hook trust (its hooks run unreviewed: no 'Hooks need review' screen)",
+            "grep -aqiF 'hooks need review' \"$(command -v codex)\"",
+        ),
+        Capability(
+            "hooks_review_dialog",
+            "the startup 'Hooks need review' dialog (0.130.0 only warns 'Open /hooks to review "
+            "them', a screen the suite's TUI driver does not drive)",
+            "grep -aqF 'Trust all and continue' \"$(command -v codex)\"",
+        ),
+        Capability(
+            "sandbox",
+            "a sandbox that can run a command in this codex image",
+            "mkdir -p ~/.capability-probe && cd ~/.capability-probe && "
+            "if codex help sandbox 2>&1 | grep -q '^ *linux '; then set -- sandbox linux; "
+            "else set -- sandbox; fi; "
+            "timeout 20 codex \"$@\" -- true 2>&1 | grep -v '^WARNING' | tail -1; "
+            "test ${PIPESTATUS[0]} -eq 0",
+        ),
+    )
+}
 
 Runner = Callable[[str], tuple[int, str]]  # bash snippet -> (exit status, output)
 

@@ -88,9 +88,14 @@ class HookCall:
     def parse(cls, text: str) -> HookCall:
         record = json.loads(text)
         payload = record.get("payload") or {}
-        return cls(record["event"], float(record["ts"]), str(payload.get("tool_name", "")),
-                   payload.get("tool_input"), payload.get("tool_response"),
-                   record["do_not_track"] if record.get("do_not_track_set") else None)
+        return cls(
+            record["event"],
+            float(record["ts"]),
+            str(payload.get("tool_name", "")),
+            payload.get("tool_input"),
+            payload.get("tool_response"),
+            record["do_not_track"] if record.get("do_not_track_set") else None,
+        )
 
 
 def parse_all(files: dict[str, str]) -> list[HookCall]:

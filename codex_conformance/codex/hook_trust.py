@@ -37,8 +37,7 @@ MATCHERLESS = {"UserPromptSubmit", "Stop", "PreModelRequest", "PostModelRequest"
 # Events whose timeout Codex clamps to 1..3 s before hashing (codex-boundary.md §2).
 CLAMPED_TO_3S = {"SessionEnd", "Interrupt"}
 # Events where a non-default additionalContextLimit is part of the hash.
-CONTEXT_LIMIT_EVENTS = {"PreToolUse", "PostToolUse", "SessionStart", "UserPromptSubmit",
-                        "SubagentStart"}
+CONTEXT_LIMIT_EVENTS = {"PreToolUse", "PostToolUse", "SessionStart", "UserPromptSubmit", "SubagentStart"}
 DEFAULT_TIMEOUT = 600
 DEFAULT_CONTEXT_LIMIT = 2500
 
@@ -71,8 +70,9 @@ def handler_hash(event: str, matcher: str | None, handler: dict[str, Any]) -> st
     return "sha256:" + hashlib.sha256(compact.encode()).hexdigest()
 
 
-def trust_entries(hooks_json_path: str, hooks_document: dict[str, Any],
-                  events: Collection[str] | None = None) -> dict[str, str]:
+def trust_entries(
+    hooks_json_path: str, hooks_document: dict[str, Any], events: Collection[str] | None = None
+) -> dict[str, str]:
     """Map every handler of a user hooks.json to its trust key and hash.
 
     ``hooks_json_path`` must be the absolute path Codex will read the file from: the key

@@ -116,9 +116,18 @@ def rewritten_hooks(template: dict, plugin_dir: str) -> dict:
 
 def install(box: Box, paths: SessionPaths, plugin_source: Path, options: InstallOptions) -> None:
     """Create the session's HOME and work dir and perform the documented steps."""
-    box.run_ok(["mkdir", "-p", paths.codex_home, paths.work, paths.logs,
-                posixpath.join(paths.work, ".agents", "plugins"),
-                *([observer_dir(paths)] if options.observe_hooks else [])], user="agent")
+    box.run_ok(
+        [
+            "mkdir",
+            "-p",
+            paths.codex_home,
+            paths.work,
+            paths.logs,
+            posixpath.join(paths.work, ".agents", "plugins"),
+            *([observer_dir(paths)] if options.observe_hooks else []),
+        ],
+        user="agent",
+    )
     # Step 2: the clone.
     box.put_tree(plugin_source, paths.plugin)
     options.steps.append(f"2. plugin copied to {paths.plugin}")
@@ -137,14 +146,20 @@ def install(box: Box, paths: SessionPaths, plugin_source: Path, options: Install
     # Steps 3 and 4 (config part), appended after the harness's provider keys.
     config = provider_toml(options.model_base_url) + options.extra_config
     if options.mcp_server_entry:
-        config += (f'\n[mcp_servers.axonflow]\n'
-                   f'url = "{options.mcp_url or options.platform_endpoint}/api/v1/mcp-server"\n')
+        config += (
+            f"\n[mcp_servers.axonflow]\n"
+            f'url = "{options.mcp_url or options.platform_endpoint}/api/v1/mcp-server"\n'
+        )
     if options.mcp_env_headers:
         config += "\n[mcp_servers.axonflow.env_http_headers]\n" + "".join(
-            f'"{header}" = "{variable}"\n' for header, variable in options.mcp_env_headers.items())
+            f'"{header}" = "{variable}"\n' for header, variable in options.mcp_env_headers.items()
+        )
         options.steps.append("enterprise auth: [mcp_servers.axonflow.env_http_headers] appended")
-    options.steps.append("3. [mcp_servers.axonflow] url appended to config.toml" if options.mcp_server_entry
-                         else "guide check: step 3 ([mcp_servers.axonflow]) left out of config.toml")
+    options.steps.append(
+        "3. [mcp_servers.axonflow] url appended to config.toml"
+        if options.mcp_server_entry
+        else "guide check: step 3 ([mcp_servers.axonflow]) left out of config.toml"
+    )
     if options.codex_hooks_flag:
         config += "\n[features]\ncodex_hooks = true\n"
         options.steps.append("4. [features] codex_hooks = true appended to config.toml")
@@ -158,34 +173,44 @@ def install(box: Box, paths: SessionPaths, plugin_source: Path, options: Install
     if options.observe_hooks:
         config += "\n" + trust_toml(add_observer(paths, hooks))
         observer_files = observer_files_for(paths)
-        options.steps.append("harness: an observer hook on every tool (PreToolUse/PostToolUse, "
-                             "matcher *) appended to ~/.codex/hooks.json, trusted; it only records")
+        options.steps.append(
+            "harness: an observer hook on every tool (PreToolUse/PostToolUse, "
+            "matcher *) appended to ~/.codex/hooks.json, trusted; it only records"
+        )
 
     # Step 5: the repo-local marketplace entry, exactly as the guide writes it.
     marketplace = {
         "name": "axonflow-local",
-        "plugins": [{
-            "name": "axonflow",
-            "source": {"source": "local", "path": f"./{PLUGIN_DIR_NAME}"},
-            "policy": {"installation": "INSTALLED_BY_DEFAULT"},
-            "category": "Security",
-        }],
+        "plugins": [
+            {
+                "name": "axonflow",
+                "source": {"source": "local", "path": f"./{PLUGIN_DIR_NAME}"},
+                "policy": {"installation": "INSTALLED_BY_DEFAULT"},
+                "category": "Security",
+            }
+        ],
     }
     options.steps.append("5. .agents/plugins/marketplace.json written in the session cwd")
-    box.put_files({
-        **observer_files,
-        paths.hooks_json: json.dumps(hooks, indent=2) + "\n",
-        paths.config_toml: config,
-        posixpath.join(paths.work, ".agents", "plugins", "marketplace.json"):
-            json.dumps(marketplace, indent=2) + "\n",
-    })
+    box.put_files(
+        {
+            **observer_files,
+            paths.hooks_json: json.dumps(hooks, indent=2) + "\n",
+            paths.config_toml: config,
+            posixpath.join(paths.work, ".agents", "plugins", "marketplace.json"): json.dumps(
+                marketplace, indent=2
+            )
+            + "\n",
+        }
+    )
     if options.install_plugin:
         # Step 6 says "install the plugin via /plugins" (TUI). The CLI does the same install
         # non-interactively (contract/codex.md §6): the marketplace the guide's step 5 wrote,
         # then the plugin from it; both edit config.toml and keep the keys written above.
         env = {"HOME": paths.home, "CODEX_HOME": paths.codex_home}
-        box.run_ok(["codex", "plugin", "marketplace", "add", paths.work], user="agent", env=env,
-                   workdir=paths.work)
-        box.run_ok(["codex", "plugin", "add", "axonflow@axonflow-local"], user="agent", env=env,
-                   workdir=paths.work)
+        box.run_ok(
+            ["codex", "plugin", "marketplace", "add", paths.work], user="agent", env=env, workdir=paths.work
+        )
+        box.run_ok(
+            ["codex", "plugin", "add", "axonflow@axonflow-local"], user="agent", env=env, workdir=paths.work
+        )
         options.steps.append("6. plugin installed: codex plugin marketplace add + codex plugin add")

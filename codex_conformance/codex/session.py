@@ -49,20 +49,34 @@ def _docker_cli() -> str:
     return cli
 
 
-def run_exec(box: Box, paths: SessionPaths, prompt: str, env: dict[str, str],
-             extra_args: tuple[str, ...] = (), deadline_s: float = DEFAULT_DEADLINE_S,
-             mode: str = DEFAULT_MODE) -> SessionResult:
+def run_exec(
+    box: Box,
+    paths: SessionPaths,
+    prompt: str,
+    env: dict[str, str],
+    extra_args: tuple[str, ...] = (),
+    deadline_s: float = DEFAULT_DEADLINE_S,
+    mode: str = DEFAULT_MODE,
+) -> SessionResult:
     """Run ``codex exec`` with ``prompt`` in the session's work dir and collect the outcome."""
     stderr_path = posixpath.join(paths.logs, "codex-exec.stderr")
     codex = ["codex", "exec", "--skip-git-repo-check", *exec_flags(mode), *extra_args, prompt]
-    script = (f"cd {shlex.quote(paths.work)} && "
-              f"exec {shlex.join(codex)} </dev/null 2>{shlex.quote(stderr_path)}")
+    script = (
+        f"cd {shlex.quote(paths.work)} && exec {shlex.join(codex)} </dev/null 2>{shlex.quote(stderr_path)}"
+    )
     session_env = {"HOME": paths.home, "CODEX_HOME": paths.codex_home, **env}
     env_args = [arg for k, v in session_env.items() for arg in ("-e", f"{k}={v}")]
     argv = ["exec", "-u", "agent", *env_args, box.get_container_id(), "bash", "-c", script]
     start = time.monotonic()
-    child = pexpect.spawn(_docker_cli(), argv, encoding="utf-8", codec_errors="replace",
-                          timeout=deadline_s, echo=False, dimensions=(50, 200))
+    child = pexpect.spawn(
+        _docker_cli(),
+        argv,
+        encoding="utf-8",
+        codec_errors="replace",
+        timeout=deadline_s,
+        echo=False,
+        dimensions=(50, 200),
+    )
     timed_out = False
     try:
         child.expect(pexpect.EOF, timeout=deadline_s)
@@ -81,6 +95,7 @@ def run_exec(box: Box, paths: SessionPaths, prompt: str, env: dict[str, str],
 def _read_log(box: Box, path: str, deadline_s: float = 5.0) -> str:
     """Codex's stderr log. ``codex exec`` always writes one, so an empty read (seen once
     in a soak, with four workers busy) is read again until the deadline."""
+
     def read() -> str | None:
         text = box.read_file(path)
         return text if text and text.strip() else None

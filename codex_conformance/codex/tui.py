@@ -42,9 +42,18 @@ DEFAULT_WAIT_S = 20.0
 CONFIRM_RETRY_S = 3.0
 # Keys as a terminal sends them (xterm; crossterm reads these).
 KEYS = {
-    "enter": "\r", "esc": "\x1b", "tab": "\t", "backspace": "\x7f", "space": " ",
-    "up": "\x1b[A", "down": "\x1b[B", "right": "\x1b[C", "left": "\x1b[D",
-    "f2": "\x1bOQ", "ctrl-c": "\x03", "ctrl-t": "\x14",
+    "enter": "\r",
+    "esc": "\x1b",
+    "tab": "\t",
+    "backspace": "\x7f",
+    "space": " ",
+    "up": "\x1b[A",
+    "down": "\x1b[B",
+    "right": "\x1b[C",
+    "left": "\x1b[D",
+    "f2": "\x1bOQ",
+    "ctrl-c": "\x03",
+    "ctrl-t": "\x14",
 }
 # Screen texts of Codex 0.169.0 (read off the rendered screen, contract/codex.md §7).
 # The footer of an empty, idle composer once the session is up (while loading, only
@@ -121,9 +130,14 @@ class Terminal:
     ``reply`` receives what a real terminal would answer to the program's queries.
     """
 
-    def __init__(self, columns: int = COLUMNS, rows: int = ROWS,
-                 reply: Callable[[str], None] | None = None,
-                 clock: Callable[[], float] = time.monotonic, title: str = "") -> None:
+    def __init__(
+        self,
+        columns: int = COLUMNS,
+        rows: int = ROWS,
+        reply: Callable[[str], None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        title: str = "",
+    ) -> None:
         self.columns, self.rows = columns, rows
         self._clock = clock
         self._start = clock()
@@ -201,9 +215,13 @@ class Terminal:
 
     def cast(self) -> str:
         """The recording as asciicast v2: a JSON header line, then one event per line."""
-        header: dict[str, Any] = {"version": 2, "width": self.columns, "height": self.rows,
-                                  "timestamp": int(self._started_at),
-                                  "env": {"TERM": "xterm-256color", "SHELL": "/bin/bash"}}
+        header: dict[str, Any] = {
+            "version": 2,
+            "width": self.columns,
+            "height": self.rows,
+            "timestamp": int(self._started_at),
+            "env": {"TERM": "xterm-256color", "SHELL": "/bin/bash"},
+        }
         if self.title:
             header["title"] = self.title
         lines = [json.dumps(header)]
@@ -226,9 +244,11 @@ Reader = Callable[[float], bytes | None]  # up to timeout s: bytes, b"" (nothing
 
 
 def describe(terminal: Terminal, what: str, waited_s: float, note: str = "") -> str:
-    return (f"{what} not on the TUI screen within {waited_s:.1f}s{note}\n"
-            f"--- last screen ({terminal.columns}x{terminal.rows}) ---\n{terminal.text()}\n"
-            f"--- end of screen ---")
+    return (
+        f"{what} not on the TUI screen within {waited_s:.1f}s{note}\n"
+        f"--- last screen ({terminal.columns}x{terminal.rows}) ---\n{terminal.text()}\n"
+        f"--- end of screen ---"
+    )
 
 
 Condition = re.Pattern[str] | Callable[[str], Any]
@@ -238,8 +258,9 @@ def _label(name: str, condition: Condition) -> str:
     return f"{name} /{condition.pattern}/" if isinstance(condition, re.Pattern) else name
 
 
-def wait_on(terminal: Terminal, read: Reader, conditions: dict[str, Condition],
-            timeout_s: float, flat: bool = False) -> tuple[str, Any]:
+def wait_on(
+    terminal: Terminal, read: Reader, conditions: dict[str, Condition], timeout_s: float, flat: bool = False
+) -> tuple[str, Any]:
     """Feed ``read``'s output into ``terminal`` until one of ``conditions`` holds for the
     screen text (a regex that matches, or a predicate that returns something truthy);
     returns (name, match or predicate result). Reads block for at most the time left, so
@@ -263,8 +284,7 @@ def wait_on(terminal: Terminal, read: Reader, conditions: dict[str, Condition],
             raise TuiWaitError(describe(terminal, what, time.monotonic() - start))
         data = read(min(left, 0.5))
         if data is None:
-            raise TuiWaitError(describe(terminal, what, time.monotonic() - start,
-                                      " (the TUI exited first)"))
+            raise TuiWaitError(describe(terminal, what, time.monotonic() - start, " (the TUI exited first)"))
         if data:
             terminal.feed(data)
 
@@ -277,7 +297,7 @@ def composer_line(screen: str) -> str:
     if not starts:
         return ""
     block = []
-    for line in lines[starts[-1]:]:
+    for line in lines[starts[-1] :]:
         if block and not line.strip():
             break
         block.append(line)
@@ -311,9 +331,19 @@ def _docker_cli() -> str:
 class TuiSession:
     """One ``codex --no-daemon`` TUI in the codex container, driven through a pty."""
 
-    def __init__(self, container_id: str, home: str, work: str, env: dict[str, str],
-                 args: Iterable[str] = (), columns: int = COLUMNS, rows: int = ROWS,
-                 pid_file: str = "", title: str = "", no_daemon: bool = True) -> None:
+    def __init__(
+        self,
+        container_id: str,
+        home: str,
+        work: str,
+        env: dict[str, str],
+        args: Iterable[str] = (),
+        columns: int = COLUMNS,
+        rows: int = ROWS,
+        pid_file: str = "",
+        title: str = "",
+        no_daemon: bool = True,
+    ) -> None:
         self.container_id, self.home, self.work = container_id, home, work
         self.env = {"HOME": home, "CODEX_HOME": f"{home}/.codex", "TERM": "xterm-256color", **env}
         # --no-daemon keeps the TUI in-process (one process to drive and stop); a Codex that
@@ -331,13 +361,16 @@ class TuiSession:
 
     # -- process --------------------------------------------------------------------
     def start(self) -> TuiSession:
-        script = (f"cd {shlex.quote(self.work)} && echo $$ > {shlex.quote(self.pid_file)} && "
-                  f"exec {shlex.join(self.command)}")
+        script = (
+            f"cd {shlex.quote(self.work)} && echo $$ > {shlex.quote(self.pid_file)} && "
+            f"exec {shlex.join(self.command)}"
+        )
         env_args = [arg for k, v in self.env.items() for arg in ("-e", f"{k}={v}")]
         argv = ["exec", "-it", "-u", "agent", *env_args, self.container_id, "bash", "-c", script]
         self.started = time.monotonic()
-        self.child = pexpect.spawn(_docker_cli(), argv, echo=False,
-                                   dimensions=(self.terminal.rows, self.terminal.columns))
+        self.child = pexpect.spawn(
+            _docker_cli(), argv, echo=False, dimensions=(self.terminal.rows, self.terminal.columns)
+        )
         return self
 
     def _reply(self, data: str) -> None:
@@ -386,15 +419,17 @@ class TuiSession:
                 return
             self.terminal.feed(data)
 
-    def wait_for_text(self, pattern: str | re.Pattern[str], timeout: float = DEFAULT_WAIT_S,
-                      flat: bool = False) -> re.Match[str]:
+    def wait_for_text(
+        self, pattern: str | re.Pattern[str], timeout: float = DEFAULT_WAIT_S, flat: bool = False
+    ) -> re.Match[str]:
         """Wait until ``pattern`` is on the screen (``flat``: across wrapped lines)."""
         __tracebackhide__ = True
         regex = re.compile(pattern) if isinstance(pattern, str) else pattern
         return self.wait_for_any({"text": regex}, timeout, flat)[1]
 
-    def expect_text(self, pattern: str | re.Pattern[str], timeout: float = DEFAULT_WAIT_S,
-                    flat: bool = False) -> re.Match[str]:
+    def expect_text(
+        self, pattern: str | re.Pattern[str], timeout: float = DEFAULT_WAIT_S, flat: bool = False
+    ) -> re.Match[str]:
         """A check's wait for what the plugin's behaviour should put on screen: as
         ``wait_for_text``, but a missing screen is the check's failing observation
         (:class:`ExpectedScreenError`), not the driver's."""
@@ -404,8 +439,9 @@ class TuiSession:
         except TuiWaitError as exc:
             raise ExpectedScreenError(str(exc)) from None
 
-    def wait_for_any(self, conditions: dict[str, Condition | str],
-                     timeout: float = DEFAULT_WAIT_S, flat: bool = False) -> tuple[str, Any]:
+    def wait_for_any(
+        self, conditions: dict[str, Condition | str], timeout: float = DEFAULT_WAIT_S, flat: bool = False
+    ) -> tuple[str, Any]:
         __tracebackhide__ = True
         compiled = {k: re.compile(v) if isinstance(v, str) else v for k, v in conditions.items()}
         return wait_on(self.terminal, self._read, compiled, timeout, flat)
@@ -414,8 +450,7 @@ class TuiSession:
         """Wait until ``pattern`` is no longer on the screen (a dialog closed)."""
         __tracebackhide__ = True
         regex = re.compile(pattern) if isinstance(pattern, str) else pattern
-        self.wait_for_any({f"/{regex.pattern}/ gone": lambda screen: regex.search(screen) is None},
-                          timeout)
+        self.wait_for_any({f"/{regex.pattern}/ gone": lambda screen: regex.search(screen) is None}, timeout)
 
     # -- typing ----------------------------------------------------------------------
     def send(self, data: str) -> None:
@@ -434,20 +469,25 @@ class TuiSession:
         self.wait_for_text(COMPOSER_IDLE, timeout)
         self.send(text)
         tail_text = flatten(text)[-30:]
-        self.wait_for_any({"typed into the composer": lambda screen: tail_text in composer_line(screen)},
-                          timeout)
+        self.wait_for_any(
+            {"typed into the composer": lambda screen: tail_text in composer_line(screen)}, timeout
+        )
         self.press("enter")
         # Sent: the text left the composer (it now stands in the transcript above it).
-        self.wait_for_any({"composer emptied": lambda screen: tail_text not in composer_line(screen)},
-                          timeout)
+        self.wait_for_any(
+            {"composer emptied": lambda screen: tail_text not in composer_line(screen)}, timeout
+        )
 
     def wait_for_turn_end(self, timeout: float = DEFAULT_WAIT_S) -> None:
         """Wait until no turn is running: "Worked for" shown and no "esc to interrupt"."""
         __tracebackhide__ = True
+
         # Releases before "Worked for" (0.118.0) end a turn with a rule and the idle footer.
         def ended(screen: str) -> bool:
-            return bool((TURN_DONE.search(screen) or OLD_FOOTER.search(screen))
-                        and not TURN_RUNNING.search(screen))
+            return bool(
+                (TURN_DONE.search(screen) or OLD_FOOTER.search(screen)) and not TURN_RUNNING.search(screen)
+            )
+
         self.wait_for_any({"turn ended": ended}, timeout)
 
     def slash(self, slash: str, timeout: float = DEFAULT_WAIT_S) -> None:
@@ -458,8 +498,9 @@ class TuiSession:
         self.wait_for_text(re.escape(slash), timeout)
         self.press("enter")
 
-    def select(self, option: str | re.Pattern[str], timeout: float = DEFAULT_WAIT_S,
-               max_moves: int = 12) -> None:
+    def select(
+        self, option: str | re.Pattern[str], timeout: float = DEFAULT_WAIT_S, max_moves: int = 12
+    ) -> None:
         """Move the ``›`` highlight of a list down to the row matching ``option``; a row
         below the list's visible window (Codex scrolls long lists, e.g. the 14 hook events)
         comes into view as the highlight moves."""
@@ -471,18 +512,22 @@ class TuiSession:
                 return
             before = self._selected(self.screen())
             self.press("down")
-            self.wait_for_any({"highlight moved": lambda screen, was=before: self._selected(screen) != was},
-                              timeout)
+            self.wait_for_any(
+                {"highlight moved": lambda screen, was=before: self._selected(screen) != was}, timeout
+            )
+
         def chosen(screen: str) -> bool:
             return bool(regex.search(self._selected(screen)))
+
         self.wait_for_any({f"/{regex.pattern}/ selected": chosen}, timeout)
 
     def _selected(self, screen: str) -> str:
         """The selected row: the ``›`` row, else the bold coloured one (older lists)."""
         return highlighted(screen) or self.terminal.styled_row()
 
-    def confirm(self, option: str | re.Pattern[str] | None, dialog: re.Pattern[str],
-                timeout: float = DEFAULT_WAIT_S) -> int:
+    def confirm(
+        self, option: str | re.Pattern[str] | None, dialog: re.Pattern[str], timeout: float = DEFAULT_WAIT_S
+    ) -> int:
         """Pick ``option`` in ``dialog`` (None: a notice, no list) with Enter and wait for
         the dialog to close.
 
@@ -511,16 +556,20 @@ class TuiSession:
                 return presses
 
     # -- first-run dialogs -------------------------------------------------------------
-    def answer_dialogs(self, answers: DialogAnswers | None = None,
-                       timeout: float = DEFAULT_WAIT_S) -> list[str]:
+    def answer_dialogs(
+        self, answers: DialogAnswers | None = None, timeout: float = DEFAULT_WAIT_S
+    ) -> list[str]:
         """Answer every first-run dialog the TUI shows, until the idle composer is up.
 
         Returns the dialogs met, in order (also in ``answers.seen``)."""
         __tracebackhide__ = True
         answers = answers or DialogAnswers()
         conditions: dict[str, Condition | str] = {
-            "folder-trust": FOLDER_TRUST, "hooks-review": HOOKS_REVIEW,
-            "model-migration": MODEL_MIGRATION, "notice": PRESS_ENTER, "ready": COMPOSER_IDLE,
+            "folder-trust": FOLDER_TRUST,
+            "hooks-review": HOOKS_REVIEW,
+            "model-migration": MODEL_MIGRATION,
+            "notice": PRESS_ENTER,
+            "ready": COMPOSER_IDLE,
         }
         for _ in range(8):
             name, _match = self.wait_for_any(conditions, timeout)
@@ -532,16 +581,26 @@ class TuiSession:
                     raise SuiteError("declining the folder trust dialog leaves the TUI (not supported)")
                 self.confirm(FOLDER_TRUST_YES, FOLDER_TRUST, timeout)
             elif name == "hooks-review":
-                choice = {"trust": r"Trust all and continue",
-                          "skip": r"Continue without trusting"}[answers.hooks]
+                choice = {"trust": r"Trust all and continue", "skip": r"Continue without trusting"}[
+                    answers.hooks
+                ]
                 self.confirm(choice, HOOKS_REVIEW, timeout)
             elif name == "model-migration":
-                self.confirm(r"Use existing model" if answers.keep_model else r"Try new model",
-                             MODEL_MIGRATION, timeout)
+                self.confirm(
+                    r"Use existing model" if answers.keep_model else r"Try new model",
+                    MODEL_MIGRATION,
+                    timeout,
+                )
             else:
                 self.confirm(None, PRESS_ENTER, timeout)
-        raise TuiWaitError(describe(self.terminal, "the idle composer after the first-run dialogs", timeout,
-                                  f" (dialogs met: {answers.seen})"))
+        raise TuiWaitError(
+            describe(
+                self.terminal,
+                "the idle composer after the first-run dialogs",
+                timeout,
+                f" (dialogs met: {answers.seen})",
+            )
+        )
 
     # -- ending ----------------------------------------------------------------------
     def quit(self, timeout: float = 15.0) -> int | None:
@@ -591,7 +650,7 @@ def preanswer_toml(work_dir: str, trust_folder: bool = True) -> str:
     is written separately (hook_trust.py), as ``InstallOptions.trust_hooks`` does."""
     blocks = ["[tui]\nscreen_reader_detection_done = true\n"]
     if trust_folder:
-        blocks.append(f"[projects.{json.dumps(work_dir)}]\ntrust_level = \"trusted\"\n")
+        blocks.append(f'[projects.{json.dumps(work_dir)}]\ntrust_level = "trusted"\n')
     return "\n".join(blocks)
 
 

@@ -85,8 +85,13 @@ def version_matches(version: str, spec: str) -> bool:
             continue
         op, bound = match.group(1) or "==", _version(match.group(2))
         have = _version(version)
-        ok = {">=": have >= bound, "<=": have <= bound, ">": have > bound,
-              "<": have < bound, "==": have == bound}[op]
+        ok = {
+            ">=": have >= bound,
+            "<=": have <= bound,
+            ">": have > bound,
+            "<": have < bound,
+            "==": have == bound,
+        }[op]
         if not ok:
             return False
     return True
@@ -125,8 +130,11 @@ class Deviation:
 
     def covers(self, check_id: str, invariant: str, detail: str) -> bool:
         """An invariant entry that knows this violation in this check."""
-        return (self.invariant == invariant and self.matches(detail)
-                and (not self.checks or any(fnmatch.fnmatchcase(check_id, p) for p in self.checks)))
+        return (
+            self.invariant == invariant
+            and self.matches(detail)
+            and (not self.checks or any(fnmatch.fnmatchcase(check_id, p) for p in self.checks))
+        )
 
 
 def _holds(conditions: dict[str, Any], cell: dict[str, str]) -> bool:
@@ -149,7 +157,7 @@ def load(directory: Path | None = None) -> list[Deviation]:
     for path in sorted((directory or manifest_dir()).glob("*.yaml")):
         entries: Any = yaml.safe_load(path.read_text()) or []
         scope = next((key for key in ("plugin", "codex") if path.stem.startswith(f"{key}-")), "")
-        release = path.stem[len(scope) + 1:] if scope else ""
+        release = path.stem[len(scope) + 1 :] if scope else ""
         for entry in entries:
             try:
                 when = dict(entry.get("when", {}))
@@ -157,17 +165,29 @@ def load(directory: Path | None = None) -> list[Deviation]:
                     when[scope] = ",".join(filter(None, (f"==={release}", when.get(scope))))
                 invariant = str(entry.get("invariant", ""))
                 if invariant and not entry.get("observed"):
-                    raise SuiteError(f"{path}: the {invariant} entry needs `observed` "
-                                     "(which violations it knows)")
+                    raise SuiteError(
+                        f"{path}: the {invariant} entry needs `observed` (which violations it knows)"
+                    )
                 observed = str(entry.get("observed", ""))
                 re.compile(observed)
-                deviations.append(Deviation(
-                    "" if invariant else entry["check"], entry["contract"], entry["reason"], when, path,
-                    dict(entry.get("unless", {})), observed, invariant,
-                    tuple(entry.get("checks", ())), (path.name,)))
+                deviations.append(
+                    Deviation(
+                        "" if invariant else entry["check"],
+                        entry["contract"],
+                        entry["reason"],
+                        when,
+                        path,
+                        dict(entry.get("unless", {})),
+                        observed,
+                        invariant,
+                        tuple(entry.get("checks", ())),
+                        (path.name,),
+                    )
+                )
             except (KeyError, TypeError) as exc:
-                raise SuiteError(f"{path}: each deviation needs check (or invariant), contract, reason "
-                                 f"({exc})") from None
+                raise SuiteError(
+                    f"{path}: each deviation needs check (or invariant), contract, reason ({exc})"
+                ) from None
             except re.error as exc:
                 raise SuiteError(f"{path}: bad `observed` pattern in {entry}: {exc}") from None
     return deviations
@@ -183,11 +203,21 @@ def for_cell(cell: dict[str, str], directory: Path | None = None) -> dict[str, D
             continue
         if d.check in found:
             first = found[d.check]
-            observed = "|".join(f"(?:{o})" for o in (first.observed, d.observed) if o) if (
-                first.observed and d.observed) else ""
-            d = Deviation(d.check, f"{first.contract}; {d.contract}", f"{first.reason} Also: {d.reason}",
-                          first.when, first.source, first.unless, observed,
-                          manifests=first.manifests + d.manifests)
+            observed = (
+                "|".join(f"(?:{o})" for o in (first.observed, d.observed) if o)
+                if (first.observed and d.observed)
+                else ""
+            )
+            d = Deviation(
+                d.check,
+                f"{first.contract}; {d.contract}",
+                f"{first.reason} Also: {d.reason}",
+                first.when,
+                first.source,
+                first.unless,
+                observed,
+                manifests=first.manifests + d.manifests,
+            )
         found[d.check] = d
     return found
 

@@ -77,8 +77,10 @@ def require_space(directory: Path, need_mb: int, what: str) -> None:
     inside npm, pip or debootstrap with a truncated write."""
     free_mb = shutil.disk_usage(directory).free // 2**20
     if free_mb < need_mb:
-        raise SuiteError(f"disk full: {what} needs about {need_mb} MB in {directory}, only {free_mb} MB "
-                         "free (free some space or set CODEX_CONFORMANCE_CACHE to a roomier place)")
+        raise SuiteError(
+            f"disk full: {what} needs about {need_mb} MB in {directory}, only {free_mb} MB "
+            "free (free some space or set CODEX_CONFORMANCE_CACHE to a roomier place)"
+        )
 
 
 def _npm_pack(spec: str, dest: Path) -> Path | None:
@@ -87,7 +89,10 @@ def _npm_pack(spec: str, dest: Path) -> Path | None:
         raise SuiteError("npm is not on PATH: it is needed once to download the Codex CLI package")
     proc = subprocess.run(
         ["npm", "pack", "--silent", "--pack-destination", str(dest), spec],
-        capture_output=True, text=True, timeout=600, check=False,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
     )
     if proc.returncode != 0:
         if re.search(r"E404|ETARGET|No matching version|is not in this registry", proc.stderr):
@@ -112,8 +117,13 @@ def _npm_view(field: str, cache_name: str, keep: Callable[[Any], Any], timeout_s
     if shutil.which("npm") is None:
         return None
     try:
-        proc = subprocess.run(["npm", "view", CODEX_PACKAGE, field, "--json"],
-                              capture_output=True, text=True, timeout=timeout_s, check=False)
+        proc = subprocess.run(
+            ["npm", "view", CODEX_PACKAGE, field, "--json"],
+            capture_output=True,
+            text=True,
+            timeout=timeout_s,
+            check=False,
+        )
         value = keep(json.loads(proc.stdout)) if proc.returncode == 0 else None
     except (subprocess.TimeoutExpired, json.JSONDecodeError):
         return None
@@ -125,10 +135,12 @@ def _npm_view(field: str, cache_name: str, keep: Callable[[Any], Any], timeout_s
 def registry_versions(timeout_s: float = 20.0) -> list[str] | None:
     """The released @openai/codex versions (no per-platform builds), oldest first; None
     when npm cannot be asked: then the download itself says whether the version exists."""
+
     def keep(listed: Any) -> list[str] | None:
         if not isinstance(listed, list):
             return None
         return sorted((v for v in listed if re.fullmatch(r"\d+\.\d+\.\d+", str(v))), key=_key)
+
     return _npm_view("versions", "npm-codex-versions.json", keep, timeout_s)
 
 
@@ -137,10 +149,12 @@ DIST_TAG_RE = re.compile(r"^[a-z][a-z0-9-]*$")
 
 def dist_tags(timeout_s: float = 20.0) -> dict[str, str] | None:
     """npm's dist-tags of @openai/codex (``latest``, and ``next`` where there is one)."""
+
     def keep(tags: Any) -> dict[str, str] | None:
         if not isinstance(tags, dict):
             return None
         return {str(k): str(v) for k, v in tags.items() if VERSION_RE.match(str(v))}
+
     return _npm_view("dist-tags", "npm-codex-dist-tags.json", keep, timeout_s)
 
 
@@ -151,11 +165,15 @@ def resolve_version(spec: str) -> str:
         return spec  # a version, or malformed: check_version says which
     tags = dist_tags()
     if tags is None:
-        raise SuiteError(f"CODEX_VERSION={spec} is an npm dist-tag, and npm cannot be asked what it "
-                         "points to: give a version like 0.171.0")
+        raise SuiteError(
+            f"CODEX_VERSION={spec} is an npm dist-tag, and npm cannot be asked what it "
+            "points to: give a version like 0.171.0"
+        )
     if spec not in tags:
-        raise SuiteError(f"CODEX_VERSION={spec}: {CODEX_PACKAGE} has no dist-tag {spec!r} "
-                         f"(it has {', '.join(f'{k} = {v}' for k, v in sorted(tags.items())) or 'none'})")
+        raise SuiteError(
+            f"CODEX_VERSION={spec}: {CODEX_PACKAGE} has no dist-tag {spec!r} "
+            f"(it has {', '.join(f'{k} = {v}' for k, v in sorted(tags.items())) or 'none'})"
+        )
     return tags[spec]
 
 
@@ -170,11 +188,14 @@ def check_version(version: str) -> None:
     asked only when the version is not downloaded yet). Offline, only the form is checked.
     """
     if not VERSION_RE.match(version):
-        raise SuiteError(f"CODEX_VERSION={version} is not an npm version like 0.169.0 "
-                         "or a dist-tag like latest")
+        raise SuiteError(
+            f"CODEX_VERSION={version} is not an npm version like 0.169.0 or a dist-tag like latest"
+        )
     if _key(version) < _key(MIN_CODEX_VERSION) and os.environ.get(UNVERIFIED_ENV) != "1":
-        raise SuiteError(f"CODEX_VERSION={version} is older than {MIN_CODEX_VERSION}, the oldest Codex "
-                         f"the suite is verified on (set {UNVERIFIED_ENV}=1 for an exploratory run)")
+        raise SuiteError(
+            f"CODEX_VERSION={version} is older than {MIN_CODEX_VERSION}, the oldest Codex "
+            f"the suite is verified on (set {UNVERIFIED_ENV}=1 for an exploratory run)"
+        )
     if _downloaded(version):
         return
     versions = registry_versions()
@@ -183,8 +204,10 @@ def check_version(version: str) -> None:
     newer = [v for v in versions if _key(v) > _key(version)][:2]
     older = [v for v in versions if _key(v) < _key(version)][-2:]
     near = ", ".join(older + newer) or "none"
-    raise SuiteError(f"unknown Codex version {version}: npm has no {CODEX_PACKAGE}@{version} "
-                     f"(nearest: {near}; latest {versions[-1] if versions else '?'})")
+    raise SuiteError(
+        f"unknown Codex version {version}: npm has no {CODEX_PACKAGE}@{version} "
+        f"(nearest: {near}; latest {versions[-1] if versions else '?'})"
+    )
 
 
 def _find_member(members: list[tarfile.TarInfo], triple: str, name: str) -> tarfile.TarInfo | None:
@@ -206,8 +229,10 @@ def codex_release(version: str) -> CodexRelease:
     if marker.exists():
         return CodexRelease(version, root / "bin", marker.read_text().strip())
     require_space(cache_dir(), CODEX_DOWNLOAD_MB, f"downloading Codex {version}")
-    with phase(f"downloading Codex {version} from npm", "about 10 s"), \
-            tempfile.TemporaryDirectory(dir=cache_dir()) as tmp:
+    with (
+        phase(f"downloading Codex {version} from npm", "about 10 s"),
+        tempfile.TemporaryDirectory(dir=cache_dir()) as tmp,
+    ):
         # Since ~0.99 the binary lives in a per-platform version of the package; older
         # releases bundled every platform's binary in the main package.
         tarball = _npm_pack(f"{CODEX_PACKAGE}@{version}-{suffix}", Path(tmp)) or _npm_pack(
@@ -253,10 +278,30 @@ def wheels(requirements: Path) -> Path:
     with phase("downloading wheels for the services image", "a few seconds"):
         dest.mkdir(parents=True, exist_ok=True)
         proc = subprocess.run(
-            ["python3", "-m", "pip", "download", "--quiet", "--only-binary=:all:",
-             "--platform", f"manylinux2014_{machine}", "--python-version", "3.11",
-             "--implementation", "cp", "--abi", "cp311", "-d", str(dest), "-r", str(requirements)],
-            capture_output=True, text=True, timeout=600, check=False,
+            [
+                "python3",
+                "-m",
+                "pip",
+                "download",
+                "--quiet",
+                "--only-binary=:all:",
+                "--platform",
+                f"manylinux2014_{machine}",
+                "--python-version",
+                "3.11",
+                "--implementation",
+                "cp",
+                "--abi",
+                "cp311",
+                "-d",
+                str(dest),
+                "-r",
+                str(requirements),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
         )
         if proc.returncode != 0:
             last = (proc.stderr.strip().splitlines() or ["(no output)"])[-1]

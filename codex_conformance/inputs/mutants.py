@@ -45,13 +45,23 @@ class Mutant:
 
 def load(path: Path = MUTANTS_FILE) -> tuple[list[str], list[Mutant]]:
     document = yaml.safe_load(path.read_text())
-    mutants = [Mutant(m["id"], m["rule"], list(m["kills"]), list(m["patches"]), m.get("base", "reference"),
-                      list(m.get("checks", [])))
-               for m in document["mutants"]]
+    mutants = [
+        Mutant(
+            m["id"],
+            m["rule"],
+            list(m["kills"]),
+            list(m["patches"]),
+            m.get("base", "reference"),
+            list(m.get("checks", [])),
+        )
+        for m in document["mutants"]
+    ]
     for mutant in mutants:
         if mutant.base != "reference" and mutant.base not in VARIANTS:
-            raise SuiteError(f"mutant {mutant.id}: unknown base {mutant.base!r} "
-                             f"(reference or one of {', '.join(sorted(VARIANTS))})")
+            raise SuiteError(
+                f"mutant {mutant.id}: unknown base {mutant.base!r} "
+                f"(reference or one of {', '.join(sorted(VARIANTS))})"
+            )
     return list(document.get("smoke", [])), mutants
 
 
@@ -70,8 +80,10 @@ def materialise(mutant: Mutant, into: Path) -> Path:
         text = file.read_text()
         found = text.count(patch["find"])
         if found != patch.get("count", 1):
-            raise SuiteError(f"mutant {mutant.id} is stale: {patch['file']} has {found} matches "
-                             f"for its patch, expected {patch.get('count', 1)}")
+            raise SuiteError(
+                f"mutant {mutant.id} is stale: {patch['file']} has {found} matches "
+                f"for its patch, expected {patch.get('count', 1)}"
+            )
         file.write_text(text.replace(patch["find"], patch["replace"]))
     return target
 
@@ -88,9 +100,11 @@ def materialise_mutant(mutant_id: str) -> Path:
     by_id = {m.id: m for m in mutants}
     if mutant_id not in by_id:
         names = sorted(by_id)
-        raise SuiteError(f"PLUGIN=mutant:{mutant_id}: no such mutant in fixtures/plugins/mutants/"
-                         f"{MUTANTS_FILE.name} (e.g. {', '.join(names[:4])}; "
-                         f"{len(names)} in all)")
+        raise SuiteError(
+            f"PLUGIN=mutant:{mutant_id}: no such mutant in fixtures/plugins/mutants/"
+            f"{MUTANTS_FILE.name} (e.g. {', '.join(names[:4])}; "
+            f"{len(names)} in all)"
+        )
     mutant = by_id[mutant_id]
     key = f"{mutant.base}\0{base_digest(mutant.base)}\0{json.dumps(mutant.patches, sort_keys=True)}"
     return cached(f"mutant-{mutant_id}", key, lambda tmp: materialise(mutant, tmp))

@@ -26,17 +26,18 @@ class TargetSpec:
         if text == "reference" or text.startswith("reference@"):
             profile = text.partition("@")[2] or "newest"
             if profile not in PROFILES:
-                raise SuiteError(f"PLATFORM={text}: unknown reference profile {profile!r} "
-                                 f"(known: {', '.join(PROFILES)})")
+                raise SuiteError(
+                    f"PLATFORM={text}: unknown reference profile {profile!r} (known: {', '.join(PROFILES)})"
+                )
             return cls("reference", profile=profile)
         if text.startswith("url:"):
-            url = text[len("url:"):].rstrip("/")
+            url = text[len("url:") :].rstrip("/")
             parts = urlsplit(url)
             if parts.scheme not in ("http", "https") or not parts.hostname:
                 raise SuiteError(f"PLATFORM={text}: give the agent's base URL, e.g. url:http://host:8080")
             return cls("url", url=url)
         if text.startswith("compose:"):
-            rest = text[len("compose:"):]
+            rest = text[len("compose:") :]
             path, _, where = rest.partition("#")
             service, _, port = where.partition(":")
             file = Path(path).expanduser()
@@ -46,5 +47,7 @@ class TargetSpec:
                 return cls("compose", file.resolve(), service or "axonflow-agent", int(port or 8080))
             except ValueError:
                 raise SuiteError(f"PLATFORM={text}: the port after ':' must be a number") from None
-        raise SuiteError(f"PLATFORM={text} is not a known target "
-                         "(reference, compose:<file>[#service[:port]], url:<endpoint>)")
+        raise SuiteError(
+            f"PLATFORM={text} is not a known target "
+            "(reference, compose:<file>[#service[:port]], url:<endpoint>)"
+        )

@@ -74,8 +74,13 @@ class PluginSource:
             raise SuiteError(f"PLUGIN={shown}: invalid JSON in the plugin ({exc})") from None
         except OSError as exc:
             raise SuiteError(f"PLUGIN={shown}: cannot read the plugin ({exc.strerror})") from None
-        return cls(root.resolve(), str(meta.get("name", "unknown")), str(meta.get("version", "unknown")),
-                   spec or str(path), commit)
+        return cls(
+            root.resolve(),
+            str(meta.get("name", "unknown")),
+            str(meta.get("version", "unknown")),
+            spec or str(path),
+            commit,
+        )
 
     @classmethod
     def from_spec(cls, spec: str | Path) -> PluginSource:
@@ -86,7 +91,7 @@ class PluginSource:
         if text in VARIANTS:
             return cls.from_path(materialise_variant(text), spec=text)
         if text.startswith("mutant:"):
-            return cls.from_path(materialise_mutant(text[len("mutant:"):]), spec=text)
+            return cls.from_path(materialise_mutant(text[len("mutant:") :]), spec=text)
         location, ref = split_ref(text)
         if _URL_RE.match(text):
             if not ref:
@@ -140,14 +145,21 @@ def split_ref(spec: str) -> tuple[str, str]:
     at = spec.rfind("@")
     if at <= 0 or at < spec.rfind(":") or at == len(spec) - 1:
         return spec, ""
-    return spec[:at], spec[at + 1:]
+    return spec[:at], spec[at + 1 :]
 
 
 def _git(*args: str, cwd: Path | None = None, timeout: float = 300) -> str:
     if shutil.which("git") is None:
         raise SuiteError("git is not on PATH: it is needed to take the plugin from a git ref")
-    proc = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=timeout, check=False, env={**os.environ, "GIT_TERMINAL_PROMPT": "0"})
+    proc = subprocess.run(
+        ["git", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+        env={**os.environ, "GIT_TERMINAL_PROMPT": "0"},
+    )
     if proc.returncode != 0:
         last = (proc.stderr.strip().splitlines() or ["(no output)"])[-1]
         raise SuiteError(last)

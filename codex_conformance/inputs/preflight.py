@@ -13,8 +13,9 @@ from codex_conformance.paths import REFERENCE_PLUGIN
 DEFAULT_CODEX_VERSION = "0.169.0"
 
 
-def validate(plugin_path: str | None = None, version: str | None = None,
-             platform: str | None = None) -> tuple[PluginSource, str, str]:
+def validate(
+    plugin_path: str | None = None, version: str | None = None, platform: str | None = None
+) -> tuple[PluginSource, str, str]:
     """The cell's three inputs, checked; each falls back to its env var, then the default.
 
     The plugin may be a spec (``mutant:<id>``, ``<repo>@<ref>``, ``<git URL>@<ref>``,

@@ -26,17 +26,26 @@ def validate_userland(userland: str | None = None) -> str:
     naming the choices."""
     value = userland or os.environ.get("USERLAND") or DEFAULT_USERLAND
     if value not in USERLANDS:
-        raise SuiteError(f"USERLAND={value} is not a userland the codex image can be built from: "
-                         f"use one of {', '.join(USERLANDS)}")
+        raise SuiteError(
+            f"USERLAND={value} is not a userland the codex image can be built from: "
+            f"use one of {', '.join(USERLANDS)}"
+        )
     return value
 
 
 def userland_tools_script() -> str:
     """A shell snippet printing ``name<TAB>first version line`` for each userland tool."""
-    return "; ".join(f"printf '%s\\t%s\\n' {name} \"$({command} 2>&1 | head -1)\""
-                     for name, command in USERLAND_TOOLS.items())
+    return "; ".join(
+        f"printf '%s\\t%s\\n' {name} \"$({command} 2>&1 | head -1)\""
+        for name, command in USERLAND_TOOLS.items()
+    )
 
 
 def parse_userland_tools(text: str) -> dict[str, str]:
-    return {name: value.strip() for line in text.splitlines() if "\t" in line
-            for name, value in [line.split("\t", 1)] if name in USERLAND_TOOLS}
+    return {
+        name: value.strip()
+        for line in text.splitlines()
+        if "\t" in line
+        for name, value in [line.split("\t", 1)]
+        if name in USERLAND_TOOLS
+    }

@@ -38,8 +38,11 @@ def _clean(value: Any, redactor: Redactor) -> Any:
     if type(value).__module__.startswith("_pytest") and hasattr(value, "__dict__"):
         # ExceptionChainRepr, ReprTraceback, ReprEntry, ReprFileLocation, ReprFuncArgs ...:
         # dataclasses (some frozen) holding the lines pytest renders.
-        names = ([f.name for f in dataclasses.fields(value)] if dataclasses.is_dataclass(value)
-                 else list(vars(value)))
+        names = (
+            [f.name for f in dataclasses.fields(value)]
+            if dataclasses.is_dataclass(value)
+            else list(vars(value))
+        )
         for name in names:
             object.__setattr__(value, name, _clean(getattr(value, name), redactor))
     return value

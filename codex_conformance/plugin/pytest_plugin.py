@@ -49,8 +49,17 @@ from codex_conformance.stack.resources import (
 from codex_conformance.stack.stack import Stack, StackConfig, remove_stale_reaper_dirs
 
 HOST_ENV_TO_STRIP = (
-    "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "http_proxy", "https_proxy",
-    "all_proxy", "no_proxy", "SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "ALL_PROXY",
+    "NO_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "all_proxy",
+    "no_proxy",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "REQUESTS_CA_BUNDLE",
     "CURL_CA_BUNDLE",
 )
 
@@ -90,46 +99,77 @@ _USED_ENTRIES: set[str] = set()  # invariant manifest entries that knew a violat
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("codex-conformance")
-    group.addoption("--plugin", default=None,
-                    help="plugin under test (env PLUGIN; default reference): a checkout directory, "
-                         "<git repo>@<ref>, <git URL>@<ref> or mutant:<ID>")
-    group.addoption("--codex-version", default=None,
-                    help=f"@openai/codex npm version (env CODEX_VERSION; default {DEFAULT_CODEX_VERSION})")
-    group.addoption("--platform", default=None,
-                    help="platform target (env PLATFORM; default reference)")
-    group.addoption("--mode", default=None,
-                    help="how Codex runs (env MODE; default bypass): bypass, read-only, workspace-write "
-                         "or on-request (codex/modes.py)")
-    group.addoption("--userland", default=None,
-                    help="the Debian release the codex image is built from, whose bash, jq and curl "
-                         "the plugin's hooks run on (env USERLAND; default bookworm): bookworm or trixie")
-    group.addoption("--checks", default="",
-                    help="comma-separated check IDs or patterns: run only these (e.g. ENF-SSRF,ENF-ALLOW; "
-                         "BND-*,MAP-* for the boundary checks and the boundary map's routes)")
-    group.addoption("--list-checks", action="store_true",
-                    help="print the check catalogue (ID, area, contract item, summary) and exit")
+    group.addoption(
+        "--plugin",
+        default=None,
+        help="plugin under test (env PLUGIN; default reference): a checkout directory, "
+        "<git repo>@<ref>, <git URL>@<ref> or mutant:<ID>",
+    )
+    group.addoption(
+        "--codex-version",
+        default=None,
+        help=f"@openai/codex npm version (env CODEX_VERSION; default {DEFAULT_CODEX_VERSION})",
+    )
+    group.addoption("--platform", default=None, help="platform target (env PLATFORM; default reference)")
+    group.addoption(
+        "--mode",
+        default=None,
+        help="how Codex runs (env MODE; default bypass): bypass, read-only, workspace-write "
+        "or on-request (codex/modes.py)",
+    )
+    group.addoption(
+        "--userland",
+        default=None,
+        help="the Debian release the codex image is built from, whose bash, jq and curl "
+        "the plugin's hooks run on (env USERLAND; default bookworm): bookworm or trixie",
+    )
+    group.addoption(
+        "--checks",
+        default="",
+        help="comma-separated check IDs or patterns: run only these (e.g. ENF-SSRF,ENF-ALLOW; "
+        "BND-*,MAP-* for the boundary checks and the boundary map's routes)",
+    )
+    group.addoption(
+        "--list-checks",
+        action="store_true",
+        help="print the check catalogue (ID, area, contract item, summary) and exit",
+    )
 
 
 def _cell(state: SuiteState) -> dict[str, str]:
-    return {"plugin": state.plugin.version, "codex": state.codex_version, "platform": state.platform,
-            "mode": state.mode, "userland": state.userland}
+    return {
+        "plugin": state.plugin.version,
+        "codex": state.codex_version,
+        "platform": state.platform,
+        "mode": state.mode,
+        "userland": state.userland,
+    }
 
 
 def pytest_configure(config: pytest.Config) -> None:
     try:
-        plugin, version, platform = validate(config.getoption("--plugin"),
-                                             config.getoption("--codex-version"),
-                                             config.getoption("--platform"))
+        plugin, version, platform = validate(
+            config.getoption("--plugin"), config.getoption("--codex-version"), config.getoption("--platform")
+        )
         mode = validate_mode(config.getoption("--mode"))
         userland = validate_userland(config.getoption("--userland"))
     except SuiteError as exc:
         raise pytest.UsageError(str(exc)) from None
-    summary = Summary(cell={
-        "plugin": {"source": str(plugin.path), "name": plugin.name, "version": plugin.version,
-                   **({"spec": plugin.spec} if plugin.spec != str(plugin.path) else {}),
-                   **({"commit": plugin.commit} if plugin.commit else {})},
-        "codex": version, "platform": platform, "mode": mode, "userland": userland,
-    })
+    summary = Summary(
+        cell={
+            "plugin": {
+                "source": str(plugin.path),
+                "name": plugin.name,
+                "version": plugin.version,
+                **({"spec": plugin.spec} if plugin.spec != str(plugin.path) else {}),
+                **({"commit": plugin.commit} if plugin.commit else {}),
+            },
+            "codex": version,
+            "platform": platform,
+            "mode": mode,
+            "userland": userland,
+        }
+    )
     if not _is_worker(config):
         # This run's id: its workers inherit it, artifacts carry it (artifacts.RUN_FILE).
         os.environ[ARTIFACT_RUN_ENV] = new_run_id()
@@ -167,8 +207,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     seen: dict[str, str] = {}
     wanted = {c.strip() for c in config.getoption("--checks").split(",") if c.strip()}
     if wanted:
-        ids = {i: m.kwargs.get("id", "") for i in items
-               if (m := _check_marker(i) or i.get_closest_marker("route")) is not None}
+        ids = {
+            i: m.kwargs.get("id", "")
+            for i in items
+            if (m := _check_marker(i) or i.get_closest_marker("route")) is not None
+        }
         unknown = sorted(w for w in wanted if not any(fnmatch.fnmatchcase(v, w) for v in ids.values()))
         if unknown:
             raise pytest.UsageError(f"--checks names unknown check IDs: {', '.join(unknown)}")
@@ -189,9 +232,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if known is not None:
             # Only the check's own assertion is the known failure: an error in the harness
             # (a stack that did not start) must still fail the run.
-            item.add_marker(pytest.mark.xfail(
-                strict=True, raises=AssertionError,
-                reason=known.named))
+            item.add_marker(pytest.mark.xfail(strict=True, raises=AssertionError, reason=known.named))
 
 
 def _catalogue(items: list[pytest.Item]) -> str:
@@ -235,9 +276,13 @@ def _allure_cell(request: pytest.FixtureRequest) -> None:
         return
     state = request.config.stash[STATE]
     allure.dynamic.label("check", marker.kwargs.get("id", ""))
-    for name, value in (("plugin", f"{state.plugin.spec} ({state.plugin.version})"),
-                        ("codex", state.codex_version), ("platform", state.platform),
-                        ("mode", state.mode), ("userland", state.userland)):
+    for name, value in (
+        ("plugin", f"{state.plugin.spec} ({state.plugin.version})"),
+        ("codex", state.codex_version),
+        ("platform", state.platform),
+        ("mode", state.mode),
+        ("userland", state.userland),
+    ):
         allure.dynamic.parameter(name, value)
 
 
@@ -250,17 +295,26 @@ def stack(request: pytest.FixtureRequest) -> Iterator[Stack]:
         removed = sweep(client)
         remove_stale_reaper_dirs()
         if any(removed):
-            sys.stderr.write(f"\n[codex-conformance] swept {removed[0]} containers and "
-                             f"{removed[1]} networks left by dead runs\n")
+            sys.stderr.write(
+                f"\n[codex-conformance] swept {removed[0]} containers and "
+                f"{removed[1]} networks left by dead runs\n"
+            )
         state.run_id = new_run_id()
         labels = RunLabels(state.run_id, owner_token())
         with contextlib.ExitStack() as scope:
             # The allure "build" phase: images found or built, the stack started.
-            with allure.step(f"build: images for Codex {state.codex_version} on {state.userland} "
-                             f"and the stack ({state.platform})"):
-                s = scope.enter_context(Stack(client, Images(client), labels,
-                                              StackConfig(state.codex_version, state.platform,
-                                                          state.userland)))
+            with allure.step(
+                f"build: images for Codex {state.codex_version} on {state.userland} "
+                f"and the stack ({state.platform})"
+            ):
+                s = scope.enter_context(
+                    Stack(
+                        client,
+                        Images(client),
+                        labels,
+                        StackConfig(state.codex_version, state.platform, state.userland),
+                    )
+                )
             state.stack = s
             yield s
         state.stack = None
@@ -300,8 +354,9 @@ def conformance(request: pytest.FixtureRequest, stack: Stack) -> Runner:
     lacking = capabilities.missing(_needs(request.node, state.mode), stack.capabilities)
     if lacking:
         # A Codex-side gap: reported as its own outcome, never a pass and never the plugin's.
-        pytest.skip(capabilities.not_applicable(state.codex_version, state.userland, lacking,
-                                                stack.capabilities))
+        pytest.skip(
+            capabilities.not_applicable(state.codex_version, state.userland, lacking, stack.capabilities)
+        )
     runner = Runner(stack, state.plugin, marker.kwargs["id"], state.mode)
     request.node.stash[RUNNER] = runner
     if not state.summary.cell.get("userland_tools") and stack.userland_tools:
@@ -361,19 +416,31 @@ def _write_artifacts(item: pytest.Item, state: SuiteState, longrepr: str) -> Non
             writer.write_json(f"session{n}-model-transcript.json", obs.model_requests)
             writer.write_json(f"session{n}-platform-requests.json", obs.platform_requests)
             for hostname in state.stack.outside if state.stack else ():
-                writer.write_json(f"session{n}-outside-{hostname}.json", {
-                    "requests": obs.outside_requests(hostname),
-                    "connections": obs.outside_connections(hostname)})
+                writer.write_json(
+                    f"session{n}-outside-{hostname}.json",
+                    {
+                        "requests": obs.outside_requests(hostname),
+                        "connections": obs.outside_connections(hostname),
+                    },
+                )
             observed = obs.hook_calls()
             if observed:
                 writer.write_json(f"session{n}-hook-observer.json", [asdict(c) for c in observed])
-            writer.write_json(f"session{n}-dns.json", {
-                "plugin_or_unknown": obs.dns_queries(), "codex_own": obs.codex_own_dns_queries()})
-            writer.write_json(f"session{n}-session.json", {
-                "scenario_key": obs.rendered.key, "prompt": obs.rendered.prompt,
-                "turns": obs.rendered.turns, "install_steps": obs.install_steps,
-                "env": state.redactor.env(obs.env), "paths": obs.paths.root,
-            })
+            writer.write_json(
+                f"session{n}-dns.json",
+                {"plugin_or_unknown": obs.dns_queries(), "codex_own": obs.codex_own_dns_queries()},
+            )
+            writer.write_json(
+                f"session{n}-session.json",
+                {
+                    "scenario_key": obs.rendered.key,
+                    "prompt": obs.rendered.prompt,
+                    "turns": obs.rendered.turns,
+                    "install_steps": obs.install_steps,
+                    "env": state.redactor.env(obs.env),
+                    "paths": obs.paths.root,
+                },
+            )
     if state.stack is not None:
         for kind, text in state.stack.logs().items():
             writer.write_text(f"container-{kind.replace(' ', '-')}.log", text)
@@ -385,10 +452,17 @@ def _write_tui_evidence(writer: ArtifactWriter, runner: Runner | None) -> None:
     for n, run in enumerate(runner.tui_runs if runner is not None else [], 1):
         writer.write_text(f"tui{n}-screen.txt", run.tui.evidence())
         writer.write_text(f"tui{n}.cast", run.tui.terminal.cast())
-        writer.write_json(f"tui{n}-session.json", {
-            "scenario_key": run.rendered.key, "prompt": run.rendered.prompt,
-            "command": run.tui.command, "exit_code": run.tui.exit_code,
-            "install_steps": run.steps, "paths": run.paths.root})
+        writer.write_json(
+            f"tui{n}-session.json",
+            {
+                "scenario_key": run.rendered.key,
+                "prompt": run.rendered.prompt,
+                "command": run.tui.command,
+                "exit_code": run.tui.exit_code,
+                "install_steps": run.steps,
+                "paths": run.paths.root,
+            },
+        )
 
 
 def _keep_tui_evidence(item: pytest.Item, state: SuiteState) -> None:
@@ -423,8 +497,10 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
     state = item.config.stash[STATE]
     marker = _check_marker(item)
     check_id = marker.kwargs.get("id", "") if marker else ""
-    known = {v: next((d for d in state.known_invariants if d.covers(check_id, v.invariant, v.detail)), None)
-             for v in violations}
+    known = {
+        v: next((d for d in state.known_invariants if d.covers(check_id, v.invariant, v.detail)), None)
+        for v in violations
+    }
     unknown = [v for v, d in known.items() if d is None]
     if any(d is not None for d in known.values()):
         item.stash[KNOWN_BROKEN] = sorted({v.invariant for v, d in known.items() if d is not None})
@@ -447,12 +523,19 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     if marker is None:
         clean_report(report, item.config.stash[STATE].redactor)
         return report
-    report.user_properties.append((CHECK_PROPERTY, {
-        "id": marker.kwargs["id"], "area": marker.kwargs.get("area", ""),
-        "contract": marker.kwargs.get("contract", ""), "summary": marker.kwargs.get("summary", ""),
-        "required": item.get_closest_marker("required") is not None,
-        "worker": getattr(item.config, "workerinput", {}).get("workerid", ""),
-    }))
+    report.user_properties.append(
+        (
+            CHECK_PROPERTY,
+            {
+                "id": marker.kwargs["id"],
+                "area": marker.kwargs.get("area", ""),
+                "contract": marker.kwargs.get("contract", ""),
+                "summary": marker.kwargs.get("summary", ""),
+                "required": item.get_closest_marker("required") is not None,
+                "worker": getattr(item.config, "workerinput", {}).get("workerid", ""),
+            },
+        )
+    )
     if call.when == "call" and item.stash.get(BROKEN, None):
         report.user_properties.append((INVARIANTS_PROPERTY, item.stash[BROKEN]))
     if call.when == "call" and item.stash.get(KNOWN_BROKEN, None):
@@ -464,9 +547,12 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         lost = engine_answers()
         if lost is not None:
             where = os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
-            pytest.exit(f"codex-conformance: the Docker engine at {where} stopped answering mid-run "
-                        f"({lost}) during {marker.kwargs['id']}; its containers are gone or "
-                        "unreachable: restart it (make docker) and run again", returncode=3)
+            pytest.exit(
+                f"codex-conformance: the Docker engine at {where} stopped answering mid-run "
+                f"({lost}) during {marker.kwargs['id']}; its containers are gone or "
+                "unreachable: restart it (make docker) and run again",
+                returncode=3,
+            )
     if report.failed or (hasattr(report, "wasxfail") and report.skipped):
         # A known deviation (xfail) is still a failure: a release reviewer needs the same
         # evidence (what was observed, not only the manifest's reason) to confirm it.
@@ -488,7 +574,12 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 # a broken invariant, pytest.fail. Anything else raised while a check runs (a HarnessError,
 # a KeyError in an evidence reader, the Docker API) is the suite's own failure.
 CHECK_FAILURES: tuple[type[BaseException], ...] = (
-    AssertionError, InvariantViolation, pytest.fail.Exception, pytest.skip.Exception, pytest.xfail.Exception)
+    AssertionError,
+    InvariantViolation,
+    pytest.fail.Exception,
+    pytest.skip.Exception,
+    pytest.xfail.Exception,
+)
 
 
 def _is_harness_failure(call: pytest.CallInfo[None]) -> bool:
@@ -513,8 +604,10 @@ def _unknown_failure_of_known_deviation(item: pytest.Item, report: pytest.TestRe
     report.outcome = "failed"
     del report.wasxfail
     manifests = ", ".join(entry.manifests)
-    report.longrepr = (f"the known deviation [{manifests}] expects a failure matching {entry.observed!r}, "
-                       f"observed: {observed}\n\n{report.longreprtext}")
+    report.longrepr = (
+        f"the known deviation [{manifests}] expects a failure matching {entry.observed!r}, "
+        f"observed: {observed}\n\n{report.longreprtext}"
+    )
 
 
 def _outcome(reports: list[pytest.TestReport]) -> tuple[str, str]:
@@ -552,12 +645,13 @@ def _outcome(reports: list[pytest.TestReport]) -> tuple[str, str]:
 # chunk header Codex puts before a command's output, bare data a message starts with.
 _NOT_A_REASON = re.compile(
     r"^(\[gw\d+\] .*|(Chunk ID:|Wall time:|Process exited with code|Original token count:|Output:).*"
-    r"|[\[\]{}()'\",.: 0-9-]*|assert .*)$")
+    r"|[\[\]{}()'\",.: 0-9-]*|assert .*)$"
+)
 
 
 def _is_data(line: str) -> bool:
     """A line that is a value, not words: a repr (``['Blocked']``, ``{'allowed': True, …``)."""
-    if line[:1] in "[{(" or line[:2] in ("b'", "b\""):
+    if line[:1] in "[{(" or line[:2] in ("b'", 'b"'):
         return True
     try:
         ast.literal_eval(line)
@@ -581,8 +675,9 @@ def first_line(report: pytest.TestReport) -> str:
     candidates = [rest, *lines[1:]]
     # pytest's rewritten "assert …" line, and its explanation after it, follow the message.
     compared = next((i for i, c in enumerate(candidates) if c.startswith("assert ")), len(candidates))
-    chosen = next((c for c in candidates[:compared]
-                   if not _NOT_A_REASON.fullmatch(c) and not _is_data(c)), None)
+    chosen = next(
+        (c for c in candidates[:compared] if not _NOT_A_REASON.fullmatch(c) and not _is_data(c)), None
+    )
     if chosen is None:  # only data: the "assert" line says what was compared
         chosen = candidates[compared] if compared < len(candidates) else (rest or lines[0])
     kind = kind.rsplit(".", 1)[-1]
@@ -620,13 +715,21 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
         return
     reports = _PENDING.pop(report.nodeid)
     outcome, reason = _outcome(reports)
-    _SUMMARY_SINK[0].record(CheckResult(
-        id=check["id"], outcome=outcome, duration_s=round(sum(r.duration for r in reports), 3),
-        area=check["area"], contract=check["contract"], summary=check["summary"],
-        reason=reason, required=check["required"], worker=check["worker"],
-        invariants=_property_items(reports, INVARIANTS_PROPERTY),
-        known_invariants=_property_items(reports, KNOWN_INVARIANTS_PROPERTY),
-    ))
+    _SUMMARY_SINK[0].record(
+        CheckResult(
+            id=check["id"],
+            outcome=outcome,
+            duration_s=round(sum(r.duration for r in reports), 3),
+            area=check["area"],
+            contract=check["contract"],
+            summary=check["summary"],
+            reason=reason,
+            required=check["required"],
+            worker=check["worker"],
+            invariants=_property_items(reports, INVARIANTS_PROPERTY),
+            known_invariants=_property_items(reports, KNOWN_INVARIANTS_PROPERTY),
+        )
+    )
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
@@ -648,13 +751,16 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         stale = [d.key for d in state.known_invariants if d.key not in _USED_ENTRIES]
         state.summary.stale = stale
         if stale:
-            sys.stderr.write("\n[codex-conformance] stale invariant deviations (no session broke them): "
-                             f"{'; '.join(stale)}\n")
+            sys.stderr.write(
+                "\n[codex-conformance] stale invariant deviations (no session broke them): "
+                f"{'; '.join(stale)}\n"
+            )
             session.exitstatus = 1
     state.summary.write(reports_dir() / "summary.json", state.redactor.data)
     skipped = state.summary.skipped_required()
     if skipped and session.exitstatus == 0:
         names = ", ".join(f"{c.id} ({c.reason})" for c in skipped)
-        sys.stderr.write("\n[codex-conformance] required checks were skipped, "
-                         f"so this run is not a pass: {names}\n")
+        sys.stderr.write(
+            f"\n[codex-conformance] required checks were skipped, so this run is not a pass: {names}\n"
+        )
         session.exitstatus = 1

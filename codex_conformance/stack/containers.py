@@ -69,8 +69,7 @@ class ExecResult:
 class HttpReady(WaitStrategy):
     """Ready when ``GET http://<ip>:<port><path>`` answers 200 from the test process."""
 
-    def __init__(self, port: int, path: str = "/health", timeout_s: float = 30.0,
-                 hint: str = "") -> None:
+    def __init__(self, port: int, path: str = "/health", timeout_s: float = 30.0, hint: str = "") -> None:
         super().__init__()
         self.port, self.path, self.hint = port, path, hint
         self.with_startup_timeout(int(timeout_s))
@@ -119,7 +118,8 @@ class LogReady(WaitStrategy):
             time.sleep(0.05)
         raise TimeoutError(
             f"{container.kind} did not log {self.text!r} within {self._startup_timeout}s "
-            f"(status {container.status})\n--- last logs ---\n{tail(container.logs_text())}")
+            f"(status {container.status})\n--- last logs ---\n{tail(container.logs_text())}"
+        )
 
 
 class SuiteContainer(DockerContainer):
@@ -127,9 +127,17 @@ class SuiteContainer(DockerContainer):
 
     kind = "container"
 
-    def __init__(self, image: str, labels: RunLabels, network: SuiteNetwork | None,
-                 name: str, aliases: tuple[str, ...] = (), command: list[str] | None = None,
-                 volumes: dict[str, tuple[str, str]] | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        image: str,
+        labels: RunLabels,
+        network: SuiteNetwork | None,
+        name: str,
+        aliases: tuple[str, ...] = (),
+        command: list[str] | None = None,
+        volumes: dict[str, tuple[str, str]] | None = None,
+        **kwargs: Any,
+    ) -> None:
         kwargs.setdefault("init", True)  # reap the hook processes Codex leaves behind
         super().__init__(image, name=name, command=command)  # type: ignore[arg-type]
         for host_path, (bind, mode) in (volumes or {}).items():
@@ -164,13 +172,23 @@ class SuiteContainer(DockerContainer):
         except Exception as exc:  # the container may already be gone
             return f"(no logs: {exc})"
 
-    def run(self, command: list[str], user: str | None = None,
-            env: dict[str, str] | None = None, workdir: str | None = None) -> ExecResult:
-        result = self.container.exec_run(command, user=user or "", environment=env,
-                                         workdir=workdir, demux=True)
+    def run(
+        self,
+        command: list[str],
+        user: str | None = None,
+        env: dict[str, str] | None = None,
+        workdir: str | None = None,
+    ) -> ExecResult:
+        result = self.container.exec_run(
+            command, user=user or "", environment=env, workdir=workdir, demux=True
+        )
         out, err = result.output
-        return ExecResult(command, result.exit_code,
-                          (out or b"").decode(errors="replace"), (err or b"").decode(errors="replace"))
+        return ExecResult(
+            command,
+            result.exit_code,
+            (out or b"").decode(errors="replace"),
+            (err or b"").decode(errors="replace"),
+        )
 
     def run_ok(self, command: list[str], **kwargs: Any) -> ExecResult:
         """Run, and raise HarnessError with the command and its output when it does not exit
@@ -179,8 +197,10 @@ class SuiteContainer(DockerContainer):
         result = self.run(command, **kwargs)
         if result.exit_code != 0:
             shown = " ".join(command)
-            raise HarnessError(f"a suite step failed in the {self.kind} container (exit {result.exit_code}): "
-                               f"{shown[:120]}{'…' if len(shown) > 120 else ''}\n{result.describe()}")
+            raise HarnessError(
+                f"a suite step failed in the {self.kind} container (exit {result.exit_code}): "
+                f"{shown[:120]}{'…' if len(shown) > 120 else ''}\n{result.describe()}"
+            )
         return result
 
     def read_file(self, path: str) -> str | None:
@@ -211,8 +231,13 @@ class SuiteContainer(DockerContainer):
                     files[member.name.partition("/")[2]] = handle.read().decode(errors="replace")
         return files
 
-    def put_files(self, files: dict[str, bytes | str], owner: int = 1000, mode: int = 0o644,
-                  modes: dict[str, int] | None = None) -> None:
+    def put_files(
+        self,
+        files: dict[str, bytes | str],
+        owner: int = 1000,
+        mode: int = 0o644,
+        modes: dict[str, int] | None = None,
+    ) -> None:
         """Write files (absolute paths) into the container through the API (no bind mount,
         so it also works against a remote engine)."""
         buffer = io.BytesIO()
@@ -248,9 +273,14 @@ class ModelDouble(SuiteContainer):
     ALIAS = "model.conformance.test"
 
     def __init__(self, image: str, labels: RunLabels, network: SuiteNetwork, name: str) -> None:
-        super().__init__(image, labels, network, name, aliases=(self.ALIAS,),
-                         command=["python3", "-m", "codex_conformance.services.modeldouble",
-                                  "--port", str(self.PORT)])
+        super().__init__(
+            image,
+            labels,
+            network,
+            name,
+            aliases=(self.ALIAS,),
+            command=["python3", "-m", "codex_conformance.services.modeldouble", "--port", str(self.PORT)],
+        )
         self.waiting_for(HttpReady(self.PORT, hint="is the services image current?"))
 
 
@@ -263,11 +293,32 @@ class ReferencePlatform(SuiteContainer):
 
     ENTERPRISE_ALIAS = "axonflow-enterprise.conformance.test"
 
-    def __init__(self, image: str, labels: RunLabels, network: SuiteNetwork, name: str,
-                 extra_args: tuple[str, ...] = (), alias: str = ALIAS) -> None:
-        super().__init__(image, labels, network, name, aliases=(alias,),
-                         command=["python3", "-m", "codex_conformance.services.refplatform",
-                                  "--host", "0.0.0.0", "--port", str(self.PORT), *extra_args])
+    def __init__(
+        self,
+        image: str,
+        labels: RunLabels,
+        network: SuiteNetwork,
+        name: str,
+        extra_args: tuple[str, ...] = (),
+        alias: str = ALIAS,
+    ) -> None:
+        super().__init__(
+            image,
+            labels,
+            network,
+            name,
+            aliases=(alias,),
+            command=[
+                "python3",
+                "-m",
+                "codex_conformance.services.refplatform",
+                "--host",
+                "0.0.0.0",
+                "--port",
+                str(self.PORT),
+                *extra_args,
+            ],
+        )
         self.waiting_for(HttpReady(self.PORT, hint="see the refplatform traceback above"))
 
 
@@ -278,12 +329,37 @@ class RecordingProxy(SuiteContainer):
     PORT = 8080
     CONTROL_PORT = 8081
 
-    def __init__(self, image: str, labels: RunLabels, network: SuiteNetwork | None, name: str,
-                 upstream: str, aliases: tuple[str, ...], **kwargs: Any) -> None:
-        super().__init__(image, labels, network, name, aliases=aliases, **kwargs,
-                         command=["python3", "-m", "codex_conformance.services.recorder", "--role", "proxy",
-                                  "--upstream", upstream, "--http-port", str(self.PORT),
-                                  "--control-port", str(self.CONTROL_PORT)])
+    def __init__(
+        self,
+        image: str,
+        labels: RunLabels,
+        network: SuiteNetwork | None,
+        name: str,
+        upstream: str,
+        aliases: tuple[str, ...],
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(
+            image,
+            labels,
+            network,
+            name,
+            aliases=aliases,
+            **kwargs,
+            command=[
+                "python3",
+                "-m",
+                "codex_conformance.services.recorder",
+                "--role",
+                "proxy",
+                "--upstream",
+                upstream,
+                "--http-port",
+                str(self.PORT),
+                "--control-port",
+                str(self.CONTROL_PORT),
+            ],
+        )
         self.waiting_for(HttpReady(self.CONTROL_PORT, path="/"))
 
 
@@ -296,8 +372,9 @@ class LoopbackAgent(RecordingProxy):
     kind = "loopback agent"
 
     def __init__(self, image: str, labels: RunLabels, name: str, codex: CodexBox, upstream: str) -> None:
-        super().__init__(image, labels, None, name, upstream, aliases=(),
-                         network_mode=f"container:{codex.container.id}")
+        super().__init__(
+            image, labels, None, name, upstream, aliases=(), network_mode=f"container:{codex.container.id}"
+        )
         self._codex = codex
 
     @property
@@ -312,12 +389,39 @@ class OutsideHost(SuiteContainer):
     kind = "outside host"
     CONTROL_PORT = 8081
 
-    def __init__(self, image: str, labels: RunLabels, network: SuiteNetwork, name: str,
-                 role: str, hostname: str, cert: ServerCert, upstream: str = "") -> None:
-        super().__init__(image, labels, network, name, aliases=(hostname,),
-                         command=["python3", "-m", "codex_conformance.services.recorder", "--role", role,
-                                  "--upstream", upstream, "--cert", "/certs/chain.pem",
-                                  "--key", "/certs/key.pem", "--control-port", str(self.CONTROL_PORT)])
+    def __init__(
+        self,
+        image: str,
+        labels: RunLabels,
+        network: SuiteNetwork,
+        name: str,
+        role: str,
+        hostname: str,
+        cert: ServerCert,
+        upstream: str = "",
+    ) -> None:
+        super().__init__(
+            image,
+            labels,
+            network,
+            name,
+            aliases=(hostname,),
+            command=[
+                "python3",
+                "-m",
+                "codex_conformance.services.recorder",
+                "--role",
+                role,
+                "--upstream",
+                upstream,
+                "--cert",
+                "/certs/chain.pem",
+                "--key",
+                "/certs/key.pem",
+                "--control-port",
+                str(self.CONTROL_PORT),
+            ],
+        )
         self.kind = f"outside host {hostname}"
         self.hostname = hostname
         # The tenant secret a Community-SaaS registration issues: the suite's, so it is
@@ -343,14 +447,22 @@ class CodexBox(SuiteContainer):
 
     CA_PATH = "/usr/local/share/ca-certificates/codex-conformance-run.crt"
 
-    def __init__(self, image: str, labels: RunLabels, network: SuiteNetwork, name: str,
-                 dns_server: str, ca_pem: bytes) -> None:
+    def __init__(
+        self, image: str, labels: RunLabels, network: SuiteNetwork, name: str, dns_server: str, ca_pem: bytes
+    ) -> None:
         # Docker's embedded DNS answers the run's own names and forwards every other name
         # to the upstream server given here: the run's sinkhole, never the outside world.
         # The seccomp profile that lets bubblewrap create its namespaces (the file says why
         # and what it still refuses): nothing else about the container is relaxed.
-        super().__init__(image, labels, network, name, command=["sleep", "infinity"],
-                         dns=[dns_server], security_opt=[f"seccomp={seccomp_profile()}"])
+        super().__init__(
+            image,
+            labels,
+            network,
+            name,
+            command=["sleep", "infinity"],
+            dns=[dns_server],
+            security_opt=[f"seccomp={seccomp_profile()}"],
+        )
         self.with_copy_into_container(ca_pem, self.CA_PATH, 0o644)
 
     def start(self) -> CodexBox:
@@ -366,8 +478,9 @@ class DnsSink(SuiteContainer):
     kind = "dns sink"
 
     def __init__(self, image: str, labels: RunLabels, network: SuiteNetwork, name: str) -> None:
-        super().__init__(image, labels, network, name,
-                         command=["python3", "-m", "codex_conformance.services.dnssink"])
+        super().__init__(
+            image, labels, network, name, command=["python3", "-m", "codex_conformance.services.dnssink"]
+        )
         self.waiting_for(LogReady("dns sink listening"))
 
     def queries(self, since: float = 0.0) -> list[str]:
@@ -385,12 +498,24 @@ class Reaper(SuiteContainer):
 
     kind = "reaper"
 
-    def __init__(self, image: str, labels: RunLabels, name: str, socket_dir: Path,
-                 engine_socket: str, grace_s: float) -> None:
+    def __init__(
+        self, image: str, labels: RunLabels, name: str, socket_dir: Path, engine_socket: str, grace_s: float
+    ) -> None:
         super().__init__(
-            image, labels, None, name, network_mode="none", auto_remove=True,
-            command=["python3", "-m", "codex_conformance.services.reaper",
-                     "--socket", "/reaper/reaper.sock", "--grace", str(grace_s)],
-            volumes={engine_socket: ("/var/run/docker.sock", "rw"),
-                     str(socket_dir): ("/reaper", "rw")},
+            image,
+            labels,
+            None,
+            name,
+            network_mode="none",
+            auto_remove=True,
+            command=[
+                "python3",
+                "-m",
+                "codex_conformance.services.reaper",
+                "--socket",
+                "/reaper/reaper.sock",
+                "--grace",
+                str(grace_s),
+            ],
+            volumes={engine_socket: ("/var/run/docker.sock", "rw"), str(socket_dir): ("/reaper", "rw")},
         )

@@ -56,7 +56,8 @@ def _tree(path: Path) -> list[Path]:
     if path.is_file():
         return [path]
     return [
-        p for p in path.rglob("*")
+        p
+        for p in path.rglob("*")
         if p.is_file() and "__pycache__" not in p.parts and not p.name.endswith(".pyc")
     ]
 
@@ -101,12 +102,16 @@ class Images:
         if os.geteuid() != 0:
             raise SuiteError("building the Debian base image needs root (debootstrap): run as root once")
         downloads.require_space(cache_dir(), 600, "building the Debian base image")
-        with phase(f"building the Debian {userland} base image with debootstrap", "about 1 min"), \
-                tempfile.TemporaryDirectory(dir=cache_dir()) as tmp:
+        with (
+            phase(f"building the Debian {userland} base image with debootstrap", "about 1 min"),
+            tempfile.TemporaryDirectory(dir=cache_dir()) as tmp,
+        ):
             tar = Path(tmp) / "rootfs.tar"
             proc = subprocess.Popen(
                 ["sh", str(script), str(tar), ",".join(BASE_PACKAGES), userland],
-                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
             )
             assert proc.stdout is not None
             tail: list[str] = []
@@ -118,9 +123,14 @@ class Images:
                 raise SuiteError(f"debootstrap of the base image failed: {' | '.join(tail[-3:])}")
             repository, version = tag.split(":")
             self.client.api.import_image(
-                src=str(tar), repository=repository, tag=version,
-                changes=[*BASE_ENV, f"LABEL {LABEL_PREFIX}.image=base",
-                         f"LABEL {LABEL_PREFIX}.userland={userland}"],
+                src=str(tar),
+                repository=repository,
+                tag=version,
+                changes=[
+                    *BASE_ENV,
+                    f"LABEL {LABEL_PREFIX}.image=base",
+                    f"LABEL {LABEL_PREFIX}.userland={userland}",
+                ],
             )
         return tag
 
@@ -128,8 +138,14 @@ class Images:
     def _build(self, tag: str, context: Path, base: str, kind: str, key: str) -> None:
         labels = {f"{LABEL_PREFIX}.image": kind, f"{LABEL_PREFIX}.cache-key": key}
         stream = self.client.api.build(
-            path=str(context), tag=tag, network_mode="none", rm=True, forcerm=True,
-            buildargs={"BASE": base}, labels=labels, decode=True,
+            path=str(context),
+            tag=tag,
+            network_mode="none",
+            rm=True,
+            forcerm=True,
+            buildargs={"BASE": base},
+            labels=labels,
+            decode=True,
         )
         tail: list[str] = []
         for chunk in stream:
@@ -155,8 +171,10 @@ class Images:
         tag = f"{REPO}/codex:{version}-{key[:16]}{suffix}"
         if self._exists(tag):
             return tag
-        with phase(f"building the codex {version} image ({userland})", "10-20 s"), \
-                tempfile.TemporaryDirectory(dir=cache_dir()) as tmp:
+        with (
+            phase(f"building the codex {version} image ({userland})", "10-20 s"),
+            tempfile.TemporaryDirectory(dir=cache_dir()) as tmp,
+        ):
             context = Path(tmp)
             shutil.copy(dockerfile, context / "Dockerfile")
             (context / "bin").mkdir()
@@ -180,8 +198,10 @@ class Images:
         tag = f"{REPO}/services:{key[:16]}"
         if self._exists(tag):
             return tag
-        with phase("building the services image", "about 10 s"), \
-                tempfile.TemporaryDirectory(dir=cache_dir()) as tmp:
+        with (
+            phase("building the services image", "about 10 s"),
+            tempfile.TemporaryDirectory(dir=cache_dir()) as tmp,
+        ):
             context = Path(tmp)
             shutil.copy(source / "Dockerfile", context / "Dockerfile")
             shutil.copy(source / "requirements.txt", context / "requirements.txt")
@@ -190,8 +210,9 @@ class Images:
             target.mkdir()
             for module in modules:
                 if module.is_dir():
-                    shutil.copytree(module, target / module.name,
-                                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+                    shutil.copytree(
+                        module, target / module.name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
+                    )
                 elif module.exists():
                     shutil.copy(module, target / module.name)
             self._build(tag, context, base, "services", key)

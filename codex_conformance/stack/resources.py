@@ -179,11 +179,13 @@ def sweep(client: docker.DockerClient, run_id: str | None = None) -> tuple[int, 
 
     containers = sum(
         _remove_container(api, c["Id"])
-        for c in api.containers(all=True, filters={"label": label}) if doomed(c.get("Labels"))
+        for c in api.containers(all=True, filters={"label": label})
+        if doomed(c.get("Labels"))
     )
     networks = sum(
         _remove_network(api, n["Id"])
-        for n in api.networks(filters={"label": label}) if doomed(n.get("Labels"))
+        for n in api.networks(filters={"label": label})
+        if doomed(n.get("Labels"))
     )
     return containers, networks
 
@@ -191,8 +193,8 @@ def sweep(client: docker.DockerClient, run_id: str | None = None) -> tuple[int, 
 def leftovers(client: docker.DockerClient, run_id: str) -> list[str]:
     """Names of anything of ``run_id`` still present (for the no-leak assertions)."""
     selector = {"label": f"{RUN_LABEL}={run_id}"}
-    names = [f"container {c['Names'][0].lstrip('/')}"
-             for c in client.api.containers(all=True, filters=selector)]
+    names = [
+        f"container {c['Names'][0].lstrip('/')}" for c in client.api.containers(all=True, filters=selector)
+    ]
     names += [f"network {n['Name']}" for n in client.api.networks(filters=selector)]
     return names
-

@@ -98,8 +98,9 @@ class ReaperLink:
 class Stack:
     """Context manager owning every container and the network of one run."""
 
-    def __init__(self, client: docker.DockerClient, images: Images, labels: RunLabels,
-                 config: StackConfig) -> None:
+    def __init__(
+        self, client: docker.DockerClient, images: Images, labels: RunLabels, config: StackConfig
+    ) -> None:
         self.client, self.images, self.labels, self.config = client, images, labels, config
         self.name = f"cc-{labels.run_id}"
         self._stack = contextlib.ExitStack()
@@ -127,8 +128,9 @@ class Stack:
             raise
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.close()
 
     def _start(self) -> None:
@@ -139,18 +141,27 @@ class Stack:
             self._start_reaper(services)
             self.network = self._stack.enter_context(SuiteNetwork(self.labels, self.name))
             self.dns = self._stack.enter_context(
-                DnsSink(services, self.labels, self.network, f"{self.name}-dns"))
+                DnsSink(services, self.labels, self.network, f"{self.name}-dns")
+            )
             self.model = self._stack.enter_context(
-                ModelDouble(services, self.labels, self.network, f"{self.name}-model"))
-            self.platform_client = self.target.start(TargetContext(
-                self.client, self.labels, self.name, self.network, services, self.enter, self.callback))
+                ModelDouble(services, self.labels, self.network, f"{self.name}-model")
+            )
+            self.platform_client = self.target.start(
+                TargetContext(
+                    self.client, self.labels, self.name, self.network, services, self.enter, self.callback
+                )
+            )
             self._stack.callback(self.platform_client.close)
             self._start_outside_hosts(services)
-            self.codex = self._stack.enter_context(CodexBox(
-                codex, self.labels, self.network, f"{self.name}-codex", self.dns.ip, self.ca.cert_pem))
+            self.codex = self._stack.enter_context(
+                CodexBox(
+                    codex, self.labels, self.network, f"{self.name}-codex", self.dns.ip, self.ca.cert_pem
+                )
+            )
             # The bash, jq and curl the plugin's hooks run on, for every report of the cell.
             self.userland_tools = parse_userland_tools(
-                self.codex.run_ok(["bash", "-c", userland_tools_script()]).stdout)
+                self.codex.run_ok(["bash", "-c", userland_tools_script()]).stdout
+            )
             # What this Codex can do here: the driver adapts, checks are judged applicable.
             self.capabilities = probe_all(self._probe)
             self.model_client = ModelClient(self.model.url(ModelDouble.PORT))
@@ -170,8 +181,14 @@ class Stack:
             return  # the reaper's socket is a host bind mount; the start/end sweep covers remote engines
         self._socket_dir = Path(tempfile.mkdtemp(prefix=f"{self.name}{REAPER_DIR_SUFFIX}"))
         self._socket_dir.chmod(0o777)
-        reaper = Reaper(services_image, self.labels, f"{self.name}-reaper", self._socket_dir,
-                        engine.removeprefix("unix://"), REAPER_GRACE_S)
+        reaper = Reaper(
+            services_image,
+            self.labels,
+            f"{self.name}-reaper",
+            self._socket_dir,
+            engine.removeprefix("unix://"),
+            REAPER_GRACE_S,
+        )
         reaper.start()
         try:
             link = ReaperLink(self._socket_dir / "reaper.sock", self.labels.selector)
@@ -179,8 +196,10 @@ class Stack:
             # A unix socket that forwards to an engine on another machine: the bind mounts
             # name paths on that machine, so the socket never appears here. Run without.
             self._remove_quietly(reaper)
-            say(f"stack {self.name}: no reaper (its socket never appeared in {self._socket_dir}: "
-                "is the engine on another machine?); the start/end sweeps clean up instead")
+            say(
+                f"stack {self.name}: no reaper (its socket never appeared in {self._socket_dir}: "
+                "is the engine on another machine?); the start/end sweeps clean up instead"
+            )
             return
         # Normal exit: close the link first, then remove the reaper ourselves so nothing of
         # the suite outlives the run (ExitStack runs callbacks last-in first-out).
@@ -196,19 +215,39 @@ class Stack:
         assert self.network is not None
         cert = self.ca.issue(*OUTSIDE_HOSTS)
         saas, telemetry = OUTSIDE_HOSTS
-        for role, hostname, upstream in (("saas", saas, self.platform_endpoint),
-                                         ("telemetry", telemetry, "")):
-            host = self.enter(OutsideHost(services, self.labels, self.network,
-                                          f"{self.name}-{hostname.split('.')[0]}", role, hostname,
-                                          cert, upstream))
+        for role, hostname, upstream in (
+            ("saas", saas, self.platform_endpoint),
+            ("telemetry", telemetry, ""),
+        ):
+            host = self.enter(
+                OutsideHost(
+                    services,
+                    self.labels,
+                    self.network,
+                    f"{self.name}-{hostname.split('.')[0]}",
+                    role,
+                    hostname,
+                    cert,
+                    upstream,
+                )
+            )
             client = RecorderClient(host.url(OutsideHost.CONTROL_PORT))
             self._stack.callback(client.close)
             self.outside[hostname] = client
             self.outside_containers.append(host)
         # The platform again, behind a certificate from a CA nobody trusts.
-        untrusted = self.enter(OutsideHost(
-            services, self.labels, self.network, f"{self.name}-untrusted", "proxy", UNTRUSTED_AGENT,
-            self.ca.issue(UNTRUSTED_AGENT, trusted=False), self.platform_endpoint))
+        untrusted = self.enter(
+            OutsideHost(
+                services,
+                self.labels,
+                self.network,
+                f"{self.name}-untrusted",
+                "proxy",
+                UNTRUSTED_AGENT,
+                self.ca.issue(UNTRUSTED_AGENT, trusted=False),
+                self.platform_endpoint,
+            )
+        )
         self.outside[UNTRUSTED_AGENT] = RecorderClient(untrusted.url(OutsideHost.CONTROL_PORT))
         self._stack.callback(self.outside[UNTRUSTED_AGENT].close)
         self.outside_containers.append(untrusted)
@@ -219,9 +258,17 @@ class Stack:
         (``outside[OTHER_MCP_HOST]``, reset with them before every session)."""
         if OTHER_MCP_HOST not in self.outside:
             assert self.network is not None
-            host = self.enter(OutsideHost(self.services_image, self.labels, self.network,
-                                          f"{self.name}-mcp-tools", "mcp", OTHER_MCP_HOST,
-                                          self.ca.issue(OTHER_MCP_HOST)))
+            host = self.enter(
+                OutsideHost(
+                    self.services_image,
+                    self.labels,
+                    self.network,
+                    f"{self.name}-mcp-tools",
+                    "mcp",
+                    OTHER_MCP_HOST,
+                    self.ca.issue(OTHER_MCP_HOST),
+                )
+            )
             client = RecorderClient(host.url(OutsideHost.CONTROL_PORT))
             self._stack.callback(client.close)
             self.outside[OTHER_MCP_HOST] = client
@@ -237,8 +284,9 @@ class Stack:
         """An agent at the codex box's own ``localhost:8080`` for as long as the block runs
         (the plugin's fallback when only AXONFLOW_AUTH is set); yields its request log."""
         assert self.codex is not None
-        with LoopbackAgent(self.services_image, self.labels, f"{self.name}-loopback", self.codex,
-                           self.platform_endpoint) as agent:
+        with LoopbackAgent(
+            self.services_image, self.labels, f"{self.name}-loopback", self.codex, self.platform_endpoint
+        ) as agent:
             client = PlatformClient(agent.url(LoopbackAgent.CONTROL_PORT))
             try:
                 yield client
@@ -280,6 +328,5 @@ class Stack:
         return f"http://{ModelDouble.ALIAS}:{ModelDouble.PORT}/v1"
 
     def logs(self) -> dict[str, str]:
-        containers = [self.dns, self.model, *self.target.containers(), *self.outside_containers,
-                      self.codex]
+        containers = [self.dns, self.model, *self.target.containers(), *self.outside_containers, self.codex]
         return {c.kind: c.logs_text() for c in containers if c}

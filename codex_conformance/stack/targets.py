@@ -78,15 +78,27 @@ class ReferenceTarget:
 
     def start(self, ctx: TargetContext) -> PlatformClient:
         services_image = ctx.services_image
-        self.container = ctx.enter(ReferencePlatform(
-            services_image, ctx.labels, ctx.network, f"{ctx.name}-platform",
-            extra_args=("--profile", self.profile)))
+        self.container = ctx.enter(
+            ReferencePlatform(
+                services_image,
+                ctx.labels,
+                ctx.network,
+                f"{ctx.name}-platform",
+                extra_args=("--profile", self.profile),
+            )
+        )
         # Its enterprise-mode twin: HTTP Basic required on every call, MCP included (§3.4),
         # with the demo client (REFPLATFORM_CLIENTS default demo-client:demo-secret).
-        self.enterprise = ctx.enter(ReferencePlatform(
-            services_image, ctx.labels, ctx.network, f"{ctx.name}-enterprise",
-            extra_args=("--profile", self.profile, "--mode", "enterprise"),
-            alias=ReferencePlatform.ENTERPRISE_ALIAS))
+        self.enterprise = ctx.enter(
+            ReferencePlatform(
+                services_image,
+                ctx.labels,
+                ctx.network,
+                f"{ctx.name}-enterprise",
+                extra_args=("--profile", self.profile, "--mode", "enterprise"),
+                alias=ReferencePlatform.ENTERPRISE_ALIAS,
+            )
+        )
         self.enterprise_client = PlatformClient(self.enterprise.url(ReferencePlatform.PORT))
         ctx.callback(self.enterprise_client.close)
         return PlatformClient(self.container.url(ReferencePlatform.PORT))
@@ -98,13 +110,18 @@ class ReferenceTarget:
 def compose_command() -> list[str]:
     """The compose CLI: the v2 plugin when present, else Debian's docker-compose v1."""
     docker_cli = shutil.which("docker")
-    if docker_cli and subprocess.run([docker_cli, "compose", "version"], capture_output=True,
-                                     check=False).returncode == 0:
+    if (
+        docker_cli
+        and subprocess.run([docker_cli, "compose", "version"], capture_output=True, check=False).returncode
+        == 0
+    ):
         return [docker_cli, "compose"]
     if shutil.which("docker-compose"):
         return ["docker-compose"]
-    raise SuiteError("the compose target needs docker compose or docker-compose "
-                     "(`apt-get install docker-compose`, or `make compose`)")
+    raise SuiteError(
+        "the compose target needs docker compose or docker-compose "
+        "(`apt-get install docker-compose`, or `make compose`)"
+    )
 
 
 class ComposeTarget:
@@ -134,7 +151,8 @@ class ComposeTarget:
         networks = document.get("networks") or {}
         if networks:
             override["networks"] = {
-                name: {"labels": labels} for name, spec in networks.items()
+                name: {"labels": labels}
+                for name, spec in networks.items()
                 if not (isinstance(spec, dict) and spec.get("external"))
             }
         path = self._workdir / "codex-conformance.override.yml"
@@ -143,15 +161,30 @@ class ComposeTarget:
 
     def _compose(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         assert self.spec.file is not None
-        command = [*compose_command(), "-p", self.project, "-f", str(self.spec.file),
-                   "-f", str(self._override()), *args]
+        command = [
+            *compose_command(),
+            "-p",
+            self.project,
+            "-f",
+            str(self.spec.file),
+            "-f",
+            str(self._override()),
+            *args,
+        ]
         assert self.ctx is not None
         env = {**os.environ, "CODEX_CONFORMANCE_SERVICES_IMAGE": self.ctx.services_image}
-        proc = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600,
-                              cwd=self.spec.file.parent, check=False)
+        proc = subprocess.run(
+            command,
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=600,
+            cwd=self.spec.file.parent,
+            check=False,
+        )
         if check and proc.returncode != 0:
             last = (proc.stderr.strip().splitlines() or ["(no output)"])[-1]
-            raise SuiteError(f"`{' '.join(command[-len(args):])}` for {self.spec.file} failed: {last}")
+            raise SuiteError(f"`{' '.join(command[-len(args) :])}` for {self.spec.file} failed: {last}")
         return proc
 
     def start(self, ctx: TargetContext) -> PlatformClient:
@@ -164,9 +197,16 @@ class ComposeTarget:
             self._agent = self._agent_container()
             ctx.network.connect(self._agent.id, network_aliases=[UPSTREAM_ALIAS])
             upstream = f"http://{UPSTREAM_ALIAS}:{self.spec.port}"
-            self.proxy = ctx.enter(RecordingProxy(
-                ctx.services_image, ctx.labels, ctx.network, f"{ctx.name}-platform-proxy",
-                upstream, aliases=(AGENT_ALIAS,)))
+            self.proxy = ctx.enter(
+                RecordingProxy(
+                    ctx.services_image,
+                    ctx.labels,
+                    ctx.network,
+                    f"{ctx.name}-platform-proxy",
+                    upstream,
+                    aliases=(AGENT_ALIAS,),
+                )
+            )
             wait_healthy(f"{self.proxy.url(RecordingProxy.PORT)}/health", str(self.spec.file))
         return PlatformClient(self.proxy.url(RecordingProxy.CONTROL_PORT))
 
@@ -174,15 +214,22 @@ class ComposeTarget:
         """The service's container, verified running: compose v1 can exit 0 having done nothing."""
         assert self.ctx is not None
         client = self.ctx.client
-        filters = {"label": [f"com.docker.compose.project={self.project}",
-                             f"com.docker.compose.service={self.spec.service}"]}
+        filters = {
+            "label": [
+                f"com.docker.compose.project={self.project}",
+                f"com.docker.compose.service={self.spec.service}",
+            ]
+        }
         found = client.containers.list(all=True, filters=filters)
         if not found:
             project = client.containers.list(
-                all=True, filters={"label": f"com.docker.compose.project={self.project}"})
+                all=True, filters={"label": f"com.docker.compose.project={self.project}"}
+            )
             services = sorted({c.labels.get("com.docker.compose.service", "?") for c in project})
-            raise SuiteError(f"compose started no container for service {self.spec.service!r} "
-                             f"(services running: {', '.join(services) or 'none'}); name it with #service")
+            raise SuiteError(
+                f"compose started no container for service {self.spec.service!r} "
+                f"(services running: {', '.join(services) or 'none'}); name it with #service"
+            )
         agent = found[0]
         if agent.status != "running":
             logs = agent.logs(tail=20).decode(errors="replace")
@@ -226,9 +273,17 @@ class UrlTarget:
             upstream = self.spec.url.replace(parts.hostname, "host.docker.internal", 1)
             extra_hosts = {"host.docker.internal": "host-gateway"}
         egress = ctx.enter(SuiteNetwork(ctx.labels, f"{ctx.name}-egress", internal=False))
-        self.proxy = ctx.enter(RecordingProxy(
-            ctx.services_image, ctx.labels, ctx.network, f"{ctx.name}-platform-proxy",
-            upstream, aliases=(AGENT_ALIAS,), extra_hosts=extra_hosts))
+        self.proxy = ctx.enter(
+            RecordingProxy(
+                ctx.services_image,
+                ctx.labels,
+                ctx.network,
+                f"{ctx.name}-platform-proxy",
+                upstream,
+                aliases=(AGENT_ALIAS,),
+                extra_hosts=extra_hosts,
+            )
+        )
         egress.connect(self.proxy.get_wrapped_container().id)
         wait_healthy(f"{self.proxy.url(RecordingProxy.PORT)}/health", self.spec.url)
         return PlatformClient(self.proxy.url(RecordingProxy.CONTROL_PORT))
@@ -252,8 +307,9 @@ def wait_healthy(url: str, what: str) -> None:
 
         if poll_until(healthy, HEALTHY_TIMEOUT_S, interval_s=0.25):
             return
-    raise SuiteError(f"the platform at {what} never reported healthy within {HEALTHY_TIMEOUT_S:.0f}s "
-                     f"(last: {last})")
+    raise SuiteError(
+        f"the platform at {what} never reported healthy within {HEALTHY_TIMEOUT_S:.0f}s (last: {last})"
+    )
 
 
 def make_target(text: str) -> ReferenceTarget | ComposeTarget | UrlTarget:

@@ -4,8 +4,13 @@ from codex_conformance.redaction import MASK, Redactor
 
 
 def test_secret_headers_are_masked_in_data() -> None:
-    data = {"headers": {"Authorization": "Basic c2VjcmV0", "X-License-Token": "AXON-abc",
-                        "X-Axonflow-Client": "codex-plugin/1.7.0"}}
+    data = {
+        "headers": {
+            "Authorization": "Basic c2VjcmV0",
+            "X-License-Token": "AXON-abc",
+            "X-Axonflow-Client": "codex-plugin/1.7.0",
+        }
+    }
     out = Redactor().data(data)
     assert out["headers"]["Authorization"] == MASK
     assert out["headers"]["X-License-Token"] == MASK

@@ -15,18 +15,25 @@ def test_percentiles_are_nearest_rank_values_that_were_measured() -> None:
 
 
 def test_a_check_is_flaky_when_its_outcome_differs_or_it_went_missing() -> None:
-    runs = [{"A": "passed", "B": "passed", "C": "xfailed"},
-            {"A": "passed", "B": "failed", "C": "xfailed"},
-            {"A": "passed", "C": "xfailed"}]
+    runs = [
+        {"A": "passed", "B": "passed", "C": "xfailed"},
+        {"A": "passed", "B": "failed", "C": "xfailed"},
+        {"A": "passed", "C": "xfailed"},
+    ]
     assert varying(runs) == {"B": {"passed": 1, "failed": 1, "missing": 1}}
     assert varying([{"A": "passed"}, {"A": "passed"}]) == {}
 
 
 def test_soak_report_names_each_varying_check() -> None:
-    document = {"runs": 2, "workers": 4, "varying": {"TEL-NO-STALL": {"passed": 1, "failed": 1}},
-                "per_run": [{"wall_s": 80.0, "exit_code": 0, "totals": {"passed": 89}, "leftovers": []},
-                            {"wall_s": 82.0, "exit_code": 1, "totals": {"passed": 88, "failed": 1},
-                             "leftovers": []}]}
+    document = {
+        "runs": 2,
+        "workers": 4,
+        "varying": {"TEL-NO-STALL": {"passed": 1, "failed": 1}},
+        "per_run": [
+            {"wall_s": 80.0, "exit_code": 0, "totals": {"passed": 89}, "leftovers": []},
+            {"wall_s": 82.0, "exit_code": 1, "totals": {"passed": 88, "failed": 1}, "leftovers": []},
+        ],
+    }
     text = render_markdown(document)
     assert "**Checks whose outcome varied: 1**" in text
     assert "- TEL-NO-STALL: failed x1, passed x1" in text

@@ -54,17 +54,25 @@ def check(statement: str, codex_mcp: bool = False) -> dict[str, Any]:
 
 
 def test_a_shell_checked_instead_of_the_typed_command_is_not_governed() -> None:
-    obs = FakeObservation({"statement": "curl 169.254.169.254 > s.out"}, {"c1": "Process running"},
-                          [check("bash"), {"tool": "audit_tool_call", "headers": {}, "arguments": {}}],
-                          [call("PreToolUse", "Bash")], sentinel_exists=True)
+    obs = FakeObservation(
+        {"statement": "curl 169.254.169.254 > s.out"},
+        {"c1": "Process running"},
+        [check("bash"), {"tool": "audit_tool_call", "headers": {}, "arguments": {}}],
+        [call("PreToolUse", "Bash")],
+        sentinel_exists=True,
+    )
     row = boundary.row_for(boundary.ROUTES["write_stdin"], obs)
     assert row.check_policy == ["bash"] and not row.payload_checked
     assert row.side_effect is True and row.audited and not row.governed
 
 
 def test_a_hook_block_with_no_effect_is_governed_and_codex_mcp_calls_do_not_count() -> None:
-    obs = FakeObservation({"statement": "bash"}, {"c1": BLOCK},
-                          [check("bash"), check("other", codex_mcp=True)], [call("PreToolUse", "Bash")])
+    obs = FakeObservation(
+        {"statement": "bash"},
+        {"c1": BLOCK},
+        [check("bash"), check("other", codex_mcp=True)],
+        [call("PreToolUse", "Bash")],
+    )
     row = boundary.row_for(boundary.ROUTES["write_stdin"], obs)
     assert row.check_policy == ["bash"] and row.blocked and row.side_effect is False and row.governed
 
@@ -76,15 +84,37 @@ def test_provider_side_routes_have_no_local_effect() -> None:
 
 
 def test_report_lists_rows_in_route_order(tmp_path: Path) -> None:
-    rows = [boundary.Row("web_search", "hosted web search item", advisory=True, pre_tool_names=[],
-                         post_tool_names=[], check_policy=[], payload_checked=False, blocked=False,
-                         side_effect=None, audited=False, codex_answer="").to_json(),
-            boundary.Row("exec_command", "exec_command (terminal command)", advisory=False,
-                         pre_tool_names=["Bash"], post_tool_names=[], check_policy=["x"],
-                         payload_checked=True, blocked=True, side_effect=False, audited=False,
-                         codex_answer="Command blocked").to_json()]
-    boundary.write(rows, {"plugin": {"version": "1.7.0"}, "codex": "0.171.0", "platform": "reference"},
-                   tmp_path)
+    rows = [
+        boundary.Row(
+            "web_search",
+            "hosted web search item",
+            advisory=True,
+            pre_tool_names=[],
+            post_tool_names=[],
+            check_policy=[],
+            payload_checked=False,
+            blocked=False,
+            side_effect=None,
+            audited=False,
+            codex_answer="",
+        ).to_json(),
+        boundary.Row(
+            "exec_command",
+            "exec_command (terminal command)",
+            advisory=False,
+            pre_tool_names=["Bash"],
+            post_tool_names=[],
+            check_policy=["x"],
+            payload_checked=True,
+            blocked=True,
+            side_effect=False,
+            audited=False,
+            codex_answer="Command blocked",
+        ).to_json(),
+    ]
+    boundary.write(
+        rows, {"plugin": {"version": "1.7.0"}, "codex": "0.171.0", "platform": "reference"}, tmp_path
+    )
     text = (tmp_path / "boundary.md").read_text()
     assert text.index("exec_command (terminal command)") < text.index("hosted web search item")
     assert "| exec_command (terminal command) | `Bash` | yes | yes | no | no | **yes** |" in text

@@ -26,7 +26,8 @@ def test_not_applicable_names_each_missing_capability() -> None:
     assert capabilities.not_applicable("0.169.0", "trixie", lacking, probed) == (
         "not applicable on Codex 0.169.0 (trixie): lacks a sandbox that can run a command in this "
         "codex image (bwrap: Can't mount proc on /proc: Operation not permitted); lacks hook trust "
-        "(its hooks run unreviewed: no 'Hooks need review' screen)")
+        "(its hooks run unreviewed: no 'Hooks need review' screen)"
+    )
     assert capabilities.missing((), probed) == []
 
 

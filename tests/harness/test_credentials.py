@@ -14,8 +14,12 @@ def b64(text: str) -> str:
 
 def test_a_pair_is_known_literally_encoded_and_by_its_secret() -> None:
     forms = credentials.forms("Basic " + b64("client-x:s3cret-value"))
-    assert {"client-x:s3cret-value", "s3cret-value", b64("client-x:s3cret-value"),
-            "Basic " + b64("client-x:s3cret-value")} <= forms
+    assert {
+        "client-x:s3cret-value",
+        "s3cret-value",
+        b64("client-x:s3cret-value"),
+        "Basic " + b64("client-x:s3cret-value"),
+    } <= forms
 
 
 def test_short_values_are_not_masked() -> None:
@@ -41,7 +45,9 @@ def test_redactor_masks_header_values_in_text_and_data() -> None:
     assert redactor.text("X-User-Token: abc") == f"X-User-Token: {MASK}"
     assert redactor.text("{'Authorization': 'Basic q'}") == f"{{'Authorization': '{MASK}'}}"
     assert redactor.data({"headers": {"authorization": "x"}, "t": credentials.VALID_LICENSE}) == {
-        "headers": {"authorization": MASK}, "t": MASK}
+        "headers": {"authorization": MASK},
+        "t": MASK,
+    }
 
 
 def test_licence_tokens_are_fixed_for_any_process() -> None:

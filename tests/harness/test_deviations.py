@@ -18,7 +18,8 @@ def test_version_ranges() -> None:
 def test_entries_apply_only_to_their_cell(tmp_path: Path) -> None:
     (tmp_path / "a.yaml").write_text(
         "- check: INST-DOC\n  when: {codex: '>=0.130.0', platform: reference}\n"
-        "  contract: codex.md §4.4\n  reason: r\n")
+        "  contract: codex.md §4.4\n  reason: r\n"
+    )
     assert "INST-DOC" in deviations.for_cell({"codex": "0.169.0", "platform": "reference"}, tmp_path)
     assert deviations.for_cell({"codex": "0.118.0", "platform": "reference"}, tmp_path) == {}
     assert deviations.for_cell({"codex": "0.169.0", "platform": "url"}, tmp_path) == {}
@@ -26,14 +27,16 @@ def test_entries_apply_only_to_their_cell(tmp_path: Path) -> None:
 
 def test_codex_manifest_scopes_entries_to_its_release(tmp_path: Path) -> None:
     (tmp_path / "codex-0.169.0.yaml").write_text(
-        "- check: BND-STDIN\n  contract: c\n  reason: no hook for write_stdin\n")
+        "- check: BND-STDIN\n  contract: c\n  reason: no hook for write_stdin\n"
+    )
     assert "BND-STDIN" in deviations.for_cell({"codex": "0.169.0", "plugin": "1.7.0"}, tmp_path)
     assert deviations.for_cell({"codex": "0.171.0", "plugin": "1.7.0"}, tmp_path) == {}
 
 
 def test_unless_leaves_out_the_cells_it_names(tmp_path: Path) -> None:
     (tmp_path / "guide.yaml").write_text(
-        "- check: BND-ENCODED\n  unless: {plugin: '===1.7.0+strict'}\n  contract: c\n  reason: r\n")
+        "- check: BND-ENCODED\n  unless: {plugin: '===1.7.0+strict'}\n  contract: c\n  reason: r\n"
+    )
     assert "BND-ENCODED" in deviations.for_cell({"plugin": "1.7.0+reference"}, tmp_path)
     assert "BND-ENCODED" in deviations.for_cell({"plugin": "1.7.0"}, tmp_path)
     assert deviations.for_cell({"plugin": "1.7.0+strict"}, tmp_path) == {}
@@ -49,7 +52,8 @@ def test_a_check_in_two_manifests_keeps_both_reasons(tmp_path: Path) -> None:
 
 def test_a_list_in_when_matches_any_of_its_values(tmp_path: Path) -> None:
     (tmp_path / "mode.yaml").write_text(
-        "- check: X-ONE\n  when: {mode: [workspace-write, on-request]}\n  contract: c\n  reason: r\n")
+        "- check: X-ONE\n  when: {mode: [workspace-write, on-request]}\n  contract: c\n  reason: r\n"
+    )
     assert "X-ONE" in deviations.for_cell({"mode": "on-request"}, tmp_path)
     assert deviations.for_cell({"mode": "bypass"}, tmp_path) == {}
 
@@ -57,7 +61,8 @@ def test_a_list_in_when_matches_any_of_its_values(tmp_path: Path) -> None:
 def test_invariant_entries_know_only_what_they_observe(tmp_path: Path) -> None:
     (tmp_path / "plugin-1.7.0.yaml").write_text(
         "- invariant: INV-FILES\n  observed: '^/tmp/tmp\\.\\w+ created'\n  contract: c\n  reason: r\n"
-        "- check: ENF-ALLOW\n  observed: 'no caller_name'\n  contract: c\n  reason: r\n")
+        "- check: ENF-ALLOW\n  observed: 'no caller_name'\n  contract: c\n  reason: r\n"
+    )
     cell = {"plugin": "1.7.0"}
     [entry] = deviations.invariants_for_cell(cell, tmp_path)
     assert entry.covers("BOOT-REUSE", "INV-FILES", "/tmp/tmp.Ab12 created or changed outside ...")

@@ -2,12 +2,22 @@
 
 from codex_conformance.codex.hook_trust import handler_hash, trust_entries, trust_toml
 
-HOOKS = {"hooks": {
-    "PreToolUse": [{"matcher": "Bash|exec_command|shell",
-                    "hooks": [{"type": "command", "command": "/p/scripts/pre.sh", "timeout": 15}]}],
-    "PostToolUse": [{"matcher": "Bash|exec_command|shell",
-                     "hooks": [{"type": "command", "command": "/p/scripts/post.sh", "timeout": 15}]}],
-}}
+HOOKS = {
+    "hooks": {
+        "PreToolUse": [
+            {
+                "matcher": "Bash|exec_command|shell",
+                "hooks": [{"type": "command", "command": "/p/scripts/pre.sh", "timeout": 15}],
+            }
+        ],
+        "PostToolUse": [
+            {
+                "matcher": "Bash|exec_command|shell",
+                "hooks": [{"type": "command", "command": "/p/scripts/post.sh", "timeout": 15}],
+            }
+        ],
+    }
+}
 
 
 def test_hash_of_documented_handler_matches_value_codex_accepted() -> None:
@@ -15,23 +25,29 @@ def test_hash_of_documented_handler_matches_value_codex_accepted() -> None:
     `hook: PreToolUse Blocked` with exactly this hash in config.toml)."""
     handler = {"type": "command", "command": "/tmp/spike/s1/hook.sh", "timeout": 15}
     assert handler_hash("PreToolUse", "Bash|exec_command|shell", handler) == (
-        "sha256:2d252d3b84821cf022501c1359415ab05a5e8da06fc13f09dbec2743d0138db5")
+        "sha256:2d252d3b84821cf022501c1359415ab05a5e8da06fc13f09dbec2743d0138db5"
+    )
 
 
 def test_keys_name_file_event_group_and_handler() -> None:
     entries = trust_entries("/h/.codex/hooks.json", HOOKS)
-    assert sorted(entries) == ["/h/.codex/hooks.json:post_tool_use:0:0",
-                               "/h/.codex/hooks.json:pre_tool_use:0:0"]
+    assert sorted(entries) == [
+        "/h/.codex/hooks.json:post_tool_use:0:0",
+        "/h/.codex/hooks.json:pre_tool_use:0:0",
+    ]
 
 
 def test_timeout_normalisation_changes_the_hash() -> None:
     base = {"type": "command", "command": "x"}
     assert handler_hash("PreToolUse", "Bash", {**base, "timeout": 0}) == handler_hash(
-        "PreToolUse", "Bash", {**base, "timeout": 1})
+        "PreToolUse", "Bash", {**base, "timeout": 1}
+    )
     assert handler_hash("PreToolUse", "Bash", base) == handler_hash(
-        "PreToolUse", "Bash", {**base, "timeout": 600})
+        "PreToolUse", "Bash", {**base, "timeout": 600}
+    )
     assert handler_hash("SessionEnd", None, {**base, "timeout": 30}) == handler_hash(
-        "SessionEnd", None, {**base, "timeout": 3})
+        "SessionEnd", None, {**base, "timeout": 3}
+    )
 
 
 def test_matcher_is_left_out_for_matcherless_events() -> None:
@@ -53,7 +69,10 @@ def test_every_event_codex_has_gets_a_label() -> None:
 
     assert len(EVENT_LABELS) == 14
     assert {EVENT_LABELS[e] for e in ("PreModelRequest", "PostModelRequest", "Interrupt")} == {
-        "pre_model_request", "post_model_request", "interrupt"}
+        "pre_model_request",
+        "post_model_request",
+        "interrupt",
+    }
     base = {"type": "command", "command": "x", "timeout": 30}
     for event in ("PreModelRequest", "PostModelRequest", "Interrupt"):
         assert handler_hash(event, "*", base) == handler_hash(event, None, base)

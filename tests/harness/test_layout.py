@@ -13,9 +13,12 @@ SERVICES = PACKAGE / "services"
 
 
 def harness_modules() -> set[str]:
-    return {p.stem if p.is_file() else p.name for p in PACKAGE.iterdir()
-            if (p.suffix == ".py" and p.stem != "__init__")
-            or (p.is_dir() and p.name not in ("services", "__pycache__"))}
+    return {
+        p.stem if p.is_file() else p.name
+        for p in PACKAGE.iterdir()
+        if (p.suffix == ".py" and p.stem != "__init__")
+        or (p.is_dir() and p.name not in ("services", "__pycache__"))
+    }
 
 
 def test_the_lint_rule_bans_every_harness_module() -> None:
@@ -29,7 +32,8 @@ def test_services_import_only_within_services() -> None:
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.ImportFrom):
                 assert node.level <= len(path.relative_to(SERVICES).parts) - 1, (
-                    f"{path}: imports above its service")
+                    f"{path}: imports above its service"
+                )
                 assert not (node.level == 0 and (node.module or "").startswith("codex_conformance")), path
             elif isinstance(node, ast.Import):
                 assert not any(a.name.startswith("codex_conformance") for a in node.names), path
@@ -38,7 +42,12 @@ def test_services_import_only_within_services() -> None:
 # The data flow, bottom up: a module imports only from its own floor or below, never in a
 # circle (TYPE_CHECKING imports count), and never inside a function.
 FLOORS = {
-    "errors": 0, "paths": 0, "credentials": 0, "redaction": 0, "progress": 0, "poll": 0,
+    "errors": 0,
+    "paths": 0,
+    "credentials": 0,
+    "redaction": 0,
+    "progress": 0,
+    "poll": 0,
     "codex": 1,  # the Codex drivers, on a Box protocol: no container class
     "inputs": 2,  # the cell's inputs
     "stack": 3,  # containers, images, TLS, clients, platform targets
@@ -64,8 +73,12 @@ def imports_of(name: str, path: Path) -> list[tuple[str, int, bool]]:
     """(imported module or package.member, line, inside a function) of one module."""
     found = []
     tree = ast.parse(path.read_text())
-    in_function = {id(n) for f in ast.walk(tree) if isinstance(f, ast.FunctionDef | ast.AsyncFunctionDef)
-                   for n in ast.walk(f)}
+    in_function = {
+        id(n)
+        for f in ast.walk(tree)
+        if isinstance(f, ast.FunctionDef | ast.AsyncFunctionDef)
+        for n in ast.walk(f)
+    }
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom):

@@ -23,23 +23,41 @@ from codex_conformance.reports import matrix_report
 
 
 def test_axes_expand_in_order_with_defaults() -> None:
-    m = matrix.parse({"name": "ci", "checks": ["ENF-SSRF"], "platform": "reference@9.2.0",
-                      "axes": {"plugin": ["reference", "mutant:X"], "codex": ["0.148.0", "0.169.0"]}})
+    m = matrix.parse(
+        {
+            "name": "ci",
+            "checks": ["ENF-SSRF"],
+            "platform": "reference@9.2.0",
+            "axes": {"plugin": ["reference", "mutant:X"], "codex": ["0.148.0", "0.169.0"]},
+        }
+    )
     assert [(c.plugin, c.codex, c.platform) for c in m.cells] == [
-        ("reference", "0.148.0", "reference@9.2.0"), ("reference", "0.169.0", "reference@9.2.0"),
-        ("mutant:X", "0.148.0", "reference@9.2.0"), ("mutant:X", "0.169.0", "reference@9.2.0")]
+        ("reference", "0.148.0", "reference@9.2.0"),
+        ("reference", "0.169.0", "reference@9.2.0"),
+        ("mutant:X", "0.148.0", "reference@9.2.0"),
+        ("mutant:X", "0.169.0", "reference@9.2.0"),
+    ]
     assert [c.index for c in m.cells] == [0, 1, 2, 3]
     assert all(c.checks == ("ENF-SSRF",) for c in m.cells)
     assert m.cells[2].id == "mutant-X_codex-0.148.0_reference-9.2.0"
 
 
 def test_explicit_cells_override_defaults_and_ids_stay_unique() -> None:
-    m = matrix.parse({"codex": "0.169.0", "cell": [
-        {"plugin": "/src/plugin@v1.7.0", "checks": ["ENF-ALLOW"]},
-        {"plugin": "/src/plugin@v1.7.0"},
-        {"plugin": "reference", "id": "my cell", "platform": "url:http://agent:8080"}]})
-    assert [c.id for c in m.cells] == ["v1.7.0_codex-0.169.0_reference", "v1.7.0_codex-0.169.0_reference-2",
-                                       "my-cell"]
+    m = matrix.parse(
+        {
+            "codex": "0.169.0",
+            "cell": [
+                {"plugin": "/src/plugin@v1.7.0", "checks": ["ENF-ALLOW"]},
+                {"plugin": "/src/plugin@v1.7.0"},
+                {"plugin": "reference", "id": "my cell", "platform": "url:http://agent:8080"},
+            ],
+        }
+    )
+    assert [c.id for c in m.cells] == [
+        "v1.7.0_codex-0.169.0_reference",
+        "v1.7.0_codex-0.169.0_reference-2",
+        "my-cell",
+    ]
     assert m.cells[0].checks == ("ENF-ALLOW",) and m.cells[1].checks == ()
     assert m.cells[2].platform == "url:http://agent:8080"
 
@@ -52,13 +70,16 @@ def test_env_variables_with_defaults() -> None:
         matrix.parse({"cell": [{"plugin": "${NOPE}"}]}, env={})
 
 
-@pytest.mark.parametrize(("document", "message"), [
-    ({}, "no cells"),
-    ({"axes": {"plugin": ["a"]}, "colour": "red"}, "unknown key"),
-    ({"axes": {"os": ["linux"]}}, "takes only"),
-    ({"cell": [{"plugin": "a", "speed": 1}]}, "takes plugin"),
-    ({"cell": [{"plugin": "a", "checks": [1]}]}, "list of strings"),
-])
+@pytest.mark.parametrize(
+    ("document", "message"),
+    [
+        ({}, "no cells"),
+        ({"axes": {"plugin": ["a"]}, "colour": "red"}, "unknown key"),
+        ({"axes": {"os": ["linux"]}}, "takes only"),
+        ({"cell": [{"plugin": "a", "speed": 1}]}, "takes plugin"),
+        ({"cell": [{"plugin": "a", "checks": [1]}]}, "list of strings"),
+    ],
+)
 def test_bad_matrix_documents_are_one_line(document: dict[str, Any], message: str) -> None:
     with pytest.raises(SuiteError, match=message):
         matrix.parse(document)
@@ -83,8 +104,15 @@ def test_matrix_files_in_the_repo_parse(tmp_path: Path) -> None:
 
 
 def test_shards_are_disjoint_complete_and_balanced() -> None:
-    cells = matrix.parse({"axes": {"plugin": ["a", "b", "c"], "codex": ["0.148.0", "0.159.0", "0.169.0"],
-                                   "platform": ["reference", "reference@9.2.0"]}}).cells
+    cells = matrix.parse(
+        {
+            "axes": {
+                "plugin": ["a", "b", "c"],
+                "codex": ["0.148.0", "0.159.0", "0.169.0"],
+                "platform": ["reference", "reference@9.2.0"],
+            }
+        }
+    ).cells
     for n in (1, 2, 3, 4, 7, 18, 20):
         shards = [matrix.shard(cells, f"{i}/{n}") for i in range(1, n + 1)]
         ids = [c.id for s in shards for c in s]
@@ -103,23 +131,33 @@ def test_bad_shard_is_one_line(text: str) -> None:
 # -- plugin specs -----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("spec", "expected"), [
-    ("/src/plugin", ("/src/plugin", "")),
-    ("/src/plugin.git@v1.7.0", ("/src/plugin.git", "v1.7.0")),
-    ("https://github.com/getaxonflow/axonflow-codex-plugin.git@v1.7.0",
-     ("https://github.com/getaxonflow/axonflow-codex-plugin.git", "v1.7.0")),
-    ("git@github.com:org/repo.git", ("git@github.com:org/repo.git", "")),
-    ("git@github.com:org/repo.git@release/1.7", ("git@github.com:org/repo.git", "release/1.7")),
-    ("/src/plugin@", ("/src/plugin@", "")),
-])
+@pytest.mark.parametrize(
+    ("spec", "expected"),
+    [
+        ("/src/plugin", ("/src/plugin", "")),
+        ("/src/plugin.git@v1.7.0", ("/src/plugin.git", "v1.7.0")),
+        (
+            "https://github.com/getaxonflow/axonflow-codex-plugin.git@v1.7.0",
+            ("https://github.com/getaxonflow/axonflow-codex-plugin.git", "v1.7.0"),
+        ),
+        ("git@github.com:org/repo.git", ("git@github.com:org/repo.git", "")),
+        ("git@github.com:org/repo.git@release/1.7", ("git@github.com:org/repo.git", "release/1.7")),
+        ("/src/plugin@", ("/src/plugin@", "")),
+    ],
+)
 def test_split_ref(spec: str, expected: tuple[str, str]) -> None:
     assert split_ref(spec) == expected
 
 
-@pytest.mark.parametrize(("spec", "label"), [
-    ("reference", "reference"), ("mutant:EXIT-1", "mutant-EXIT-1"),
-    ("/x/repo@v1.5.2", "v1.5.2"), ("/tmp/real-plugin-v1.7.0", "real-plugin-v1.7.0"),
-])
+@pytest.mark.parametrize(
+    ("spec", "label"),
+    [
+        ("reference", "reference"),
+        ("mutant:EXIT-1", "mutant-EXIT-1"),
+        ("/x/repo@v1.5.2", "v1.5.2"),
+        ("/tmp/real-plugin-v1.7.0", "real-plugin-v1.7.0"),
+    ],
+)
 def test_plugin_labels(spec: str, label: str) -> None:
     assert matrix.plugin_label(spec) == label
 
@@ -132,8 +170,9 @@ def _plugin_tree(root: Path, version: str) -> None:
 
 
 def _git(*args: str, cwd: Path) -> None:
-    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=cwd, check=True,
-                   capture_output=True)
+    subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=cwd, check=True, capture_output=True
+    )
 
 
 @pytest.fixture
@@ -186,8 +225,9 @@ def test_mutant_spec_is_materialised_once(cache: Path) -> None:
 
 def test_plugin_release_manifest_applies_to_that_release_only() -> None:
     def known(plugin: str, userland: str = "bookworm") -> dict[str, deviations.Deviation]:
-        return deviations.for_cell({"plugin": plugin, "codex": "0.169.0", "platform": "reference",
-                                    "userland": userland})
+        return deviations.for_cell(
+            {"plugin": plugin, "codex": "0.169.0", "platform": "reference", "userland": userland}
+        )
 
     published, reference, older = known("1.7.0"), known("1.7.0+reference"), known("1.6.0")
     assert {"BOOT-REGISTER", "POST-PII-SCAN", "AUTH-BOTH-PLANES"} <= set(published)
@@ -210,15 +250,35 @@ def test_exact_version_operator() -> None:
 # -- reports ----------------------------------------------------------------------------
 
 
-def _cell_dir(root: Path, cell_id: str, index: int, checks: list[dict[str, Any]], *,
-              expected: list[str] | None = None, exit_code: int = 0, summary: bool = True) -> None:
+def _cell_dir(
+    root: Path,
+    cell_id: str,
+    index: int,
+    checks: list[dict[str, Any]],
+    *,
+    expected: list[str] | None = None,
+    exit_code: int = 0,
+    summary: bool = True,
+) -> None:
     out = root / "matrix" / cell_id
     out.mkdir(parents=True)
-    (out / "cell.json").write_text(json.dumps({
-        "matrix": "t", "id": cell_id, "index": index, "plugin": "reference", "codex": "0.169.0",
-        "platform": "reference", "checks": [c["id"] for c in checks],
-        "plugin_resolved": {"version": "1.7.0+reference", "commit": ""},
-        "expected_failures": expected or [], "exit_code": exit_code, "wall_s": 12.5}))
+    (out / "cell.json").write_text(
+        json.dumps(
+            {
+                "matrix": "t",
+                "id": cell_id,
+                "index": index,
+                "plugin": "reference",
+                "codex": "0.169.0",
+                "platform": "reference",
+                "checks": [c["id"] for c in checks],
+                "plugin_resolved": {"version": "1.7.0+reference", "commit": ""},
+                "expected_failures": expected or [],
+                "exit_code": exit_code,
+                "wall_s": 12.5,
+            }
+        )
+    )
     if summary:
         (out / "summary.json").write_text(json.dumps({"cell": {}, "checks": checks}))
     else:
@@ -229,18 +289,34 @@ def _cell_dir(root: Path, cell_id: str, index: int, checks: list[dict[str, Any]]
 
 
 def _check(check_id: str, outcome: str, reason: str = "", area: str = "enforcement") -> dict[str, Any]:
-    return {"id": check_id, "outcome": outcome, "reason": reason, "duration_s": 1.5, "area": area,
-            "contract": "plugin.md §3 <R1>"}
+    return {
+        "id": check_id,
+        "outcome": outcome,
+        "reason": reason,
+        "duration_s": 1.5,
+        "area": area,
+        "contract": "plugin.md §3 <R1>",
+    }
 
 
 @pytest.fixture
 def shards(tmp_path: Path) -> Path:
     """What two shards left behind once copied into one reports directory."""
     _cell_dir(tmp_path, "good", 0, [_check("ENF-SSRF", "passed"), _check("INST-DOC", "xfailed", "known")])
-    _cell_dir(tmp_path, "stale", 1, [_check("ENF-SSRF", "passed"),
-                                     _check("INST-DOC", "failed", "[XPASS(strict)] known deviation")])
-    _cell_dir(tmp_path, "mutant", 2, [_check("ENF-SSRF", "failed", "ran"), _check("ENF-ALLOW", "passed")],
-              expected=["ENF-SSRF"], exit_code=1)
+    _cell_dir(
+        tmp_path,
+        "stale",
+        1,
+        [_check("ENF-SSRF", "passed"), _check("INST-DOC", "failed", "[XPASS(strict)] known deviation")],
+    )
+    _cell_dir(
+        tmp_path,
+        "mutant",
+        2,
+        [_check("ENF-SSRF", "failed", "ran"), _check("ENF-ALLOW", "passed")],
+        expected=["ENF-SSRF"],
+        exit_code=1,
+    )
     _cell_dir(tmp_path, "bad", 3, [_check("ENF-ALLOW", "failed", "no <audit> & gone")], exit_code=1)
     _cell_dir(tmp_path, "broken", 4, [_check("ENF-ALLOW", "passed")], summary=False, exit_code=4)
     return tmp_path
@@ -270,8 +346,13 @@ def test_merge_combines_shard_directories(shards: Path) -> None:
     assert "| ENF-ALLOW | enforcement |" in md and "[**FAIL**](matrix/bad/artifacts/ENF-ALLOW/)" in md
     assert "stale deviation entries (passed): INST-DOC" in md
 
-    only = matrix.Matrix("t", [matrix.Cell("good", 0, "reference", "0.169.0", "reference"),
-                               matrix.Cell("gone", 1, "reference", "0.159.0", "reference")])
+    only = matrix.Matrix(
+        "t",
+        [
+            matrix.Cell("good", 0, "reference", "0.169.0", "reference"),
+            matrix.Cell("gone", 1, "reference", "0.159.0", "reference"),
+        ],
+    )
     assert matrix.merge(shards, only) == 0
     assert [c["id"] for c in json.loads((shards / "matrix.json").read_text())["cells"]] == ["good"]
 
@@ -323,17 +404,31 @@ def test_html_is_self_contained_with_links_legend_and_totals(shards: Path) -> No
 
 
 def _row(route: str, governed: bool, side_effect: bool) -> dict[str, Any]:
-    return {"route": route, "title": f"title of {route}", "advisory": False, "pre_tool_names": ["Bash"],
-            "post_tool_names": [], "check_policy": ["bash"], "payload_checked": governed,
-            "blocked": governed, "side_effect": side_effect, "audited": governed, "codex_answer": "",
-            "governed": governed}
+    return {
+        "route": route,
+        "title": f"title of {route}",
+        "advisory": False,
+        "pre_tool_names": ["Bash"],
+        "post_tool_names": [],
+        "check_policy": ["bash"],
+        "payload_checked": governed,
+        "blocked": governed,
+        "side_effect": side_effect,
+        "audited": governed,
+        "codex_answer": "",
+        "governed": governed,
+    }
 
 
 def test_each_cell_brings_its_boundary_map(shards: Path) -> None:
-    (shards / "matrix" / "good" / "boundary.json").write_text(json.dumps(
-        {"cell": {}, "rows": [_row("write_stdin", False, True), _row("exec_command", True, False)]}))
-    (shards / "matrix" / "stale" / "boundary.json").write_text(json.dumps(
-        {"cell": {}, "rows": [_row("write_stdin", True, False)]}))
+    (shards / "matrix" / "good" / "boundary.json").write_text(
+        json.dumps(
+            {"cell": {}, "rows": [_row("write_stdin", False, True), _row("exec_command", True, False)]}
+        )
+    )
+    (shards / "matrix" / "stale" / "boundary.json").write_text(
+        json.dumps({"cell": {}, "rows": [_row("write_stdin", True, False)]})
+    )
     matrix.merge(shards)
     md = (shards / "matrix.md").read_text()
     assert "## Governance boundary" in md
@@ -349,10 +444,12 @@ def test_each_cell_brings_its_boundary_map(shards: Path) -> None:
 def test_a_filter_of_patterns_is_satisfied_by_checks_and_map_routes(tmp_path: Path) -> None:
     _cell_dir(tmp_path, "patterns", 0, [_check("BND-STDIN", "xfailed", "known")])
     record = tmp_path / "matrix" / "patterns" / "cell.json"
-    record.write_text(record.read_text().replace('"checks": ["BND-STDIN"]',
-                                                 '"checks": ["BND-*", "MAP-*", "GUIDE-*"]'))
-    (tmp_path / "matrix" / "patterns" / "boundary.json").write_text(json.dumps(
-        {"cell": {}, "rows": [_row("exec_command", True, False)]}))
+    record.write_text(
+        record.read_text().replace('"checks": ["BND-STDIN"]', '"checks": ["BND-*", "MAP-*", "GUIDE-*"]')
+    )
+    (tmp_path / "matrix" / "patterns" / "boundary.json").write_text(
+        json.dumps({"cell": {}, "rows": [_row("exec_command", True, False)]})
+    )
     cell = matrix_report.load_cell(tmp_path / "matrix" / "patterns")
     assert cell.unexpected == ["GUIDE-*"]  # nothing matched it: the cell did not run those
 
@@ -379,7 +476,8 @@ def test_mode_is_an_axis_and_the_default_keeps_old_ids() -> None:
     m = matrix.parse({"name": "m", "axes": {"plugin": ["reference"], "mode": ["bypass", "workspace-write"]}})
     assert [(c.id, c.mode) for c in m.cells] == [
         ("reference_codex-0.169.0_reference", "bypass"),
-        ("reference_codex-0.169.0_reference_mode-workspace-write", "workspace-write")]
+        ("reference_codex-0.169.0_reference_mode-workspace-write", "workspace-write"),
+    ]
     explicit = matrix.parse({"name": "m", "cell": [{"plugin": "reference", "mode": "read-only"}]})
     assert explicit.cells[0].mode == "read-only"
 
@@ -390,8 +488,15 @@ def test_userland_axis() -> None:
         ("bookworm", "reference_codex-0.169.0_reference"),
         ("trixie", "reference_codex-0.169.0_reference_userland-trixie"),
     ]
-    text = matrix_report.userland_text({"userland": "trixie", "userland_tools": {
-        "bash": "GNU bash, version 5.2.37(1)-release (x86_64-pc-linux-gnu)", "jq": "jq-1.7",
-        "curl": "curl 8.14.1 (x86_64-pc-linux-gnu) libcurl/8.14.1"}})
+    text = matrix_report.userland_text(
+        {
+            "userland": "trixie",
+            "userland_tools": {
+                "bash": "GNU bash, version 5.2.37(1)-release (x86_64-pc-linux-gnu)",
+                "jq": "jq-1.7",
+                "curl": "curl 8.14.1 (x86_64-pc-linux-gnu) libcurl/8.14.1",
+            },
+        }
+    )
     assert text == "trixie (bash 5.2.37, jq 1.7, curl 8.14.1)"
     assert matrix_report.userland_text({}) == "bookworm"

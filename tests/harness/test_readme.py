@@ -13,8 +13,14 @@ README = (REPO_ROOT / "README.md").read_text()
 
 
 def catalogue() -> list[list[str]]:
-    out = subprocess.run([sys.executable, "-m", "pytest", "e2e", "-q", "--list-checks", "-p", "no:randomly"],
-                         cwd=REPO_ROOT, capture_output=True, text=True, timeout=120, check=False).stdout
+    out = subprocess.run(
+        [sys.executable, "-m", "pytest", "e2e", "-q", "--list-checks", "-p", "no:randomly"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    ).stdout
     rows = [re.split(r"\s{2,}", line.strip()) for line in out.splitlines()]
     return [r for r in rows[1:] if len(r) >= 3 and re.fullmatch(r"[A-Z][A-Z0-9]*(-[A-Z0-9]+)+", r[0])]
 

@@ -16,9 +16,15 @@ def failing_report() -> pytest.TestReport:
     except AssertionError:
         info = pytest.ExceptionInfo.from_current()
     return pytest.TestReport(
-        "e2e/test_x.py::test", ("e2e/test_x.py", 1, "test"), {}, "failed", info.getrepr(style="long"),
-        "call", sections=[("Captured stdout call", f"token={token}")],
-        user_properties=[("p", {"t": token})])
+        "e2e/test_x.py::test",
+        ("e2e/test_x.py", 1, "test"),
+        {},
+        "failed",
+        info.getrepr(style="long"),
+        "call",
+        sections=[("Captured stdout call", f"token={token}")],
+        user_properties=[("p", {"t": token})],
+    )
 
 
 def test_longrepr_sections_and_properties_are_masked() -> None:

@@ -16,8 +16,11 @@ def write(tmp_path: Path, text: str) -> Path:
 
 
 def test_render_fills_vars_and_runtime_values(tmp_path: Path) -> None:
-    d = write(tmp_path, "id: X-ONE\nprompt: do {{thing}}\nvars: {thing: it, out: '{{work}}/o'}\n"
-                        "turns: [{exec: 'echo > {{out}}'}, {say: ok}]\nexpect: {content: '{{out}}'}\n")
+    d = write(
+        tmp_path,
+        "id: X-ONE\nprompt: do {{thing}}\nvars: {thing: it, out: '{{work}}/o'}\n"
+        "turns: [{exec: 'echo > {{out}}'}, {say: ok}]\nexpect: {content: '{{out}}'}\n",
+    )
     rendered = scenario.load("s", d).render(work="/w")
     assert rendered.prompt == f"[scenario:{rendered.key}] do it"
     assert rendered.turns == [{"exec": "echo > /w/o"}, {"say": "ok"}]
@@ -52,8 +55,11 @@ def test_shipped_scenarios_load_and_render(path: Path) -> None:
 
 
 def test_agents_get_their_own_script_and_token(tmp_path: Path) -> None:
-    d = write(tmp_path, "id: X-ONE\nprompt: p\nturns: [{call: {name: spawn_agent, arguments: "
-                        "{message: '{{agent_child}} go'}}}]\nagents: {child: [{exec: 'echo {{work}}'}]}\n")
+    d = write(
+        tmp_path,
+        "id: X-ONE\nprompt: p\nturns: [{call: {name: spawn_agent, arguments: "
+        "{message: '{{agent_child}} go'}}}]\nagents: {child: [{exec: 'echo {{work}}'}]}\n",
+    )
     rendered = scenario.load("s", d).render(work="/w")
     token = f"[scenario:{rendered.key}.child]"
     assert rendered.turns[0]["call"]["arguments"]["message"] == f"{token} go"
@@ -62,8 +68,9 @@ def test_agents_get_their_own_script_and_token(tmp_path: Path) -> None:
 
 def test_agent_turns_are_validated_too(tmp_path: Path) -> None:
     with pytest.raises(SuiteError, match=r"agents\.child turn 0"):
-        scenario.load("s", write(tmp_path, "id: X-ONE\nprompt: p\nturns: [{say: ok}]\n"
-                                            "agents: {child: [{bogus: 1}]}\n"))
+        scenario.load(
+            "s", write(tmp_path, "id: X-ONE\nprompt: p\nturns: [{say: ok}]\nagents: {child: [{bogus: 1}]}\n")
+        )
 
 
 def test_suite_plugins_skill_frontmatter_is_valid_yaml() -> None:
@@ -83,7 +90,8 @@ def test_a_misspelt_expect_key_is_an_error(tmp_path: Path) -> None:
 
 def test_the_statement_defaults_to_the_first_command(tmp_path: Path) -> None:
     (tmp_path / "x.yaml").write_text(
-        "id: X\nprompt: p\nvars: {s: out}\nturns: [{say: hi}, {exec: 'ls > {{s}}'}]\n")
+        "id: X\nprompt: p\nvars: {s: out}\nturns: [{say: hi}, {exec: 'ls > {{s}}'}]\n"
+    )
     assert scenario.load("x", tmp_path).render().expect["statement"] == "ls > out"
 
 

@@ -77,13 +77,18 @@ def chunks(*parts: bytes | None):
 
     def read(timeout: float) -> bytes | None:
         return queue.pop(0) if queue else b""
+
     return read
 
 
 def test_wait_returns_once_the_screen_shows_the_text() -> None:
     term = Terminal(40, 5)
-    name, match = wait_on(term, chunks(b"Loading", b"\r\nHooks need review"),
-                          {"review": re.compile(r"Hooks need review")}, timeout_s=5)
+    name, match = wait_on(
+        term,
+        chunks(b"Loading", b"\r\nHooks need review"),
+        {"review": re.compile(r"Hooks need review")},
+        timeout_s=5,
+    )
     assert name == "review" and match.group(0) == "Hooks need review"
 
 
@@ -94,6 +99,7 @@ def test_wait_ignores_half_drawn_frames() -> None:
     def predicate(screen: str) -> bool:
         seen.append(screen)
         return "done" in screen
+
     wait_on(term, chunks(b"\x1b[?2026hdo", b"ne\x1b[?2026l"), {"done": predicate}, timeout_s=5)
     assert all("do" not in s or "done" in s for s in seen), seen  # never judged mid-frame
 
@@ -117,8 +123,9 @@ def test_wait_reports_an_exit_with_the_screen() -> None:
 
 
 def test_screen_helpers() -> None:
-    screen = ("› [scenario:k] first prompt\n• answer\n\n› Ask Codex to do\n  anything\n\n"
-              "  mock-model default · /w")
+    screen = (
+        "› [scenario:k] first prompt\n• answer\n\n› Ask Codex to do\n  anything\n\n  mock-model default · /w"
+    )
     assert composer_line(screen) == "› Ask Codex to do anything"
     assert highlighted("  1. a\n› 2. b\n") == "› 2. b"
     assert flatten("[decision:\nabc, risk]") == "[decision: abc, risk]"
@@ -128,7 +135,7 @@ def test_screen_helpers() -> None:
 
 
 # -- confirming a dialog when the first Enter is lost (soak: once in ten runs) ------------
-DIALOG = r'''
+DIALOG = r"""
 import sys
 ignore = int(sys.argv[1])
 sys.stdout.write("\x1b[2J\x1b[1;1HTrust this folder?\r\n> 1. Trust and continue\r\n")
@@ -139,21 +146,21 @@ sys.stdin.readline()
 sys.stdout.write("\x1b[2J\x1b[1;1Hready\r\n")
 sys.stdout.flush()
 sys.stdin.readline()
-'''
+"""
 
 
 def dialog_session(tmp_path: Path, ignore: int) -> TuiSession:
     script = tmp_path / "dialog.py"
     script.write_text(DIALOG.replace("> 1.", "\u203a 1."))
     session = TuiSession("none", "/h", "/w", {}, columns=40, rows=6)
-    session.child = pexpect.spawn(sys.executable, [str(script), str(ignore)], echo=False,
-                                  dimensions=(6, 40))
+    session.child = pexpect.spawn(sys.executable, [str(script), str(ignore)], echo=False, dimensions=(6, 40))
     return session
 
 
 @pytest.mark.parametrize("lost", [0, 1])
 def test_confirm_presses_enter_again_while_the_dialog_stays(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, lost: int) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, lost: int
+) -> None:
     monkeypatch.setattr(tui, "CONFIRM_RETRY_S", 0.5)
     session = dialog_session(tmp_path, lost)
     try:
@@ -165,7 +172,8 @@ def test_confirm_presses_enter_again_while_the_dialog_stays(
 
 
 def test_confirm_gives_up_at_its_deadline_with_the_screen(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(tui, "CONFIRM_RETRY_S", 0.3)
     session = dialog_session(tmp_path, 100)
     try:

@@ -22,8 +22,9 @@ def test_default_and_choices(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_tools_script_reads_each_tool_once() -> None:
     """The snippet runs in the codex container; here on the host's bash, jq and curl."""
-    out = subprocess.run(["bash", "-c", userland.userland_tools_script()], capture_output=True,
-                         text=True, check=True).stdout
+    out = subprocess.run(
+        ["bash", "-c", userland.userland_tools_script()], capture_output=True, text=True, check=True
+    ).stdout
     tools = userland.parse_userland_tools(out)
     assert set(tools) == {"bash", "jq", "curl"}
     assert tools["bash"].startswith("GNU bash, version ") and tools["jq"].startswith("jq-")

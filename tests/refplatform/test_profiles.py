@@ -24,8 +24,10 @@ def test_tool_catalogue_per_profile(profile: str, count: int) -> None:
     assert len(catalogue.listing("", settings(profile).tools)) == count
 
 
-@pytest.mark.parametrize(("profile", "version", "has_compat"), [
-    ("newest", "9.18.0", True), ("9.2.0", "9.2.0", True), ("0f245f06", "8.0.0", False)])
+@pytest.mark.parametrize(
+    ("profile", "version", "has_compat"),
+    [("newest", "9.18.0", True), ("9.2.0", "9.2.0", True), ("0f245f06", "8.0.0", False)],
+)
 def test_health_per_profile(profile: str, version: str, has_compat: bool) -> None:
     """platform.md §1.6: version and plugin_compatibility as each build served them."""
     document = health_document(settings(profile), ready=True)
@@ -42,11 +44,25 @@ def test_known_profiles() -> None:
     assert set(PROFILES) >= {"newest", "9.2.0", "0f245f06"}
 
 
-@pytest.mark.parametrize(("profile", "fields"), [
-    ("newest", {"allowed", "block_reason", "blocked_by", "decision_id", "override_available",
-                "policies_evaluated", "policy_matches", "risk_level"}),
-    ("0f245f06", {"allowed", "block_reason", "policies_evaluated"}),
-])
+@pytest.mark.parametrize(
+    ("profile", "fields"),
+    [
+        (
+            "newest",
+            {
+                "allowed",
+                "block_reason",
+                "blocked_by",
+                "decision_id",
+                "override_available",
+                "policies_evaluated",
+                "policy_matches",
+                "risk_level",
+            },
+        ),
+        ("0f245f06", {"allowed", "block_reason", "policies_evaluated"}),
+    ],
+)
 def test_check_policy_fields_per_profile(make_platform: Any, profile: str, fields: set[str]) -> None:
     """platform.md §2.8: 0f245f06 returned only allowed, block_reason, policies_evaluated."""
     _, client = make_platform(profile=profile)

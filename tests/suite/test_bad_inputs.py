@@ -31,8 +31,15 @@ FAST_S = 5.0
 def run(args: list[str], **env: str) -> tuple[int, list[str], float]:
     """Exit status, non-empty stderr lines and wall time of one suite command."""
     start = time.monotonic()
-    proc = subprocess.run([sys.executable, "-m", *args], cwd=REPO_ROOT, capture_output=True, text=True,
-                          env={**os.environ, **env}, timeout=60, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", *args],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+        timeout=60,
+        check=False,
+    )
     lines = [line for line in proc.stderr.splitlines() if line.strip()]
     return proc.returncode, lines, time.monotonic() - start
 
@@ -53,13 +60,17 @@ def plugin_without_hooks(tmp_path: Path) -> Path:
     return tmp_path
 
 
-@pytest.mark.parametrize(("env", "expected"), [
-    ({"PLUGIN": "/nonexistent/plugin"}, "is not a directory"),
-    ({"CODEX_VERSION": "0.169"}, "is not an npm version like 0.169.0 or a dist-tag like latest"),
-    ({"CODEX_VERSION": "banana"}, "has no dist-tag 'banana'"),
-    ({"CODEX_VERSION": "0.117.0"}, "is older than 0.118.0, the oldest Codex the suite is verified on"),
-    ({"PLATFORM": "kubernetes:prod"}, "PLATFORM"),
-], ids=["plugin-path", "codex-version", "codex-dist-tag", "codex-too-old", "platform"])
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({"PLUGIN": "/nonexistent/plugin"}, "is not a directory"),
+        ({"CODEX_VERSION": "0.169"}, "is not an npm version like 0.169.0 or a dist-tag like latest"),
+        ({"CODEX_VERSION": "banana"}, "has no dist-tag 'banana'"),
+        ({"CODEX_VERSION": "0.117.0"}, "is older than 0.118.0, the oldest Codex the suite is verified on"),
+        ({"PLATFORM": "kubernetes:prod"}, "PLATFORM"),
+    ],
+    ids=["plugin-path", "codex-version", "codex-dist-tag", "codex-too-old", "platform"],
+)
 def test_bad_cell_input_is_one_line(env: dict[str, str], expected: str) -> None:
     if "CODEX_VERSION" in env:
         # The registry's answers are cached for an hour; ask npm first, so the time bound
@@ -70,13 +81,16 @@ def test_bad_cell_input_is_one_line(env: dict[str, str], expected: str) -> None:
 
 
 def test_plugin_without_hooks_is_one_line(plugin_without_hooks: Path) -> None:
-    assert_one_line_error(run(["codex_conformance.cli.preflight"], PLUGIN=str(plugin_without_hooks)),
-                          "no hooks/hooks.json")
+    assert_one_line_error(
+        run(["codex_conformance.cli.preflight"], PLUGIN=str(plugin_without_hooks)), "no hooks/hooks.json"
+    )
 
 
 def test_no_docker_engine_is_one_line(tmp_path: Path) -> None:
-    result = run(["pytest", "e2e", "--checks", "ENF-ALLOW", "-q", "-p", "no:cacheprovider"],
-                 DOCKER_HOST=f"unix://{tmp_path}/no-engine.sock")
+    result = run(
+        ["pytest", "e2e", "--checks", "ENF-ALLOW", "-q", "-p", "no:cacheprovider"],
+        DOCKER_HOST=f"unix://{tmp_path}/no-engine.sock",
+    )
     code, lines, took = result
     assert code != 0 and took < FAST_S + 5, (code, took)
     assert [line for line in lines if "no Docker engine answers" in line], lines
@@ -84,10 +98,13 @@ def test_no_docker_engine_is_one_line(tmp_path: Path) -> None:
 
 def test_permission_denied_on_the_socket_names_it(monkeypatch: pytest.MonkeyPatch) -> None:
     """As root the kernel never refuses the socket, so the engine's refusal is stood in for."""
+
     def refuse(**_: object) -> None:
         raise docker.errors.DockerException(
             "Error while fetching server API version: ('Connection aborted.', "
-            "PermissionError(13, 'Permission denied'))")
+            "PermissionError(13, 'Permission denied'))"
+        )
+
     monkeypatch.setattr(resources.docker, "from_env", refuse)
     with pytest.raises(SuiteError, match="permission denied on the Docker socket"):
         resources.connect()
@@ -97,8 +114,9 @@ def test_permission_denied_on_the_socket_names_it(monkeypatch: pytest.MonkeyPatc
 def full_disk() -> Iterator[Path]:
     mount = Path(f"/tmp/cc-full-disk-{os.getpid()}")
     mount.mkdir(exist_ok=True)
-    made = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)],
-                          capture_output=True, check=False)
+    made = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)], capture_output=True, check=False
+    )
     if made.returncode != 0:
         mount.rmdir()
         pytest.skip(f"cannot mount a 1 MB tmpfs here: {made.stderr.decode().strip()}")
@@ -108,8 +126,9 @@ def full_disk() -> Iterator[Path]:
 
 
 def test_disk_full_while_building_is_one_line(full_disk: Path) -> None:
-    result = run(["codex_conformance.cli.preflight", "--build-images"],
-                 CODEX_CONFORMANCE_CACHE=str(full_disk))
+    result = run(
+        ["codex_conformance.cli.preflight", "--build-images"], CODEX_CONFORMANCE_CACHE=str(full_disk)
+    )
     assert_one_line_error(result, "disk full:")
 
 
@@ -131,6 +150,8 @@ def busy_ports() -> Iterator[list[int]]:
 
 
 def test_ports_taken_on_the_host_do_not_matter(busy_ports: list[int], tmp_path: Path) -> None:
-    code, lines, _ = run(["pytest", "e2e", "--checks", "ENF-ALLOW", "-q", "-p", "no:cacheprovider",
-                          "-p", "no:randomly"], CODEX_CONFORMANCE_REPORTS=str(tmp_path))
+    code, lines, _ = run(
+        ["pytest", "e2e", "--checks", "ENF-ALLOW", "-q", "-p", "no:cacheprovider", "-p", "no:randomly"],
+        CODEX_CONFORMANCE_REPORTS=str(tmp_path),
+    )
     assert code == 0, f"a check failed with host ports {busy_ports} taken: {lines[-5:]}"

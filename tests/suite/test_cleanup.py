@@ -37,10 +37,16 @@ def client() -> Iterator[docker.DockerClient]:
 def owned_by(client: docker.DockerClient, *pids: int) -> list[str]:
     prefixes = tuple(f"{socket.gethostname()}:{pid}:" for pid in pids)
     api = client.api  # one listing call each: no per-container inspect racing the reaper
-    found = [f"container {c['Names'][0]}" for c in api.containers(all=True, filters={"label": RUN_LABEL})
-             if (c.get("Labels") or {}).get(OWNER_LABEL, "").startswith(prefixes)]
-    found += [f"network {n['Name']}" for n in api.networks(filters={"label": RUN_LABEL})
-              if (n.get("Labels") or {}).get(OWNER_LABEL, "").startswith(prefixes)]
+    found = [
+        f"container {c['Names'][0]}"
+        for c in api.containers(all=True, filters={"label": RUN_LABEL})
+        if (c.get("Labels") or {}).get(OWNER_LABEL, "").startswith(prefixes)
+    ]
+    found += [
+        f"network {n['Name']}"
+        for n in api.networks(filters={"label": RUN_LABEL})
+        if (n.get("Labels") or {}).get(OWNER_LABEL, "").startswith(prefixes)
+    ]
     return found
 
 
@@ -72,16 +78,27 @@ def start_child(tmp_path: Path, workers: int = 0) -> subprocess.Popen[bytes]:
     parallel = ["-n", str(workers), SECOND_CHECK] if workers else []
     return subprocess.Popen(
         [sys.executable, "-m", "pytest", CHECK, *parallel, "-q", "-p", "no:cacheprovider"],
-        cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
         start_new_session=True,
     )
 
 
-@pytest.mark.parametrize(("sig", "workers"), [
-    (signal.SIGINT, 0), (signal.SIGKILL, 0), (signal.SIGINT, 2), (signal.SIGKILL, 2),
-], ids=["sigint", "sigkill", "sigint-2-workers", "sigkill-2-workers"])
-def test_interrupted_run_leaves_nothing(client: docker.DockerClient, tmp_path: Path, sig: int,
-                                        workers: int) -> None:
+@pytest.mark.parametrize(
+    ("sig", "workers"),
+    [
+        (signal.SIGINT, 0),
+        (signal.SIGKILL, 0),
+        (signal.SIGINT, 2),
+        (signal.SIGKILL, 2),
+    ],
+    ids=["sigint", "sigkill", "sigint-2-workers", "sigkill-2-workers"],
+)
+def test_interrupted_run_leaves_nothing(
+    client: docker.DockerClient, tmp_path: Path, sig: int, workers: int
+) -> None:
     """With xdist the stacks belong to the workers, so their pids are taken while they run."""
     child = start_child(tmp_path, workers)
     owners = [child.pid]
@@ -91,6 +108,7 @@ def test_interrupted_run_leaves_nothing(client: docker.DockerClient, tmp_path: P
             owners[:] = [child.pid, *children(child.pid)]
             codex = [x for x in owned_by(client, *owners) if x.endswith("-codex")]
             return len(codex) >= max(1, workers) or child.poll() is not None
+
         wait_until(stacks_up, 300, "the child's stacks to start")
         assert child.poll() is None, child.communicate()[0].decode()[-2000:]
         os.killpg(child.pid, sig)
@@ -101,5 +119,8 @@ def test_interrupted_run_leaves_nothing(client: docker.DockerClient, tmp_path: P
             child.wait()
     # SIGINT: finalizers ran before exit. SIGKILL: the reaper needs its grace period.
     deadline = 3 if sig == signal.SIGINT else 30
-    wait_until(lambda: not owned_by(client, *owners), deadline,
-               f"no resources of the interrupted run (left: {owned_by(client, *owners)})\n{output[-1500:]}")
+    wait_until(
+        lambda: not owned_by(client, *owners),
+        deadline,
+        f"no resources of the interrupted run (left: {owned_by(client, *owners)})\n{output[-1500:]}",
+    )

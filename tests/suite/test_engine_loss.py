@@ -84,12 +84,31 @@ def relay(tmp_path: Path) -> Iterator[SocketRelay]:
 
 
 def test_engine_lost_mid_run_is_a_clear_error_not_a_hang(relay: SocketRelay, tmp_path: Path) -> None:
-    env = {**os.environ, "CODEX_CONFORMANCE_REPORTS": str(tmp_path), "DOCKER_HOST": f"unix://{relay.path}",
-           "PYTHONFAULTHANDLER": "1"}  # a hang is reported with every thread's stack (SIGABRT)
+    env = {
+        **os.environ,
+        "CODEX_CONFORMANCE_REPORTS": str(tmp_path),
+        "DOCKER_HOST": f"unix://{relay.path}",
+        "PYTHONFAULTHANDLER": "1",
+    }  # a hang is reported with every thread's stack (SIGABRT)
     child = subprocess.Popen(
-        [sys.executable, "-m", "pytest", "e2e", "--checks", CHECKS, "-q", "-p", "no:randomly",
-         "-p", "no:cacheprovider"],
-        cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "e2e",
+            "--checks",
+            CHECKS,
+            "-q",
+            "-p",
+            "no:randomly",
+            "-p",
+            "no:cacheprovider",
+        ],
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
         start_new_session=True,
     )
     client = connect()
@@ -106,6 +125,7 @@ def test_engine_lost_mid_run_is_a_clear_error_not_a_hang(relay: SocketRelay, tmp
                         processes = client.api.top(box["Id"])["Processes"]
                         return any("codex exec" in " ".join(p) for p in processes)
             return False
+
         while not in_session():
             assert child.poll() is None, child.communicate()[0][-2000:]
             assert time.monotonic() < deadline, "the child never started a Codex session"
@@ -118,8 +138,10 @@ def test_engine_lost_mid_run_is_a_clear_error_not_a_hang(relay: SocketRelay, tmp
             child.send_signal(signal.SIGABRT)
             output = child.communicate()[0]
             (tmp_path / "child.log").write_text(output)
-            pytest.fail(f"the run hung for 90 s after the engine went away (stacks in "
-                        f"{tmp_path / 'child.log'}):\n{output[-2000:]}")
+            pytest.fail(
+                f"the run hung for 90 s after the engine went away (stacks in "
+                f"{tmp_path / 'child.log'}):\n{output[-2000:]}"
+            )
         took = time.monotonic() - cut_at
         (tmp_path / "child.log").write_text(output)
     finally:

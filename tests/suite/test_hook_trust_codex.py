@@ -43,24 +43,37 @@ def hooks_document() -> dict:
 def hooks_list(client: docker.DockerClient, image: str, document: dict, config: str) -> list[dict]:
     """``hooks/list`` from ``codex app-server`` in a throwaway, network-less container."""
     requests = [
-        {"jsonrpc": "2.0", "id": 1, "method": "initialize",
-         "params": {"clientInfo": {"name": "codex-conformance", "version": "1"}}},
+        {
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "initialize",
+            "params": {"clientInfo": {"name": "codex-conformance", "version": "1"}},
+        },
         {"jsonrpc": "2.0", "method": "initialized"},
         {"jsonrpc": "2.0", "id": 2, "method": "hooks/list", "params": {"cwds": ["/home/agent"]}},
     ]
     # app-server answers on stdout and exits at EOF on stdin, so stdin stays open (a
     # coprocess) until the hooks/list answer has been read; `timeout` bounds the exchange.
     script = (
-        "mkdir -p ~/.codex && printf %s \"$HOOKS\" > ~/.codex/hooks.json && printf %s \"$CONFIG\" > "
+        'mkdir -p ~/.codex && printf %s "$HOOKS" > ~/.codex/hooks.json && printf %s "$CONFIG" > '
         "~/.codex/config.toml && coproc APP { timeout 30 codex app-server 2>/dev/null; }; "
-        "printf '%s\\n' \"$REQUESTS\" >&\"${APP[1]}\"; "
-        "while IFS= read -r line <&\"${APP[0]}\"; do printf '%s\\n' \"$line\"; "
-        "case $line in *'\"id\":2'*) break ;; esac; done")
+        'printf \'%s\\n\' "$REQUESTS" >&"${APP[1]}"; '
+        'while IFS= read -r line <&"${APP[0]}"; do printf \'%s\\n\' "$line"; '
+        "case $line in *'\"id\":2'*) break ;; esac; done"
+    )
     labels = RunLabels(new_run_id(), owner_token()).as_dict()
     output = client.containers.run(
-        image, ["bash", "-c", script], network_mode="none", remove=True, labels=labels,
-        environment={"HOOKS": json.dumps(document), "CONFIG": config,
-                     "REQUESTS": "\n".join(json.dumps(r) for r in requests)})
+        image,
+        ["bash", "-c", script],
+        network_mode="none",
+        remove=True,
+        labels=labels,
+        environment={
+            "HOOKS": json.dumps(document),
+            "CONFIG": config,
+            "REQUESTS": "\n".join(json.dumps(r) for r in requests),
+        },
+    )
     for line in output.decode().splitlines():
         message = json.loads(line)
         if message.get("id") == 2:
@@ -82,6 +95,9 @@ def test_every_event_is_trusted_with_the_suites_hash(client: docker.DockerClient
     config = 'model = "mock-model"\n\n' + trust_toml(entries)
     listed = hooks_list(client, Images(client).codex(version), document, config)
     assert sorted(h["key"] for h in listed) == sorted(entries), "Codex lists other hooks than written"
-    wrong = {h["key"]: (h["trustStatus"], h["currentHash"], entries[h["key"]])
-             for h in listed if h["trustStatus"] != "trusted" or h["currentHash"] != entries[h["key"]]}
+    wrong = {
+        h["key"]: (h["trustStatus"], h["currentHash"], entries[h["key"]])
+        for h in listed
+        if h["trustStatus"] != "trusted" or h["currentHash"] != entries[h["key"]]
+    }
     assert wrong == {}, f"Codex {version} does not trust these as the suite hashes them: {wrong}"

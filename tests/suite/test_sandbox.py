@@ -43,8 +43,14 @@ def client() -> Iterator[docker.DockerClient]:
 
 def probe(client: docker.DockerClient, **options: object) -> str:
     image = Images(client).codex(DEFAULT_CODEX_VERSION)
-    output = client.containers.run(image, ["bash", "-c", PROBE], network_mode="none", remove=True,
-                                   labels=RunLabels(new_run_id(), owner_token()).as_dict(), **options)
+    output = client.containers.run(
+        image,
+        ["bash", "-c", PROBE],
+        network_mode="none",
+        remove=True,
+        labels=RunLabels(new_run_id(), owner_token()).as_dict(),
+        **options,
+    )
     return output.decode()
 
 

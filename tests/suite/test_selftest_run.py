@@ -40,19 +40,42 @@ def selftest_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     stale = reports / "artifacts" / "OLD-RUN-CHECK"
     stale.mkdir(parents=True)
     (stale / "failure.txt").write_text("an older run's evidence\n")
-    env = {**os.environ, "CODEX_CONFORMANCE_REPORTS": str(reports),
-           "CODEX_CONFORMANCE_DEVIATIONS": str(SELFTEST / "deviations"),
-           "PLUGIN": "mutant:AUTH-IN-BLOCK-MESSAGE"}
+    env = {
+        **os.environ,
+        "CODEX_CONFORMANCE_REPORTS": str(reports),
+        "CODEX_CONFORMANCE_DEVIATIONS": str(SELFTEST / "deviations"),
+        "PLUGIN": "mutant:AUTH-IN-BLOCK-MESSAGE",
+    }
     env.pop("CODEX_CONFORMANCE_RUN", None)
     proc = subprocess.run(
-        [sys.executable, "-m", "pytest", str(SELFTEST / "selftest_checks.py"), "-p", "no:randomly",
-         "-p", "no:cacheprovider", "-n", "2", "-rA", "-v",
-         f"--junitxml={reports / 'junit.xml'}", f"--alluredir={reports / 'allure-results'}"],
-        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=600, check=False)
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            str(SELFTEST / "selftest_checks.py"),
+            "-p",
+            "no:randomly",
+            "-p",
+            "no:cacheprovider",
+            "-n",
+            "2",
+            "-rA",
+            "-v",
+            f"--junitxml={reports / 'junit.xml'}",
+            f"--alluredir={reports / 'allure-results'}",
+        ],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
     (reports / "pytest.log").write_text(proc.stdout + proc.stderr)  # scanned too
     summary = reports / "summary.json"
     assert summary.exists(), (
-        f"the self-test run wrote no summary (exit {proc.returncode}):\n{proc.stdout[-3000:]}")
+        f"the self-test run wrote no summary (exit {proc.returncode}):\n{proc.stdout[-3000:]}"
+    )
     checks = {c["id"]: c for c in json.loads(summary.read_text())["checks"]}
     return {"reports": reports, "checks": checks, "exit": proc.returncode}
 
@@ -79,27 +102,45 @@ def test_every_encoding_is_registered() -> None:
 
 def test_the_on_purpose_failures_happened(selftest_run: dict[str, Any]) -> None:
     checks = selftest_run["checks"]
-    for check in ("SELF-SECRET-LICENCE", "SELF-SECRET-USER-TOKEN", "SELF-SECRET-BASIC",
-                  "SELF-SECRET-TRUNCATED"):
+    for check in (
+        "SELF-SECRET-LICENCE",
+        "SELF-SECRET-USER-TOKEN",
+        "SELF-SECRET-BASIC",
+        "SELF-SECRET-TRUNCATED",
+    ):
         assert checks[check]["outcome"] == "failed", checks[check]
     community = checks["SELF-COMMUNITY-LEAK"]
     # The mutant prints AXONFLOW_AUTH (the stored registration) into the block message.
     assert community["outcome"] == "failed" and community["invariants"] == ["INV-SECRETS"], community
 
 
-@pytest.mark.parametrize(("check", "outcome", "reason"), [
-    ("SELF-HARNESS-KNOWN", "error", "HarnessError: a suite step failed on purpose"),
-    ("SELF-KEYERROR-KNOWN", "error", "KeyError: 'missing'"),
-    ("SELF-KNOWN", "xfailed", "known deviation [selftest.yaml] (issue 16): the documented deviation"
-                              " | observed: AssertionError: fails on purpose: the documented deviation"),
-    ("SELF-KNOWN-OTHER-FAILURE", "failed", "the known deviation [selftest.yaml] expects a failure matching"
-                                           " 'fails on purpose: the documented deviation', observed:"
-                                           " AssertionError: fails on purpose: an unexpected way"),
-    ("SELF-STALE-KNOWN", "xpassed", "known deviation [selftest.yaml] (issue 16): the check passes, "
-                                    "so this entry is stale"),
-    ("SELF-REASON-DATA", "failed", "AssertionError: assert [] == ['Blocked']"),
-    ("SELF-REASON-CHUNK", "failed", "AssertionError: hello"),
-])
+@pytest.mark.parametrize(
+    ("check", "outcome", "reason"),
+    [
+        ("SELF-HARNESS-KNOWN", "error", "HarnessError: a suite step failed on purpose"),
+        ("SELF-KEYERROR-KNOWN", "error", "KeyError: 'missing'"),
+        (
+            "SELF-KNOWN",
+            "xfailed",
+            "known deviation [selftest.yaml] (issue 16): the documented deviation"
+            " | observed: AssertionError: fails on purpose: the documented deviation",
+        ),
+        (
+            "SELF-KNOWN-OTHER-FAILURE",
+            "failed",
+            "the known deviation [selftest.yaml] expects a failure matching"
+            " 'fails on purpose: the documented deviation', observed:"
+            " AssertionError: fails on purpose: an unexpected way",
+        ),
+        (
+            "SELF-STALE-KNOWN",
+            "xpassed",
+            "known deviation [selftest.yaml] (issue 16): the check passes, so this entry is stale",
+        ),
+        ("SELF-REASON-DATA", "failed", "AssertionError: assert [] == ['Blocked']"),
+        ("SELF-REASON-CHUNK", "failed", "AssertionError: hello"),
+    ],
+)
 def test_outcomes_are_honest(selftest_run: dict[str, Any], check: str, outcome: str, reason: str) -> None:
     entry = selftest_run["checks"][check]
     assert (entry["outcome"], entry.get("reason", "")) == (outcome, reason)

@@ -24,9 +24,9 @@ def question(packet: bytes) -> tuple[str, int, int]:
         if length == 0:
             offset += 1
             break
-        labels.append(packet[offset + 1: offset + 1 + length].decode("ascii", "replace"))
+        labels.append(packet[offset + 1 : offset + 1 + length].decode("ascii", "replace"))
         offset += 1 + length
-    qtype = struct.unpack("!H", packet[offset: offset + 2])[0]
+    qtype = struct.unpack("!H", packet[offset : offset + 2])[0]
     return ".".join(labels), qtype, offset + 4
 
 

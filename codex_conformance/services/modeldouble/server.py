@@ -76,8 +76,11 @@ class ScriptBook:
     def requests(self, key: str | None) -> list[dict[str, Any]]:
         with self._lock:
             # A session's sub-agents run scripts of their own, "<key>.<agent>".
-            return [r for r in self._requests if key is None or r.get("key") == key
-                    or str(r.get("key") or "").startswith(f"{key}.")]
+            return [
+                r
+                for r in self._requests
+                if key is None or r.get("key") == key or str(r.get("key") or "").startswith(f"{key}.")
+            ]
 
 
 def _texts(item: Any) -> list[str]:
@@ -130,8 +133,13 @@ def side_answer(body: dict[str, Any]) -> str:
     fmt = (body.get("text") or {}).get("format") or {}
     if fmt.get("type") == "json_schema":
         properties = (fmt.get("schema") or {}).get("properties") or {}
-        return json.dumps({name: SIDE_ANSWER for name, spec in properties.items()
-                           if isinstance(spec, dict) and spec.get("type") == "string"})
+        return json.dumps(
+            {
+                name: SIDE_ANSWER
+                for name, spec in properties.items()
+                if isinstance(spec, dict) and spec.get("type") == "string"
+            }
+        )
     return SIDE_ANSWER
 
 
@@ -168,11 +176,13 @@ def resolve_outputs(value: Any, output: str) -> Any:
     takes its ``session_id`` as an integer, read from "Process running with session ID 3").
     """
     if isinstance(value, str):
+
         def fill(match: re.Match[str]) -> str:
             found = re.search(match.group(2), output)
             if found is None:
                 raise ValueError(f"{match.group(2)!r} not found in the last tool output {output[:300]!r}")
             return found.group(1) if found.groups() else found.group(0)
+
         whole = OUTPUT_PLACEHOLDER.fullmatch(value)
         if whole is not None and whole.group(1):
             return int(fill(whole))
@@ -190,8 +200,9 @@ def offered_tools(body: dict[str, Any]) -> set[str]:
     return {str(t["name"]) for t in body.get("tools") or [] if isinstance(t, dict) and t.get("name")}
 
 
-def items_for_turn(turn: dict[str, Any], call_prefix: str, last_output: str = "",
-                   offered: set[str] | None = None) -> list[dict[str, Any]]:
+def items_for_turn(
+    turn: dict[str, Any], call_prefix: str, last_output: str = "", offered: set[str] | None = None
+) -> list[dict[str, Any]]:
     """Translate one scripted turn into Responses output items (codex.md §2 shapes).
 
     An MCP call is namespaced (``namespace: mcp__<server>``, ``name: <tool>``) the way the
@@ -205,15 +216,23 @@ def items_for_turn(turn: dict[str, Any], call_prefix: str, last_output: str = ""
         if "exec" in step:
             args = {"cmd": step["exec"], **step.get("exec_args", {})}
             items.append(
-                {"type": "function_call", "call_id": call_id, "name": "exec_command",
-                 "arguments": json.dumps(args)}
+                {
+                    "type": "function_call",
+                    "call_id": call_id,
+                    "name": "exec_command",
+                    "arguments": json.dumps(args),
+                }
             )
         elif "mcp" in step:
             call = step["mcp"]
             flat = f"mcp__{call['server']}__{call['tool']}"
-            item = {"type": "function_call", "call_id": call_id, "name": call["tool"],
-                    "namespace": f"mcp__{call['server']}",
-                    "arguments": json.dumps(call.get("arguments", {}))}
+            item = {
+                "type": "function_call",
+                "call_id": call_id,
+                "name": call["tool"],
+                "namespace": f"mcp__{call['server']}",
+                "arguments": json.dumps(call.get("arguments", {})),
+            }
             if offered and f"mcp__{call['server']}__" in offered:  # 0.130.0's namespace name
                 item["namespace"] = f"mcp__{call['server']}__"
             elif offered and flat in offered:
@@ -222,15 +241,23 @@ def items_for_turn(turn: dict[str, Any], call_prefix: str, last_output: str = ""
             items.append(item)
         elif "patch" in step:
             items.append(
-                {"type": "custom_tool_call", "call_id": call_id, "name": "apply_patch",
-                 "input": step["patch"]}
+                {
+                    "type": "custom_tool_call",
+                    "call_id": call_id,
+                    "name": "apply_patch",
+                    "input": step["patch"],
+                }
             )
         elif "call" in step:
             # Any other function tool Codex offers (write_stdin, view_image, spawn_agent,
             # apply_patch as a function ...): name, optional namespace, arguments.
             call = step["call"]
-            item = {"type": "function_call", "call_id": call_id, "name": call["name"],
-                    "arguments": json.dumps(call.get("arguments", {}))}
+            item = {
+                "type": "function_call",
+                "call_id": call_id,
+                "name": call["name"],
+                "arguments": json.dumps(call.get("arguments", {})),
+            }
             if call.get("namespace"):
                 item["namespace"] = call["namespace"]
             items.append(item)
@@ -249,14 +276,14 @@ def sse_stream(response_id: str, items: list[dict[str, Any]]) -> bytes:
     for index, item in enumerate(items):
         events.append({"type": "response.output_item.done", "output_index": index, "item": item})
     usage = {
-        "input_tokens": 0, "input_tokens_details": {"cached_tokens": 0},
-        "output_tokens": 0, "output_tokens_details": {"reasoning_tokens": 0},
+        "input_tokens": 0,
+        "input_tokens_details": {"cached_tokens": 0},
+        "output_tokens": 0,
+        "output_tokens_details": {"reasoning_tokens": 0},
         "total_tokens": 0,
     }
     events.append({"type": "response.completed", "response": {"id": response_id, "usage": usage}})
-    return b"".join(
-        f"event: {e['type']}\ndata: {json.dumps(e)}\n\n".encode() for e in events
-    )
+    return b"".join(f"event: {e['type']}\ndata: {json.dumps(e)}\n\n".encode() for e in events)
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -311,8 +338,11 @@ class Handler(BaseHTTPRequestHandler):
         key = find_key(body)
         user_text = last_user_text(body)
         entry: dict[str, Any] = {
-            "ts": time.time(), "key": key, "path": self.path,
-            "headers": dict(self.headers.items()), "body": body,
+            "ts": time.time(),
+            "key": key,
+            "path": self.path,
+            "headers": dict(self.headers.items()),
+            "body": body,
         }
         if user_text.startswith(TITLE_REQUEST_PREFIX) or side_source(entry["headers"]):
             # Outside the script, scenario marker or not: it must not eat a scripted turn.
@@ -329,8 +359,12 @@ class Handler(BaseHTTPRequestHandler):
             else:
                 entry["kind"] = "scripted"
                 try:
-                    items = items_for_turn(turn, f"call_{call_prefix(key)}_{index}",
-                                           latest_tool_output(body), offered_tools(body))
+                    items = items_for_turn(
+                        turn,
+                        f"call_{call_prefix(key)}_{index}",
+                        latest_tool_output(body),
+                        offered_tools(body),
+                    )
                 except (KeyError, ValueError) as exc:
                     entry["kind"] = "script-error"
                     entry["error"] = str(exc)

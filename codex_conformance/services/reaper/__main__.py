@@ -97,7 +97,7 @@ def main() -> None:
                     text = line.decode().strip()
                     if text.startswith("label="):
                         with lock:
-                            labels.add(text[len("label="):])
+                            labels.add(text[len("label=") :])
                         conn.sendall(b"ACK\n")
         except OSError:
             pass

@@ -92,11 +92,20 @@ def rpc_fields(parsed: Any) -> dict[str, Any]:
 
 
 MCP_TOOLS = [
-    {"name": "fetch_url", "description": "Fetch a URL and return its body.",
-     "inputSchema": {"type": "object", "properties": {"url": {"type": "string"}}, "required": ["url"]}},
-    {"name": "write_note", "description": "Store a note under a path.",
-     "inputSchema": {"type": "object", "properties": {"path": {"type": "string"}, "text": {"type": "string"}},
-                     "required": ["path", "text"]}},
+    {
+        "name": "fetch_url",
+        "description": "Fetch a URL and return its body.",
+        "inputSchema": {"type": "object", "properties": {"url": {"type": "string"}}, "required": ["url"]},
+    },
+    {
+        "name": "write_note",
+        "description": "Store a note under a path.",
+        "inputSchema": {
+            "type": "object",
+            "properties": {"path": {"type": "string"}, "text": {"type": "string"}},
+            "required": ["path", "text"],
+        },
+    },
 ]
 
 
@@ -114,9 +123,11 @@ def mcp_answer(method: str, path: str, parsed: Any) -> tuple[int, bytes, str, di
     rpc = parsed.get("method")
     params = parsed.get("params") if isinstance(parsed.get("params"), dict) else {}
     if rpc == "initialize":
-        result: Any = {"protocolVersion": params.get("protocolVersion", "2025-06-18"),
-                       "capabilities": {"tools": {}},
-                       "serverInfo": {"name": "conformance-tools", "version": "1"}}
+        result: Any = {
+            "protocolVersion": params.get("protocolVersion", "2025-06-18"),
+            "capabilities": {"tools": {}},
+            "serverInfo": {"name": "conformance-tools", "version": "1"},
+        }
     elif rpc == "tools/list":
         result = {"tools": MCP_TOOLS}
     elif rpc == "tools/call":
@@ -144,8 +155,13 @@ def registration() -> dict[str, Any]:
     }
 
 
-PASSED_HEADERS = ("mcp-session-id", "www-authenticate", "retry-after", "x-axonflow-tier-limit",
-                  "x-axonflow-upgrade-url")
+PASSED_HEADERS = (
+    "mcp-session-id",
+    "www-authenticate",
+    "retry-after",
+    "x-axonflow-tier-limit",
+    "x-axonflow-upgrade-url",
+)
 
 
 def _passed_headers(headers: Any) -> dict[str, str]:
@@ -167,8 +183,13 @@ class Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         return self.rfile.read(length) if length else b""
 
-    def _send(self, status: int, body: bytes, headers: dict[str, str] | None = None,
-              content_type: str = "application/json") -> None:
+    def _send(
+        self,
+        status: int,
+        body: bytes,
+        headers: dict[str, str] | None = None,
+        content_type: str = "application/json",
+    ) -> None:
         content_type = content_type or "application/octet-stream"
         self.send_response(status)
         self.send_header("Content-Type", content_type)
@@ -185,9 +206,15 @@ class Handler(BaseHTTPRequestHandler):
         except ValueError:
             parsed = None
         entry = {
-            "ts": time.time(), "scheme": self.scheme, "method": self.command, "path": self.path,
-            "headers": dict(self.headers.items()), "body": body.decode(errors="replace"),
-            "json": parsed, "peer": self.client_address[0], **rpc_fields(parsed),
+            "ts": time.time(),
+            "scheme": self.scheme,
+            "method": self.command,
+            "path": self.path,
+            "headers": dict(self.headers.items()),
+            "body": body.decode(errors="replace"),
+            "json": parsed,
+            "peer": self.client_address[0],
+            **rpc_fields(parsed),
         }
         rule = JOURNAL.take_rule(self.command, self.path)
         if rule is not None:
@@ -225,12 +252,17 @@ class Handler(BaseHTTPRequestHandler):
     def _proxy(self, method: str, path: str, body: bytes) -> tuple[int, bytes, str, dict[str, str]]:
         """The Community-SaaS agent surface is the reference platform's (same contract)."""
         headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length")}
-        request = urllib.request.Request(self.upstream + path, data=body or None, method=method,
-                                         headers=headers)
+        request = urllib.request.Request(
+            self.upstream + path, data=body or None, method=method, headers=headers
+        )
         try:
             with urllib.request.urlopen(request, timeout=30) as response:
-                return (response.status, response.read(), response.headers.get("Content-Type", ""),
-                        _passed_headers(response.headers))
+                return (
+                    response.status,
+                    response.read(),
+                    response.headers.get("Content-Type", ""),
+                    _passed_headers(response.headers),
+                )
         except urllib.error.HTTPError as exc:
             return exc.code, exc.read(), exc.headers.get("Content-Type", ""), _passed_headers(exc.headers)
         except OSError as exc:
@@ -256,8 +288,7 @@ class Control(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         if self.path.startswith("/_suite/requests"):
             with JOURNAL.lock:
-                self._reply({"requests": list(JOURNAL.requests),
-                             "connections": list(JOURNAL.connections)})
+                self._reply({"requests": list(JOURNAL.requests), "connections": list(JOURNAL.connections)})
         else:
             self._reply({"status": "ok"})
 

@@ -18,10 +18,17 @@ MODES = ("community", "enterprise")
 
 # The 6 governance tools of the first MCP server (commit 0f245f06), the 4 explain/override
 # tools of "Batch 1" (the guide's 10), and the later 6 (list_recent_decisions, V1 Pro) (K8).
-GOVERNANCE_TOOLS = frozenset({"check_policy", "check_output", "audit_tool_call", "list_policies",
-                              "get_policy_stats", "search_audit_events"})
-BATCH1_TOOLS = GOVERNANCE_TOOLS | {"explain_decision", "create_override", "delete_override",
-                                   "list_overrides"}
+GOVERNANCE_TOOLS = frozenset(
+    {
+        "check_policy",
+        "check_output",
+        "audit_tool_call",
+        "list_policies",
+        "get_policy_stats",
+        "search_audit_events",
+    }
+)
+BATCH1_TOOLS = GOVERNANCE_TOOLS | {"explain_decision", "create_override", "delete_override", "list_overrides"}
 
 # Build-dependent behaviours (platform.md K8, K9, §1.6, §2.7, §2.8, §3.6), one profile per
 # platform column of the compatibility matrix. "newest" (the default) is what plugin 1.7.0
@@ -50,8 +57,13 @@ PROFILES: dict[str, dict[str, Any]] = {
         "store_caller_name": False,  # caller_name is stored from 9.11.0 (§2.7)
         # plugincompat.go's codex row is newer than 9.2.0; the guide pairs 9.2.0 with plugin
         # 1.5.2, so that is its recommended version here [der].
-        "plugin_recommended_versions": {"codex": "1.5.2", "claude-code": "1.4.0", "cursor": "1.4.0",
-                                        "openclaw": "2.4.0", "claude-desktop": "0.2.0"},
+        "plugin_recommended_versions": {
+            "codex": "1.5.2",
+            "claude-code": "1.4.0",
+            "cursor": "1.4.0",
+            "openclaw": "2.4.0",
+            "claude-desktop": "0.2.0",
+        },
     },
     "0f245f06": {
         "version": "8.0.0",  # [der]: the first MCP-server build; its exact release is not given

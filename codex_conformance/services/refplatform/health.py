@@ -36,8 +36,14 @@ def health_document(settings: Settings, ready: bool) -> dict[str, Any]:
         "version": settings.version,
         "capabilities": CAPABILITIES,
         "sdk_compatibility": {"min_sdk_version": "3.0.0", "recommended_sdk_version": "5.0.0"},
-        **({"plugin_compatibility": {
-            "min_plugin_version": dict(settings.plugin_min_versions),
-            "recommended_plugin_version": dict(settings.plugin_recommended_versions),
-        }} if settings.plugin_compatibility else {}),
+        **(
+            {
+                "plugin_compatibility": {
+                    "min_plugin_version": dict(settings.plugin_min_versions),
+                    "recommended_plugin_version": dict(settings.plugin_recommended_versions),
+                }
+            }
+            if settings.plugin_compatibility
+            else {}
+        ),
     }
