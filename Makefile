@@ -49,9 +49,15 @@ unit: $(STAMP)
 	$(PY) -m pytest tests/harness tests/refplatform $(PYTEST_ARGS)
 
 LINT_PATHS := codex_conformance e2e tests fixtures/selftest conftest.py
+# The plugin fixtures' bash: the strict variant is an overlay on the reference tree, so the
+# reference's lib/ is on the source path for the lib files strict.sh sources.
+SHELLCHECK_PATHS = $(sort $(shell find fixtures/plugins/reference/scripts fixtures/plugins/strict/scripts -name '*.sh'))
 lint: $(STAMP)
 	$(PY) -m ruff check $(LINT_PATHS)
 	$(PY) -m ruff format --check $(LINT_PATHS)
+	$(PY) -m mypy
+	@sh scripts/ensure-shellcheck.sh
+	shellcheck -x --shell=bash --source-path=fixtures/plugins/reference/scripts/lib $(SHELLCHECK_PATHS)
 
 # The project's own tests: lint, the harness's unit tests and the whole e2e suite against
 # the reference platform, then the skeleton's checks again with the reference platform
@@ -59,7 +65,7 @@ lint: $(STAMP)
 COMPOSE_TARGET := compose:fixtures/compose/reference-platform.yml
 COMPOSE_CHECKS := e2e/test_install.py "e2e/test_enforcement.py::test_dangerous_command_is_blocked[ENF-SSRF]" \
   e2e/test_enforcement.py::test_allowed_command_runs_and_is_audited
-test: preflight compose lint
+test: preflight compose lint images
 	$(PY) -m pytest tests --junitxml=$(REPORTS)/junit-tests.xml $(PYTEST_ARGS)
 	$(PY) -m pytest e2e $(XDIST) $(REPORT_ARGS) $(PYTEST_ARGS)
 	PLATFORM=$(COMPOSE_TARGET) CODEX_CONFORMANCE_REPORTS=$(REPORTS)/compose \

@@ -18,14 +18,14 @@ from codex_conformance.stack.containers import ReferencePlatform
 from codex_conformance.stack.stack import Stack
 from codex_conformance.stack.targets import ReferenceTarget
 
+pytestmark = pytest.mark.area("auth")
+
 CREDENTIAL = "Basic " + credentials.DEMO_BASIC
 
 
 @pytest.mark.check(
     id="AUTH-BOTH-PLANES",
-    area="outbound",
-    contract="spec Self-hosted / Enterprise authentication; plugin.md F4, §3.2 R1, R11; "
-    "platform.md §3.4, §3.5",
+    contract=["guide#enterprise-auth", "plugin#auth-02", "plugin#auth-01", "platform#enterprise-auth"],
     summary="the guide's AXONFLOW_AUTH=\"Basic <base64>\" authenticates Codex's MCP calls "
     "and the hooks' calls",
 )

@@ -15,6 +15,8 @@ from codex_conformance import credentials
 from codex_conformance.checks.evidence import SAAS, header, registrations, saas_calls, tool_output
 from codex_conformance.checks.runner import Runner
 
+pytestmark = pytest.mark.area("bootstrap")
+
 COMMUNITY = {"AXONFLOW_ENDPOINT": None, "AXONFLOW_AUTH": None}
 REGISTRATION_FILE = ".config/axonflow/try-registration.json"
 DISCLOSURE = "[AxonFlow] Connected to AxonFlow Community SaaS at https://try.getaxonflow.com."
@@ -22,8 +24,7 @@ DISCLOSURE = "[AxonFlow] Connected to AxonFlow Community SaaS at https://try.get
 
 @pytest.mark.check(
     id="BOOT-REUSE",
-    area="bootstrap",
-    contract="plugin.md §6 (fresh registration); §12 BOOT-03",
+    contract=["plugin#boot-03", "plugin#boot-fresh"],
     summary="a second run reuses the stored registration: no new registration, the same credential",
 )
 def test_second_run_reuses_registration(conformance: Runner) -> None:
@@ -38,8 +39,7 @@ def test_second_run_reuses_registration(conformance: Runner) -> None:
 
 @pytest.mark.check(
     id="BOOT-DISCLOSURE",
-    area="bootstrap",
-    contract="plugin.md §6 disclosure; §4.3 markers; F2; §12 BOOT-07, BOOT-08; spec Privacy notice",
+    contract=["plugin#boot-07", "plugin#boot-08", "guide#privacy-notice"],
     summary="the Community-SaaS disclosure is shown to the user on the first run, and only once",
 )
 def test_disclosure_shown_once(conformance: Runner) -> None:
@@ -55,8 +55,7 @@ def test_disclosure_shown_once(conformance: Runner) -> None:
 
 @pytest.mark.check(
     id="BOOT-429-BACKOFF",
-    area="bootstrap",
-    contract="plugin.md §6 (429 backoff 3600 s); §12 BOOT-04",
+    contract=["plugin#boot-04"],
     summary="a rate-limited registration is not retried for an hour; calls go unauthenticated meanwhile",
 )
 def test_rate_limited_registration_backs_off(conformance: Runner) -> None:
@@ -77,8 +76,7 @@ def test_rate_limited_registration_backs_off(conformance: Runner) -> None:
 
 @pytest.mark.check(
     id="BOOT-200-NOT-STORED",
-    area="bootstrap",
-    contract="plugin.md §6 (only 201 is accepted); §12 BOOT-05",
+    contract=["plugin#boot-05"],
     summary="a registration answered 200 instead of 201 is not stored and is retried next run",
 )
 def test_registration_needs_201(conformance: Runner) -> None:
@@ -101,8 +99,7 @@ def test_registration_needs_201(conformance: Runner) -> None:
 
 @pytest.mark.check(
     id="BOOT-UNSAFE-FILE",
-    area="bootstrap",
-    contract="plugin.md §6 (re-registration triggers: mode not 0600); F11; §12 BOOT-06",
+    contract=["plugin#boot-06", "plugin#boot-fresh"],
     summary="a credentials file readable by others is not used: the plugin warns and registers anew",
 )
 def test_unsafe_registration_file_is_replaced(conformance: Runner) -> None:
@@ -122,8 +119,7 @@ def test_unsafe_registration_file_is_replaced(conformance: Runner) -> None:
 
 @pytest.mark.check(
     id="BOOT-EXPIRING",
-    area="bootstrap",
-    contract="plugin.md §6 (fresh only when expires_at >= now + 30 days); F11; §12 BOOT-06",
+    contract=["plugin#boot-06", "plugin#boot-fresh"],
     summary="a stored registration expiring within 30 days is replaced by a new one on the next run",
 )
 def test_expiring_registration_is_renewed(conformance: Runner) -> None:

@@ -30,10 +30,13 @@ from codex_conformance.checks.evidence import (
     sentinel,
     tool_output,
 )
-from codex_conformance.checks.runner import Observation, Runner
-from codex_conformance.plugin.pytest_plugin import BoundaryMap
+from codex_conformance.checks.observation import Observation
+from codex_conformance.checks.runner import Runner
+from codex_conformance.plugin.fixtures import BoundaryMap
 
-PROMISE = 'spec Governance Model (Bash: blocked before execution, "automatic and cannot be bypassed")'
+pytestmark = pytest.mark.area("boundary")
+
+PROMISE = "guide#governance-model"
 JUDGED = ("write_stdin", "spawn_agent", "background")
 # How long a background audit may still be on its way after the session ended: the
 # suite's quiet window, which the plugin's own timeouts bound (evidence.QUIET_WINDOW_S).
@@ -84,8 +87,7 @@ def test_route_is_mapped(conformance: Runner, boundary_map: BoundaryMap, route_i
 @pytest.mark.required
 @pytest.mark.check(
     id="BND-STDIN",
-    area="boundary",
-    contract=f"{PROMISE}; codex-boundary.md §3 (write_stdin: no hook)",
+    contract=["boundary#write-stdin", PROMISE],
     summary="a dangerous command typed into an interactive shell through write_stdin is checked and blocked",
 )
 def test_command_typed_into_a_shell_is_blocked(conformance: Runner, boundary_map: BoundaryMap) -> None:
@@ -97,9 +99,7 @@ def test_command_typed_into_a_shell_is_blocked(conformance: Runner, boundary_map
 
 @pytest.mark.check(
     id="BND-SUBAGENT",
-    area="boundary",
-    contract=f"{PROMISE}; spec Governance Model (Audit: automatic for Bash); "
-    "codex-boundary.md §3 (spawn_agent)",
+    contract=["boundary#spawn-agent", PROMISE],
     summary="a sub-agent's dangerous shell command is blocked and audited as the parent's would be",
 )
 def test_subagent_command_is_blocked_and_audited(conformance: Runner, boundary_map: BoundaryMap) -> None:
@@ -134,9 +134,7 @@ def test_subagent_command_is_blocked_and_audited(conformance: Runner, boundary_m
 @pytest.mark.required
 @pytest.mark.check(
     id="BND-BACKGROUND",
-    area="boundary",
-    contract="spec Governance Model (Audit: automatic for Bash, PostToolUse); "
-    "codex-boundary.md §3 (no PostToolUse for a command still running at turn end)",
+    contract=["boundary#turn-end-no-post", "guide#governance-model"],
     summary="an allowed command still running when the turn ends is still audited",
 )
 def test_background_command_is_audited(conformance: Runner, boundary_map: BoundaryMap) -> None:
@@ -164,8 +162,7 @@ def test_background_command_is_audited(conformance: Runner, boundary_map: Bounda
 @pytest.mark.required
 @pytest.mark.check(
     id="BND-ENCODED",
-    area="boundary",
-    contract=f"{PROMISE}; spec Governance coverage (file edits advisory)",
+    contract=[PROMISE, "guide#governance-coverage"],
     summary="a dangerous command hidden from the hook (base64 into sh; a script written with "
     "apply_patch, then run) still never runs",
 )

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from codex_conformance.checks.declare import check_param
 from codex_conformance.checks.evidence import (
     assert_blocked_by_hook,
     decision_of,
@@ -20,30 +21,33 @@ from codex_conformance.checks.evidence import (
     sentinel,
     tool_output,
 )
-from codex_conformance.checks.runner import Observation, Runner
+from codex_conformance.checks.observation import Observation
+from codex_conformance.checks.runner import Runner
+
+pytestmark = pytest.mark.area("enforcement")
 
 FAMILIES = [
-    ("enf-ssrf", "ENF-SSRF", "cloud-metadata SSRF", "platform.md §4.2 sys_dangerous_cloud_metadata"),
-    ("enf-revshell", "ENF-REVSHELL", "reverse shell", "platform.md §4.2 sys_dangerous_reverse_shell"),
+    ("enf-ssrf", "ENF-SSRF", "cloud-metadata SSRF", "platform#policy-sys-dangerous-cloud-metadata"),
+    ("enf-revshell", "ENF-REVSHELL", "reverse shell", "platform#policy-sys-dangerous-reverse-shell"),
     (
         "enf-destructive",
         "ENF-DESTRUCTIVE",
         "destructive delete",
-        "platform.md §4.2 sys_dangerous_destructive_fs",
+        "platform#policy-sys-dangerous-destructive-fs",
     ),
     (
         "enf-credentials",
         "ENF-CREDENTIALS",
         "credential file access",
-        "platform.md §4.2 sys_dangerous_credential_access",
+        "platform#policy-sys-dangerous-credential-access",
     ),
     (
         "enf-traversal",
         "ENF-TRAVERSAL",
         "sensitive system file access",
-        "platform.md §4.2 sys_dangerous_path_traversal",
+        "platform#policy-sys-dangerous-path-traversal",
     ),
-    ("enf-sqli", "ENF-SQLI", "SQL injection in a sqlite3 command", "platform.md §4.4 sys_sqli_admin_bypass"),
+    ("enf-sqli", "ENF-SQLI", "SQL injection in a sqlite3 command", "platform#policy-sys-sqli-admin-bypass"),
 ]
 
 
@@ -59,15 +63,18 @@ def blocked_audit(obs: Observation) -> dict[str, Any]:
 @pytest.mark.parametrize(
     "scenario",
     [
-        pytest.param(
+        check_param(
             name,
             id=check_id,
-            marks=pytest.mark.check(
-                id=check_id,
-                area="enforcement",
-                contract=f"plugin.md §12 PRE-01, PRE-02, PRE-03, PRE-05; codex.md §4.6; {policy}",
-                summary=f"a {family} command is blocked by the hook, never runs, and the model is told why",
-            ),
+            contract=[
+                policy,
+                "plugin#pre-01",
+                "plugin#pre-02",
+                "plugin#pre-03",
+                "plugin#pre-05",
+                "codex#pre-block",
+            ],
+            summary=f"a {family} command is blocked by the hook, never runs, and the model is told why",
         )
         for name, check_id, family, policy in FAMILIES
     ],
@@ -80,8 +87,7 @@ def test_dangerous_command_is_blocked(conformance: Runner, scenario: str) -> Non
 @pytest.mark.required
 @pytest.mark.check(
     id="ENF-BLOCK-AUDIT",
-    area="enforcement",
-    contract="plugin.md §12 PRE-06, PRE-07; §3.2 R2",
+    contract=["plugin#pre-06", "plugin#r2-blocked-audit", "plugin#pre-07"],
     summary="a block is audited: audit_tool_call with success false, policy_decision blocked, caller codex",
 )
 def test_block_is_audited(conformance: Runner) -> None:
@@ -104,8 +110,15 @@ def test_block_is_audited(conformance: Runner) -> None:
 @pytest.mark.required
 @pytest.mark.check(
     id="ENF-ALLOW",
-    area="enforcement",
-    contract="plugin.md §12 PRE-04, PRE-05, POST-01, PRE-07; §3.2 R1, R3; codex.md §4.6",
+    contract=[
+        "plugin#pre-04",
+        "plugin#pre-05",
+        "plugin#r1-check-policy",
+        "plugin#post-01",
+        "plugin#r3-audit",
+        "plugin#pre-07",
+        "codex#hook-status-lines",
+    ],
     summary="a harmless command is checked exactly once, runs, and is audited after it ran",
 )
 def test_allowed_command_runs_and_is_audited(conformance: Runner) -> None:
@@ -157,7 +170,7 @@ def staged_block(**fields: object) -> dict[str, object]:
 @pytest.mark.parametrize(
     ("decision", "suffix"),
     [
-        pytest.param(
+        check_param(
             {
                 "decision_id": "3f1c2b4a-0000-4000-8000-00000000aa01",
                 "risk_level": "high",
@@ -167,23 +180,15 @@ def staged_block(**fields: object) -> dict[str, object]:
             " [decision: 3f1c2b4a-0000-4000-8000-00000000aa01, risk: high, "
             "active override: 9d8e7f60-0000-4000-8000-0000000000b2]",
             id="ENF-SUFFIX-ACTIVE",
-            marks=pytest.mark.check(
-                id="ENF-SUFFIX-ACTIVE",
-                area="enforcement",
-                contract="plugin.md §4.3; §12 PRE-03",
-                summary="a block with an existing override names it: [decision, risk, active override]",
-            ),
+            contract=["plugin#pre-03", "plugin#pre-02"],
+            summary="a block with an existing override names it: [decision, risk, active override]",
         ),
-        pytest.param(
+        check_param(
             {},
             "",
             id="ENF-SUFFIX-NONE",
-            marks=pytest.mark.check(
-                id="ENF-SUFFIX-NONE",
-                area="enforcement",
-                contract="plugin.md §4.3 (suffix only with decision_id)",
-                summary="a block without a decision id (older platforms) carries no suffix",
-            ),
+            contract=["plugin#pre-03", "plugin#pre-02"],
+            summary="a block without a decision id (older platforms) carries no suffix",
         ),
     ],
 )

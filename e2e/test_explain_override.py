@@ -17,6 +17,8 @@ import pytest
 from codex_conformance.checks.evidence import decision_of, hook_events, mcp_calls, sentinel
 from codex_conformance.checks.runner import Runner
 
+pytestmark = pytest.mark.area("explain-override")
+
 
 def result_of(request: dict[str, Any]) -> dict[str, Any]:
     text = request["response"]["result"]["content"][0]["text"]
@@ -28,9 +30,14 @@ def result_of(request: dict[str, Any]) -> dict[str, Any]:
 
 @pytest.mark.check(
     id="EXPLAIN-OVERRIDE",
-    area="explain-override",
-    contract="spec What This Integration Enables; MCP Tools; platform.md §6.1, §6.3, §6.4; "
-    "plugin.md §4.3 (active override suffix)",
+    contract=[
+        "platform#override-apply",
+        "platform#override-create",
+        "platform#explain",
+        "guide#what-this-enables",
+        "guide#mcp-tools",
+        "plugin#pre-03",
+    ],
     summary="a block is explained over MCP, an override is created, and the same command then runs",
 )
 def test_block_explain_override_then_pass(conformance: Runner) -> None:
@@ -60,8 +67,7 @@ def test_block_explain_override_then_pass(conformance: Runner) -> None:
 
 @pytest.mark.check(
     id="OVERRIDE-CRITICAL",
-    area="explain-override",
-    contract="spec MCP Tools (create_override); platform.md §4.9, §6.1 (403 critical)",
+    contract=["platform#override-create", "platform#risk-and-override", "guide#mcp-tools"],
     summary="an override on a critical-risk policy is refused and the command stays blocked",
 )
 def test_critical_policy_cannot_be_overridden(conformance: Runner) -> None:
@@ -82,8 +88,7 @@ def test_critical_policy_cannot_be_overridden(conformance: Runner) -> None:
 
 @pytest.mark.check(
     id="OVERRIDE-LIFECYCLE",
-    area="explain-override",
-    contract="spec MCP Tools (create_override, list_overrides, delete_override); platform.md §6.1, §6.2",
+    contract=["platform#override-revoke-list", "platform#override-create", "guide#mcp-tools"],
     summary="an override is listed after creation; once revoked, the command is blocked again",
 )
 def test_override_list_and_revoke(conformance: Runner) -> None:

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from codex_conformance.checks.declare import check_param
 from codex_conformance.checks.evidence import (
     BLOCK_PREFIX,
     assert_ran_after_hook,
@@ -27,6 +28,8 @@ from codex_conformance.checks.evidence import (
 from codex_conformance.checks.runner import Runner
 from codex_conformance.stack.tls import UNTRUSTED_AGENT
 
+pytestmark = pytest.mark.area("fail-modes")
+
 CHECK_POLICY = {"tool": "check_policy"}
 DEAD_PORT = "http://axonflow.conformance.test:9"
 NO_SUCH_HOST = "http://no-such-agent.conformance.test:8080"
@@ -35,7 +38,7 @@ NO_SUCH_HOST = "http://no-such-agent.conformance.test:8080"
 def row(
     check_id: str,
     summary: str,
-    contract: str,
+    contract: list[str],
     fault: dict[str, Any] | None = None,
     env: dict[str, str] | None = None,
     blocked: bool = False,
@@ -43,7 +46,7 @@ def row(
     code: int = 0,
     looked_up: bool = False,
 ) -> Any:
-    return pytest.param(
+    return check_param(
         {
             "fault": fault,
             "env": env or {},
@@ -53,7 +56,8 @@ def row(
             "looked_up": looked_up,
         },
         id=check_id,
-        marks=pytest.mark.check(id=check_id, area="fail-modes", contract=contract, summary=summary),
+        contract=contract,
+        summary=summary,
     )
 
 
@@ -72,38 +76,38 @@ ROWS = [
     row(
         "FAIL-UNREACHABLE",
         "nothing listens at the endpoint: the command runs",
-        "plugin.md §3.4 row 1; §12 FAIL-01",
+        ["plugin#fail-01", "plugin#fail-network"],
         env={"AXONFLOW_ENDPOINT": DEAD_PORT},
     ),
     row(
         "FAIL-DNS",
         "the endpoint's name does not resolve: the hook looked it up, the command runs",
-        "plugin.md §3.4 row 1",
+        ["plugin#fail-network"],
         env={"AXONFLOW_ENDPOINT": NO_SUCH_HOST},
         looked_up=True,
     ),
     row(
         "FAIL-RESET",
         "the platform resets the connection: the command runs",
-        "plugin.md §3.4 row 1; §3.3 step 8",
+        ["plugin#fail-network"],
         fault={"kind": "reset", "match": CHECK_POLICY, "count": 1},
     ),
     row(
         "FAIL-5XX-HTML",
         "HTTP 502 with an HTML body: the command runs",
-        "plugin.md §3.4 row 4; §12 FAIL-05",
+        ["plugin#fail-05"],
         fault={"kind": "http_status", "status": 502, "body": "html", "match": CHECK_POLICY, "count": 1},
     ),
     row(
         "FAIL-5XX-INTERNAL",
         "HTTP 500 with JSON-RPC -32603: the command runs",
-        "plugin.md §3.4 row 4; §3.3 step 12",
+        ["plugin#fail-04", "plugin#body-decides"],
         fault=rpc_error(-32603, "Internal error", 500),
     ),
     row(
         "FAIL-5XX-AUTH",
         "HTTP 500 carrying JSON-RPC -32001: blocked (the body decides)",
-        "plugin.md §3.4 row 5; F8; §12 FAIL-05",
+        ["plugin#fail-05", "plugin#body-decides", "plugin#fail-03"],
         fault=rpc_error(-32001, "Authentication required", 500),
         blocked=True,
         message="Authentication required",
@@ -112,7 +116,7 @@ ROWS = [
     row(
         "FAIL-RPC-AUTH",
         "JSON-RPC -32001: blocked with the governance-blocked message",
-        "plugin.md §3.3 step 12; §4.3; §12 FAIL-03",
+        ["plugin#fail-03"],
         fault=rpc_error(-32001, "Authentication required"),
         blocked=True,
         message="Authentication required",
@@ -121,7 +125,7 @@ ROWS = [
     row(
         "FAIL-RPC-METHOD",
         "JSON-RPC -32601: blocked",
-        "plugin.md §3.3 step 12; §12 FAIL-03",
+        ["plugin#fail-03"],
         fault=rpc_error(-32601, "Method not found: tools/call"),
         blocked=True,
         message="Method not found: tools/call",
@@ -130,7 +134,7 @@ ROWS = [
     row(
         "FAIL-RPC-PARAMS",
         "JSON-RPC -32602: blocked",
-        "plugin.md §3.3 step 12; §12 FAIL-03",
+        ["plugin#fail-03"],
         fault=rpc_error(-32602, "Invalid tool call parameters"),
         blocked=True,
         message="Invalid tool call parameters",
@@ -139,25 +143,25 @@ ROWS = [
     row(
         "FAIL-RPC-PARSE",
         "JSON-RPC -32700: the command runs",
-        "plugin.md §3.3 step 12; §12 FAIL-04",
+        ["plugin#fail-04"],
         fault=rpc_error(-32700, "Parse error: invalid JSON"),
     ),
     row(
         "FAIL-RPC-UNKNOWN",
         "an unknown JSON-RPC error code: the command runs",
-        "plugin.md §3.3 step 12; §12 FAIL-04",
+        ["plugin#fail-04"],
         fault=rpc_error(-99999, "Something else"),
     ),
     row(
         "FAIL-EMPTY",
         "an empty 200 body: the command runs",
-        "plugin.md §3.3 step 11; §12 FAIL-07",
+        ["plugin#fail-07"],
         fault={"kind": "empty", "status": 200, "match": CHECK_POLICY, "count": 1},
     ),
     row(
         "FAIL-NONJSON",
         "a non-JSON 200 body: the command runs",
-        "plugin.md §3.3 steps 12-15; §12 FAIL-07",
+        ["plugin#fail-07"],
         fault={
             "kind": "malformed",
             "status": 200,
@@ -169,7 +173,7 @@ ROWS = [
     row(
         "FAIL-403-NO-ENVELOPE",
         "HTTP 403 without an upgrade envelope, body -32001: blocked",
-        "plugin.md §3.4 row 5; §12 FAIL-06",
+        ["plugin#fail-06", "plugin#body-decides"],
         fault=rpc_error(-32001, "Authentication required", 403),
         blocked=True,
         message="Authentication required",
@@ -178,13 +182,13 @@ ROWS = [
     row(
         "FAIL-401",
         "HTTP 401 without a per-user token: the command runs (cooldown starts)",
-        "plugin.md §3.3 step 10; §3.4; §12 THR-01",
+        ["plugin#thr-01"],
         fault={"kind": "unauthorized", "match": CHECK_POLICY, "count": 1},
     ),
     row(
         "FAIL-429-ENVELOPE",
         "HTTP 429 with an upgrade envelope: the command runs (throttled)",
-        "plugin.md §3.3 step 9; §3.5; §12 THR-04",
+        ["plugin#thr-04"],
         fault={
             "kind": "upgrade",
             "status": 429,
@@ -196,7 +200,7 @@ ROWS = [
     row(
         "FAIL-TIMEOUT",
         "a platform slower than AXONFLOW_TIMEOUT_SECONDS: the command runs after ~T s",
-        "plugin.md §2 AXONFLOW_TIMEOUT_SECONDS; §3.4 row 1; §12 FAIL-02; spec Timeout Tuning",
+        ["plugin#fail-02", "plugin#timeout-seconds", "guide#timeout-tuning"],
         fault={"kind": "latency", "delay_ms": 6000, "match": CHECK_POLICY, "count": 1},
         env={"AXONFLOW_TIMEOUT_SECONDS": "2"},
     ),
@@ -205,8 +209,7 @@ ROWS = [
 
 @pytest.mark.check(
     id="FAIL-UNTRUSTED-TLS",
-    area="fail-modes",
-    contract="plugin.md §3.4 row 1 (TLS failure); §2 (TLS verification is on); §12 FAIL-08",
+    contract=["plugin#fail-08", "plugin#fail-network"],
     summary="an agent whose TLS certificate is not trusted is not talked to; the command runs",
 )
 def test_untrusted_tls_endpoint(conformance: Runner) -> None:

@@ -19,15 +19,15 @@ import pytest
 from codex_conformance.checks.boundary import GPT_CATALOGUE_MODEL
 from codex_conformance.checks.evidence import hook_checks, hook_events, sentinel
 from codex_conformance.checks.runner import Runner
-from codex_conformance.plugin.pytest_plugin import SuiteState
+from codex_conformance.plugin.state import SuiteState
 from codex_conformance.stack.stack import Stack
+
+pytestmark = pytest.mark.area("guide")
 
 
 @pytest.mark.check(
     id="GUIDE-MATCHER-EXEC",
-    area="guide",
-    contract='spec Troubleshooting, Hooks Not Firing on Bash ("The hook matcher should include '
-    'exec_command — Codex uses this tool name for terminal commands, not Bash")',
+    contract=["guide#hooks-not-firing", "codex#matchers"],
     summary="a hooks.json whose matcher is exec_command, as the guide recommends, governs terminal commands",
 )
 def test_exec_command_matcher_governs_terminal_commands(conformance: Runner) -> None:
@@ -45,9 +45,7 @@ def test_exec_command_matcher_governs_terminal_commands(conformance: Runner) -> 
 
 @pytest.mark.check(
     id="GUIDE-BASH-ONLY",
-    area="guide",
-    contract='spec Troubleshooting, PII in File Writes Not Detected ("Codex hooks currently only '
-    'support Bash (exec_command). Write and Edit operations cannot be hooked")',
+    contract=["guide#file-writes-not-detected", "boundary#apply-patch-hook"],
     summary="no tool but terminal commands reaches a PreToolUse hook (file edits cannot be hooked)",
 )
 def test_only_terminal_commands_reach_hooks(conformance: Runner) -> None:
@@ -69,9 +67,7 @@ def test_only_terminal_commands_reach_hooks(conformance: Runner) -> None:
 
 @pytest.mark.check(
     id="GUIDE-DNT",
-    area="guide",
-    contract='spec Telemetry ("the Codex CLI injects DO_NOT_TRACK=1 into every hook subprocess"); '
-    "codex-boundary.md §7",
+    contract=["guide#telemetry", "boundary#do-not-track"],
     summary="Codex puts DO_NOT_TRACK=1 into every hook's environment though the user never set it",
 )
 def test_codex_injects_do_not_track(conformance: Runner) -> None:
@@ -85,9 +81,12 @@ def test_codex_injects_do_not_track(conformance: Runner) -> None:
 
 @pytest.mark.check(
     id="GUIDE-CODEX-HOOKS",
-    area="guide",
-    contract='spec Quick Start step 4 and Troubleshooting ("Enable hooks with [features] '
-    'codex_hooks = true"); codex-boundary.md §1',
+    contract=[
+        "guide#quick-start",
+        "guide#hooks-not-firing",
+        "boundary#hooks-feature",
+        "codex#hooks-enablement",
+    ],
     summary="[features] codex_hooks = true is what turns hooks on: without it the plugin's hook does not run",
 )
 def test_codex_hooks_key_turns_hooks_on(conformance: Runner) -> None:
@@ -103,9 +102,7 @@ def test_codex_hooks_key_turns_hooks_on(conformance: Runner) -> None:
 
 @pytest.mark.check(
     id="GUIDE-MCP-JSON",
-    area="guide",
-    contract='spec Configure MCP and Troubleshooting ("The MCP server config must be in '
-    '~/.codex/config.toml … Codex does not read .mcp.json from the plugin directory"); codex.md §5',
+    contract=["guide#mcp-connection-failed", "guide#quick-start", "codex#plugin-mcp-json"],
     summary="with the plugin installed and no [mcp_servers] in config.toml, Codex connects to "
     "no server of the plugin's .mcp.json",
 )

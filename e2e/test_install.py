@@ -15,12 +15,13 @@ import pytest
 from codex_conformance.checks.evidence import only_call
 from codex_conformance.checks.runner import Runner
 
+pytestmark = pytest.mark.area("install")
+
 
 @pytest.mark.required
 @pytest.mark.check(
     id="INST-DOC",
-    area="install",
-    contract="spec Quick Start steps 3-5; plugin.md §1.2; codex.md §4.4",
+    contract=["codex#hook-trust", "guide#quick-start", "plugin#install-steps"],
     summary="the documented install steps alone (no hook trust) block an SSRF command",
 )
 def test_documented_steps_alone_enforce(conformance: Runner) -> None:

@@ -22,7 +22,8 @@ from collections.abc import Iterator
 import pytest
 
 from codex_conformance.checks.evidence import BLOCK_PREFIX, decision_of, hook_checks, sentinel
-from codex_conformance.checks.runner import Observation, Runner, TuiRun
+from codex_conformance.checks.observation import Observation
+from codex_conformance.checks.runner import Runner, TuiRun
 from codex_conformance.checks.tui_evidence import TURN_S, assert_blocked_on_screen, finish_turn, with_screen
 from codex_conformance.codex.tui import (
     APPROVAL_DIALOG,
@@ -33,14 +34,14 @@ from codex_conformance.codex.tui import (
     flatten,
 )
 
+pytestmark = pytest.mark.area("modes")
+
 
 @pytest.mark.required
 @pytest.mark.needs("sandbox")
 @pytest.mark.check(
     id="MODE-SANDBOX-GOVERNED",
-    area="modes",
-    contract="spec Governance Model (blocked before it runs; PostToolUse audits); "
-    "codex-boundary.md §4 (hooks run outside the sandbox)",
+    contract=["boundary#hooks-outside-sandbox", "guide#governance-model"],
     summary="in the workspace-write sandbox the hooks reach the platform while the command has no "
     "network: the allowed command runs there and is audited, the SSRF one is blocked",
 )
@@ -125,9 +126,7 @@ def asked_before_dialog(run: TuiRun, obs: Observation, statement: str) -> dict:
 @pytest.mark.required
 @pytest.mark.check(
     id="MODE-APPROVAL-ORDER",
-    area="modes",
-    contract="spec Governance Model (policy check before the command runs; PostToolUse audits); "
-    "codex-boundary.md §5 (PreToolUse -> approval dialog -> command -> PostToolUse)",
+    contract=["boundary#approval-order", "guide#governance-model"],
     summary="TUI, on-request approvals, an escalated allowed command: the platform is asked "
     "before the approval dialog appears; approved, it runs and is audited after it ran",
 )
@@ -157,9 +156,7 @@ def test_approval_follows_the_policy_check(conformance: Runner) -> None:
 @pytest.mark.required
 @pytest.mark.check(
     id="MODE-APPROVAL-BLOCKED",
-    area="modes",
-    contract="spec Governance Model (blocked before it runs); codex-boundary.md §5 "
-    "(PreToolUse precedes the approval dialog)",
+    contract=["boundary#approval-order", "guide#governance-model"],
     summary="TUI, on-request approvals, an escalated SSRF command: blocked by the hook, the "
     "approval dialog never appears, the command never runs",
 )
@@ -178,9 +175,7 @@ def test_blocked_command_never_reaches_the_dialog(conformance: Runner) -> None:
 @pytest.mark.required
 @pytest.mark.check(
     id="MODE-APPROVAL-DECLINED",
-    area="modes",
-    contract="spec Governance Model (PostToolUse audits what ran); codex-boundary.md §5 "
-    "(declined: no PostToolUse, no further model request)",
+    contract=["boundary#approval-declined", "guide#governance-model"],
     summary="TUI, on-request approvals: a declined escalated command never runs and leaves no "
     "audit; the next one, approved, runs and is the only one audited",
 )

@@ -12,12 +12,12 @@ platform blocks and read the canary and disclosure from the block message.
 from __future__ import annotations
 
 import base64
-import json
 import re
 
 import pytest
 
 from codex_conformance import credentials
+from codex_conformance.checks.declare import check_param
 from codex_conformance.checks.evidence import (
     QUIET_WINDOW_S,
     SAAS,
@@ -26,15 +26,15 @@ from codex_conformance.checks.evidence import (
     header,
     hook_events,
     only_call,
-    pings,
     registrations,
     saas_calls,
-    stays_quiet,
     tool_output,
 )
 from codex_conformance.checks.runner import Runner
-from codex_conformance.plugin.pytest_plugin import SuiteState
+from codex_conformance.plugin.state import SuiteState
 from codex_conformance.stack.stack import Stack
+
+pytestmark = pytest.mark.area("outbound")
 
 SAAS_URL = f"https://{SAAS}"
 NOT_A_SECRET = credentials.NOT_A_SECRET
@@ -48,25 +48,17 @@ def canary(endpoint: str, mode: str) -> str:
 @pytest.mark.parametrize(
     "env",
     [
-        pytest.param(
+        check_param(
             {"AXONFLOW_ENDPOINT": None, "AXONFLOW_AUTH": None},
             id="MODE-UNSET",
-            marks=pytest.mark.check(
-                id="MODE-UNSET",
-                area="outbound",
-                contract="plugin.md §3.1; §12 MODE-01; spec Privacy notice",
-                summary="no endpoint and no credential: community-saas mode at https://try.getaxonflow.com",
-            ),
+            contract=["plugin#mode-01", "plugin#canary", "plugin#base-url", "guide#privacy-notice"],
+            summary="no endpoint and no credential: community-saas mode at https://try.getaxonflow.com",
         ),
-        pytest.param(
+        check_param(
             {"AXONFLOW_ENDPOINT": "", "AXONFLOW_AUTH": ""},
             id="MODE-EMPTY",
-            marks=pytest.mark.check(
-                id="MODE-EMPTY",
-                area="outbound",
-                contract="plugin.md §2 (empty behaves as unset); §12 MODE-05",
-                summary="endpoint and credential set but empty behave exactly as unset",
-            ),
+            contract=["plugin#mode-05", "plugin#mode-01"],
+            summary="endpoint and credential set but empty behave exactly as unset",
         ),
     ],
 )
@@ -82,8 +74,7 @@ def test_community_saas_mode(conformance: Runner, cell: SuiteState, env: dict[st
 
 @pytest.mark.check(
     id="BOOT-REGISTER",
-    area="outbound",
-    contract="plugin.md §6; §3.2 R5; §12 BOOT-01, BOOT-02",
+    contract=["plugin#boot-01", "plugin#boot-02"],
     summary="first community-saas run registers once (label), stores 0600 credentials in a 0700 dir, "
     "and authenticates the governed call with them",
 )
@@ -117,28 +108,24 @@ def test_bootstrap_registers_and_authenticates(conformance: Runner, cell: SuiteS
 @pytest.mark.parametrize(
     "auth",
     [
-        pytest.param(
+        check_param(
             None,
             id="MODE-ENDPOINT",
-            marks=pytest.mark.check(
-                id="MODE-ENDPOINT",
-                area="outbound",
-                contract="plugin.md §3.1; §12 MODE-02, AUTH-01, AUTH-03",
-                summary=(
-                    "endpoint only: self-hosted mode, no Authorization, the client header names the plugin"
-                ),
-            ),
+            contract=[
+                "plugin#mode-02",
+                "plugin#canary",
+                "plugin#auth-01",
+                "plugin#auth-03",
+                "plugin#r1-check-policy",
+            ],
+            summary="endpoint only: self-hosted mode, no Authorization, the client header names the plugin",
         ),
-        pytest.param(
+        check_param(
             NOT_A_SECRET,
             id="MODE-ENDPOINT-AUTH",
-            marks=pytest.mark.check(
-                id="MODE-ENDPOINT-AUTH",
-                area="outbound",
-                contract="plugin.md §3.1; §3.2 R1; §12 AUTH-01",
-                summary="endpoint and credential: self-hosted mode, hooks send "
-                "Authorization: Basic <AXONFLOW_AUTH>",
-            ),
+            contract=["plugin#auth-01", "plugin#base-url", "plugin#r1-check-policy"],
+            summary="endpoint and credential: self-hosted mode, hooks send "
+            "Authorization: Basic <AXONFLOW_AUTH>",
         ),
     ],
 )
@@ -158,8 +145,7 @@ def test_self_hosted_mode(conformance: Runner, cell: SuiteState, stack: Stack, a
 
 @pytest.mark.check(
     id="MODE-AUTH-ONLY",
-    area="outbound",
-    contract="plugin.md §3.1 (auth-only row); §12 MODE-03, AUTH-01",
+    contract=["plugin#mode-03", "plugin#canary", "plugin#auth-01"],
     summary="credential only: self-hosted mode at http://localhost:8080, which receives the governed "
     "call with Authorization: Basic <AXONFLOW_AUTH>",
 )
@@ -181,9 +167,7 @@ def test_credential_only_means_localhost(conformance: Runner, stack: Stack) -> N
 
 @pytest.mark.check(
     id="AIR-SAAS-OFF",
-    area="outbound",
-    contract="spec Privacy notice (AXONFLOW_COMMUNITY_SAAS=0 suppresses the bootstrap); "
-    "plugin.md F1; §12 AIR-01",
+    contract=["plugin#air-01", "guide#privacy-notice"],
     summary="AXONFLOW_COMMUNITY_SAAS=0 without an endpoint: no connection attempt to try.getaxonflow.com",
 )
 def test_community_saas_off_means_no_connection(conformance: Runner) -> None:
@@ -201,8 +185,7 @@ def test_community_saas_off_means_no_connection(conformance: Runner) -> None:
 
 @pytest.mark.check(
     id="AIR-ALL",
-    area="outbound",
-    contract="spec Privacy notice (air-gapped); plugin.md §7 scope note; §12 AIR-02",
+    contract=["plugin#air-02", "plugin#tel-02", "guide#privacy-notice"],
     summary="endpoint set, AXONFLOW_COMMUNITY_SAAS=0 and AXONFLOW_TELEMETRY=off: "
     "no traffic beyond the endpoint",
 )
@@ -217,102 +200,13 @@ def test_air_gapped_talks_only_to_the_endpoint(conformance: Runner) -> None:
     assert obs.dns_queries() == [], f"names looked up beyond the endpoint: {obs.dns_queries()}"
 
 
-@pytest.mark.check(
-    id="TEL-PING",
-    area="telemetry",
-    contract="plugin.md §7; §3.2 R7; §12 TEL-01, TEL-07; spec Telemetry",
-    summary="the heartbeat reaches checkpoint with the documented fields, and its stamp is written after it",
-)
-def test_heartbeat_payload(conformance: Runner, cell: SuiteState) -> None:
-    obs = conformance.run("outbound-probe")
-    assert obs.wait_for(lambda: bool(pings(obs))), f"no heartbeat reached {TELEMETRY}\n{obs.summary()}"
-    ping = pings(obs)
-    assert len(ping) == 1, f"{len(ping)} pings in one session"
-    body = ping[0]["json"]
-    hooks = json.loads(cell.plugin.path.joinpath("hooks", "hooks.json").read_text())
-    groups = sum(len(g) for g in hooks.get("hooks", {}).values() if isinstance(g, list))
-    expected = {
-        "telemetry_type": "plugin",
-        "sdk": "codex-plugin",
-        "sdk_version": cell.plugin.version,
-        "os": "Linux",
-        "arch": "x86_64",
-        "deployment_mode": "self_hosted",
-        "features": [f"hooks:{groups}"],
-    }
-    assert {k: body.get(k) for k in expected} == expected, body
-    assert isinstance(body.get("runtime_version"), str) and body["runtime_version"], body
-    assert re.fullmatch(r"[0-9a-f-]{36}", body.get("instance_id", "")), body
-    assert header(ping[0], "Authorization") is None, "the heartbeat must carry no credential"
-    stamp_path = obs.home_path(".cache/axonflow/codex-plugin-telemetry-sent")
-    assert obs.wait_for(lambda: obs.stat(stamp_path) is not None, 5), "no stamp after a 2xx ping"
-    _, content = obs.stat(stamp_path)  # type: ignore[misc]
-    assert content.splitlines()[0] == body["instance_id"], "stamp does not hold the instance_id sent"
-
-
-@pytest.mark.parametrize(
-    ("env", "expect_ping"),
-    [
-        pytest.param(
-            {"AXONFLOW_TELEMETRY": "off"},
-            False,
-            id="TEL-OFF",
-            marks=pytest.mark.check(
-                id="TEL-OFF",
-                area="telemetry",
-                contract="spec Telemetry (opt out); plugin.md §7; §12 TEL-02",
-                summary="AXONFLOW_TELEMETRY=off: no connection to checkpoint and no stamp",
-            ),
-        ),
-        pytest.param(
-            {"DO_NOT_TRACK": "1"},
-            True,
-            id="TEL-DNT",
-            marks=pytest.mark.check(
-                id="TEL-DNT",
-                area="telemetry",
-                contract="spec Telemetry (DO_NOT_TRACK is not honored); §12 TEL-03",
-                summary="DO_NOT_TRACK=1 alone does not suppress the heartbeat",
-            ),
-        ),
-    ],
-)
-def test_heartbeat_switches(conformance: Runner, env: dict[str, str], expect_ping: bool) -> None:
-    obs = conformance.run("outbound-probe", env=env)
-    stamp = obs.home_path(".cache/axonflow/codex-plugin-telemetry-sent")
-    if expect_ping:
-        assert obs.wait_for(lambda: bool(pings(obs))), f"no heartbeat although only {env} was set"
-    else:
-        obs.wait_for(lambda: bool(obs.outside_connections(TELEMETRY)), QUIET_WINDOW_S)
-        assert obs.outside_connections(TELEMETRY) == [], obs.outside_requests(TELEMETRY)
-        assert obs.stat(stamp) is None, "a telemetry stamp was written although telemetry is off"
-
-
-@pytest.mark.check(
-    id="TEL-POST-QUIET",
-    area="telemetry",
-    contract="plugin.md §7 (never started by the post-hook); §12 TEL-10",
-    summary="a session where only the post-hook runs sends no heartbeat, even with no stamp",
-)
-def test_post_hook_never_pings(conformance: Runner) -> None:
-    obs = conformance.run("enf-allow", trust_hooks=("PostToolUse",))
-    assert obs.exists(obs.rendered.variables["sentinel"]), obs.summary()
-    assert obs.platform_calls("check_policy") == [], "the pre-hook ran although only the post-hook is trusted"
-    assert obs.wait_for_calls("audit_tool_call"), f"the post-hook never reached the platform\n{obs.summary()}"
-    assert stays_quiet(obs, TELEMETRY) == [], (
-        f"the post-hook contacted {TELEMETRY}: {obs.outside_requests(TELEMETRY)}"
-    )
-
-
 @pytest.mark.usefixtures("faults_supported")
 @pytest.mark.check(
     id="VER-MIN",
-    area="outbound",
-    contract="plugin.md §8.1 (plugin_compatibility.min_plugin_version.codex); §4.3 marker; §12 VER-01",
+    contract=["plugin#ver-01"],
     summary="a platform requiring a newer plugin makes the hook warn the user (once) in the documented words",
 )
 def test_version_below_minimum_is_reported(conformance: Runner, stack: Stack, cell: SuiteState) -> None:
-    assert stack.platform_client is not None
     health = stack.platform_client.health()
     health["plugin_compatibility"] = {
         "min_plugin_version": {"codex": "99.0.0"},

@@ -16,7 +16,10 @@ import pytest
 
 from codex_conformance.checks.evidence import hook_events, tool_output
 from codex_conformance.checks.invariants import SUMMARY_LIMIT
-from codex_conformance.checks.runner import Observation, Runner
+from codex_conformance.checks.observation import Observation
+from codex_conformance.checks.runner import Runner
+
+pytestmark = pytest.mark.area("post-tool")
 
 ALERT = "GOVERNANCE ALERT: PII/sensitive data detected in tool output"
 
@@ -39,9 +42,7 @@ def scans(obs: Observation) -> list[dict[str, Any]]:
 
 @pytest.mark.check(
     id="POST-PII-SCAN",
-    area="post-tool",
-    contract="spec How AxonFlow Plugs In (PostToolUse ... PII scans); plugin.md §5 R4; F3; "
-    "§12 POST-02, POST-03",
+    contract=["plugin#post-02", "plugin#r4-check-output", "codex#hook-payload", "guide#plugs-in"],
     summary="terminal output with PII is sent to check_output (connector codex.Bash) after the command ran",
 )
 def test_terminal_output_is_scanned(conformance: Runner) -> None:
@@ -60,8 +61,7 @@ def test_terminal_output_is_scanned(conformance: Runner) -> None:
 
 @pytest.mark.check(
     id="POST-PII-REDACT",
-    area="post-tool",
-    contract="plugin.md §5 (redacted_message -> additionalContext); §12 POST-04; codex.md §4.6",
+    contract=["plugin#post-04", "codex#post-additional-context", "plugin#post-02"],
     summary="the platform's redaction reaches the model as the documented GOVERNANCE ALERT context",
 )
 def test_redaction_reaches_the_model(conformance: Runner) -> None:
@@ -79,8 +79,7 @@ def test_redaction_reaches_the_model(conformance: Runner) -> None:
 
 @pytest.mark.check(
     id="POST-BLOCKED-OUTPUT",
-    area="post-tool",
-    contract="plugin.md §5 (allowed false -> additionalContext); §12 POST-05",
+    contract=["plugin#post-05", "codex#post-additional-context", "plugin#post-02"],
     summary="output the platform blocks is flagged to the model with the documented context",
 )
 def test_blocked_output_is_flagged(conformance: Runner) -> None:
@@ -101,8 +100,7 @@ def test_blocked_output_is_flagged(conformance: Runner) -> None:
 
 @pytest.mark.check(
     id="POST-AUDIT",
-    area="post-tool",
-    contract="plugin.md §5 R3; §3.2 R3; §12 POST-01, POST-06; codex.md §4.5",
+    contract=["plugin#post-01", "plugin#r3-audit", "plugin#post-06", "codex#hook-payload"],
     summary="after a command the hook audits it: the command, a <=500-char output summary, caller codex",
 )
 def test_post_hook_audits_what_codex_sent(conformance: Runner) -> None:
@@ -120,8 +118,7 @@ def test_post_hook_audits_what_codex_sent(conformance: Runner) -> None:
 
 @pytest.mark.check(
     id="POST-SUMMARY-LONG",
-    area="post-tool",
-    contract="plugin.md §3.2 R3 (output.summary: first 500 characters); §12 POST-06",
+    contract=["plugin#post-06", "plugin#r3-audit", "codex#hook-payload"],
     summary="a command printing far more than 500 characters is audited with exactly its first 500",
 )
 def test_long_output_is_summarised(conformance: Runner) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pytest
 
+from codex_conformance.checks.declare import check_param
 from codex_conformance.checks.evidence import (
     assert_blocked_by_hook,
     assert_ran_after_hook,
@@ -17,6 +18,8 @@ from codex_conformance.checks.evidence import (
     only_call,
 )
 from codex_conformance.checks.runner import Runner
+
+pytestmark = pytest.mark.area("robustness")
 
 ROWS = [
     ("rob-long", "ROB-LONG", "a 20,000-character command is sent verbatim and allowed"),
@@ -29,16 +32,7 @@ ROWS = [
 @pytest.mark.parametrize(
     "scenario",
     [
-        pytest.param(
-            name,
-            id=cid,
-            marks=pytest.mark.check(
-                id=cid,
-                area="robustness",
-                contract="plugin.md §3.2 R1 (statement = command); §12 PRE-05",
-                summary=summary,
-            ),
-        )
+        check_param(name, id=cid, contract=["plugin#pre-05", "plugin#r1-check-policy"], summary=summary)
         for name, cid, summary in ROWS
     ],
 )
@@ -60,8 +54,7 @@ def test_odd_command_is_sent_verbatim(conformance: Runner, scenario: str) -> Non
 
 @pytest.mark.check(
     id="ROB-MULTILINE-DANGER",
-    area="robustness",
-    contract="plugin.md §3.2 R1; platform.md §4.2 sys_dangerous_path_traversal",
+    contract=["platform#policy-sys-dangerous-path-traversal", "plugin#pre-05"],
     summary="a dangerous second line of a multi-line command is caught and blocks the whole command",
 )
 def test_dangerous_line_in_multiline_command(conformance: Runner) -> None:

@@ -14,13 +14,14 @@ import pytest
 
 from codex_conformance.checks.evidence import hook_events, mcp_calls
 from codex_conformance.checks.runner import Runner
-from codex_conformance.plugin.pytest_plugin import SuiteState
+from codex_conformance.plugin.state import SuiteState
+
+pytestmark = pytest.mark.area("skills")
 
 
 @pytest.mark.check(
     id="SKILL-LISTED",
-    area="skills",
-    contract="spec Skills; plugin.md §9; codex.md §6 (skills in context)",
+    contract=["codex#skills-in-context", "plugin#skills", "guide#skills"],
     summary="once the plugin is installed, every skill's name and description reach the model's context",
 )
 def test_skills_are_listed_to_the_model(conformance: Runner, cell: SuiteState) -> None:
@@ -40,8 +41,7 @@ def test_skills_are_listed_to_the_model(conformance: Runner, cell: SuiteState) -
 
 @pytest.mark.check(
     id="SKILL-INVOKED",
-    area="skills",
-    contract="spec Skills (explicit invocation); codex.md §6",
+    contract=["codex#skill-body-on-mention", "plugin#skills", "guide#skills"],
     summary="naming a skill explicitly puts its full instructions, with the MCP tool to call, in context",
 )
 def test_invoked_skill_body_reaches_the_model(conformance: Runner, cell: SuiteState) -> None:
@@ -55,9 +55,13 @@ def test_invoked_skill_body_reaches_the_model(conformance: Runner, cell: SuiteSt
 
 @pytest.mark.check(
     id="ADVISORY-FOLLOW",
-    area="skills",
-    contract="spec Governance Model (advisory: agent calls check_policy); How AxonFlow Plugs In; "
-    "Quick Start step 3 ([mcp_servers.axonflow])",
+    contract=[
+        "guide#governance-model",
+        "guide#plugs-in",
+        "plugin#skills",
+        "platform#policy-int-codex-settings",
+        "guide#quick-start",
+    ],
     summary="a model following pre-execute-check is denied by check_policy over MCP and does not write",
 )
 def test_following_the_skill_prevents_the_write(conformance: Runner) -> None:
@@ -74,8 +78,7 @@ def test_following_the_skill_prevents_the_write(conformance: Runner) -> None:
 
 @pytest.mark.check(
     id="ADVISORY-IGNORED",
-    area="skills",
-    contract="spec Governance coverage (does not enforce file edits); plugin.md F15; §12 SKILL-02, PRE-09",
+    contract=["plugin#skill-02", "plugin#pre-09", "boundary#apply-patch-hook", "guide#governance-coverage"],
     summary="a model ignoring the skills writes a protected file with apply_patch and nothing stops it",
 )
 def test_ignoring_the_skill_is_not_prevented(conformance: Runner) -> None:

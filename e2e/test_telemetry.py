@@ -1,4 +1,4 @@
-"""Telemetry cadence: one heartbeat per 7 days, stamped only after it was delivered.
+"""Telemetry: the heartbeat's payload and switches; one per 7 days, stamped only after delivery.
 
 The guide ("Telemetry"): "at most once every 7 days during activity ... gated by a stamp
 file at $HOME/.cache/axonflow/codex-plugin-telemetry-sent; delete it to force one fresh
@@ -8,10 +8,24 @@ rewritten only after a 2xx, and the stamp's first line is the instance id that i
 
 from __future__ import annotations
 
+import json
+import re
+
 import pytest
 
-from codex_conformance.checks.evidence import TELEMETRY, held_command_s, pings, stays_quiet
+from codex_conformance.checks.declare import check_param
+from codex_conformance.checks.evidence import (
+    QUIET_WINDOW_S,
+    TELEMETRY,
+    header,
+    held_command_s,
+    pings,
+    stays_quiet,
+)
 from codex_conformance.checks.runner import Runner
+from codex_conformance.plugin.state import SuiteState
+
+pytestmark = pytest.mark.area("telemetry")
 
 STAMP = ".cache/axonflow/codex-plugin-telemetry-sent"
 INSTANCE = "0b9d7f6e-1c2a-4e5f-9a8b-7c6d5e4f3a2b"
@@ -27,8 +41,7 @@ def seed_stamp(age: str) -> str:
 
 @pytest.mark.check(
     id="TEL-FRESH",
-    area="telemetry",
-    contract="spec Telemetry (at most once every 7 days); plugin.md §7; TEL-05",
+    contract=["plugin#tel-05", "guide#telemetry"],
     summary="a stamp younger than 7 days means no heartbeat",
 )
 def test_fresh_stamp_means_no_ping(conformance: Runner) -> None:
@@ -39,25 +52,17 @@ def test_fresh_stamp_means_no_ping(conformance: Runner) -> None:
 @pytest.mark.parametrize(
     "age",
     [
-        pytest.param(
+        check_param(
             "8 days ago",
             id="TEL-STALE",
-            marks=pytest.mark.check(
-                id="TEL-STALE",
-                area="telemetry",
-                contract="plugin.md §7 (7-day cadence, instance id reused); TEL-05, TEL-07",
-                summary="a stamp older than 7 days means one heartbeat that reuses the stamped instance id",
-            ),
+            contract=["plugin#tel-05", "plugin#tel-07"],
+            summary="a stamp older than 7 days means one heartbeat that reuses the stamped instance id",
         ),
-        pytest.param(
+        check_param(
             "2 days",
             id="TEL-FUTURE",
-            marks=pytest.mark.check(
-                id="TEL-FUTURE",
-                area="telemetry",
-                contract="plugin.md §7 (future mtime is stale); TEL-05",
-                summary="a stamp dated in the future counts as stale: one heartbeat",
-            ),
+            contract=["plugin#tel-05"],
+            summary="a stamp dated in the future counts as stale: one heartbeat",
         ),
     ],
 )
@@ -71,8 +76,7 @@ def test_stale_stamp_means_one_ping(conformance: Runner, age: str) -> None:
 
 @pytest.mark.check(
     id="TEL-STAMP-ON-2XX",
-    area="telemetry",
-    contract="plugin.md §7 (stamp-on-delivery); §12 TEL-04",
+    contract=["plugin#tel-04"],
     summary="a heartbeat the checkpoint rejects (500) leaves no stamp, so the next run pings again",
 )
 def test_no_stamp_after_failed_ping(conformance: Runner) -> None:
@@ -88,8 +92,7 @@ def test_no_stamp_after_failed_ping(conformance: Runner) -> None:
 
 @pytest.mark.check(
     id="TEL-CONCURRENT",
-    area="telemetry",
-    contract="plugin.md §7 (in-flight gate: N hooks, one ping); TEL-06",
+    contract=["plugin#tel-06"],
     summary="three concurrent pre-hooks (one model turn, three commands) send exactly one heartbeat",
 )
 def test_concurrent_hooks_ping_once(conformance: Runner) -> None:
@@ -102,8 +105,7 @@ def test_concurrent_hooks_ping_once(conformance: Runner) -> None:
 
 @pytest.mark.check(
     id="TEL-NO-STALL",
-    area="telemetry",
-    contract="plugin.md §7 (3 s ping, background); F13; §12 LAT-01; spec Latency Considerations",
+    contract=["plugin#lat-01", "guide#latency"],
     summary="a checkpoint that never answers does not hold up the governed command",
 )
 def test_black_holed_checkpoint_does_not_stall(conformance: Runner) -> None:
@@ -117,4 +119,81 @@ def test_black_holed_checkpoint_does_not_stall(conformance: Runner) -> None:
     assert held < 1.5, (
         f"the pre-hook held the command {held:.2f}s with the checkpoint hanging "
         f"(session {obs.session.duration_s:.2f}s): Codex waited for the hook's background heartbeat"
+    )
+
+
+@pytest.mark.check(
+    id="TEL-PING",
+    contract=["plugin#tel-01", "plugin#tel-07", "plugin#tel-04", "guide#telemetry"],
+    summary="the heartbeat reaches checkpoint with the documented fields, and its stamp is written after it",
+)
+def test_heartbeat_payload(conformance: Runner, cell: SuiteState) -> None:
+    obs = conformance.run("outbound-probe")
+    assert obs.wait_for(lambda: bool(pings(obs))), f"no heartbeat reached {TELEMETRY}\n{obs.summary()}"
+    ping = pings(obs)
+    assert len(ping) == 1, f"{len(ping)} pings in one session"
+    body = ping[0]["json"]
+    hooks = json.loads(cell.plugin.path.joinpath("hooks", "hooks.json").read_text())
+    groups = sum(len(g) for g in hooks.get("hooks", {}).values() if isinstance(g, list))
+    expected = {
+        "telemetry_type": "plugin",
+        "sdk": "codex-plugin",
+        "sdk_version": cell.plugin.version,
+        "os": "Linux",
+        "arch": "x86_64",
+        "deployment_mode": "self_hosted",
+        "features": [f"hooks:{groups}"],
+    }
+    assert {k: body.get(k) for k in expected} == expected, body
+    assert isinstance(body.get("runtime_version"), str) and body["runtime_version"], body
+    assert re.fullmatch(r"[0-9a-f-]{36}", body.get("instance_id", "")), body
+    assert header(ping[0], "Authorization") is None, "the heartbeat must carry no credential"
+    stamp_path = obs.home_path(".cache/axonflow/codex-plugin-telemetry-sent")
+    assert obs.wait_for(lambda: obs.stat(stamp_path) is not None, 5), "no stamp after a 2xx ping"
+    _, content = obs.stat(stamp_path)  # type: ignore[misc]
+    assert content.splitlines()[0] == body["instance_id"], "stamp does not hold the instance_id sent"
+
+
+@pytest.mark.parametrize(
+    ("env", "expect_ping"),
+    [
+        check_param(
+            {"AXONFLOW_TELEMETRY": "off"},
+            False,
+            id="TEL-OFF",
+            contract=["plugin#tel-02", "guide#telemetry"],
+            summary="AXONFLOW_TELEMETRY=off: no connection to checkpoint and no stamp",
+        ),
+        check_param(
+            {"DO_NOT_TRACK": "1"},
+            True,
+            id="TEL-DNT",
+            contract=["plugin#tel-03", "guide#telemetry"],
+            summary="DO_NOT_TRACK=1 alone does not suppress the heartbeat",
+        ),
+    ],
+)
+def test_heartbeat_switches(conformance: Runner, env: dict[str, str], expect_ping: bool) -> None:
+    obs = conformance.run("outbound-probe", env=env)
+    stamp = obs.home_path(".cache/axonflow/codex-plugin-telemetry-sent")
+    if expect_ping:
+        assert obs.wait_for(lambda: bool(pings(obs))), f"no heartbeat although only {env} was set"
+    else:
+        obs.wait_for(lambda: bool(obs.outside_connections(TELEMETRY)), QUIET_WINDOW_S)
+        assert obs.outside_connections(TELEMETRY) == [], obs.outside_requests(TELEMETRY)
+        assert obs.stat(stamp) is None, "a telemetry stamp was written although telemetry is off"
+
+
+@pytest.mark.check(
+    id="TEL-POST-QUIET",
+    contract=["plugin#tel-10"],
+    summary="a session where only the post-hook runs sends no heartbeat, even with no stamp",
+)
+def test_post_hook_never_pings(conformance: Runner) -> None:
+    obs = conformance.run("enf-allow", trust_hooks=("PostToolUse",))
+    assert obs.exists(obs.rendered.variables["sentinel"]), obs.summary()
+    assert obs.platform_calls("check_policy") == [], "the pre-hook ran although only the post-hook is trusted"
+    assert obs.wait_for_calls("audit_tool_call"), f"the post-hook never reached the platform\n{obs.summary()}"
+    assert stays_quiet(obs, TELEMETRY) == [], (
+        f"the post-hook contacted {TELEMETRY}: {obs.outside_requests(TELEMETRY)}"
     )

@@ -24,21 +24,18 @@ from codex_conformance.checks.evidence import (
 )
 from codex_conformance.checks.runner import Runner
 
+pytestmark = [pytest.mark.area("timeouts"), pytest.mark.usefixtures("faults_supported")]
+
+
 # One set of bounds for every timeout check (evidence.HELD_EARLY_S, HELD_SLACK_S): the
 # lower bound catches a hook that gives up clearly early, the upper one a budget too long.
-
-
 def delay(tool: str, seconds: float) -> dict:
     return {"kind": "latency", "delay_ms": int(seconds * 1000), "match": {"tool": tool}, "count": 1}
 
 
-pytestmark = pytest.mark.usefixtures("faults_supported")
-
-
 @pytest.mark.check(
     id="TIME-PRE-DEFAULT",
-    area="timeouts",
-    contract="spec Timeout Tuning (PreToolUse defaults to 8 seconds); plugin.md §2; §12 FAIL-02",
+    contract=["guide#timeout-tuning", "plugin#timeout-seconds", "plugin#fail-02"],
     summary="with no AXONFLOW_TIMEOUT_SECONDS the pre-hook gives up after 8 s and the command runs",
 )
 def test_pre_hook_default_timeout(conformance: Runner) -> None:
@@ -50,8 +47,7 @@ def test_pre_hook_default_timeout(conformance: Runner) -> None:
 
 @pytest.mark.check(
     id="TIME-POST-DEFAULT",
-    area="timeouts",
-    contract="spec Timeout Tuning (PostToolUse defaults to 5 seconds); plugin.md §2, §5",
+    contract=["guide#timeout-tuning", "plugin#timeout-seconds", "plugin#r4-check-output", "plugin#post-02"],
     summary="with no AXONFLOW_TIMEOUT_SECONDS the post-hook's scan gives up after 5 s",
 )
 def test_post_hook_default_timeout(conformance: Runner) -> None:
@@ -66,8 +62,7 @@ def test_post_hook_default_timeout(conformance: Runner) -> None:
 
 @pytest.mark.check(
     id="TIME-OVERRIDE-POST",
-    area="timeouts",
-    contract="spec Timeout Tuning (AXONFLOW_TIMEOUT_SECONDS applies the same timeout to all hook HTTP calls)",
+    contract=["guide#timeout-tuning", "plugin#timeout-seconds", "plugin#r4-check-output", "plugin#post-02"],
     summary="AXONFLOW_TIMEOUT_SECONDS=2 also bounds the post-hook's scan",
 )
 def test_timeout_override_applies_to_post_hook(conformance: Runner) -> None:
@@ -84,9 +79,7 @@ def test_timeout_override_applies_to_post_hook(conformance: Runner) -> None:
 
 @pytest.mark.check(
     id="TIME-HOOK-15",
-    area="timeouts",
-    contract="plugin.md §1.1 hooks.json timeout 15; codex.md §4.6 (timeout: Failed, command runs); "
-    "§12 TIME-01",
+    contract=["plugin#time-01", "plugin#inst-01", "codex#hook-timeout"],
     summary="a hook that outlives hooks.json's 15 s is stopped by Codex and the command runs (fail-open)",
 )
 def test_codex_enforces_the_hook_timeout(conformance: Runner) -> None:

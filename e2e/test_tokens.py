@@ -15,6 +15,7 @@ import time
 import pytest
 
 from codex_conformance import credentials
+from codex_conformance.checks.declare import check_param
 from codex_conformance.checks.evidence import (
     assert_ran_after_hook,
     header,
@@ -22,8 +23,11 @@ from codex_conformance.checks.evidence import (
     only_call,
     tool_output,
 )
-from codex_conformance.checks.runner import Observation, Runner
+from codex_conformance.checks.observation import Observation
+from codex_conformance.checks.runner import Runner
 from codex_conformance.stack.stack import Stack
+
+pytestmark = pytest.mark.area("tokens")
 
 UNAUTHORIZED = {"kind": "unauthorized", "match": {"tool": "check_policy"}, "count": 1}
 USER_TOKEN = credentials.USER_TOKEN
@@ -50,38 +54,26 @@ EXPIRED = credentials.EXPIRED_LICENSE  # expired in 2020
 @pytest.mark.parametrize(
     ("token", "expected"),
     [
-        pytest.param(
+        check_param(
             VALID,
             VALID,
             id="LIC-ENV",
-            marks=pytest.mark.check(
-                id="LIC-ENV",
-                area="tokens",
-                contract="spec Plugin Pro; plugin.md §8.2; §12 LIC-01",
-                summary="an AXON- licence token in AXONFLOW_LICENSE_TOKEN is sent as X-License-Token",
-            ),
+            contract=["plugin#lic-01", "guide#plugin-pro"],
+            summary="an AXON- licence token in AXONFLOW_LICENSE_TOKEN is sent as X-License-Token",
         ),
-        pytest.param(
+        check_param(
             "PRO-1234-not-axon",
             None,
             id="LIC-NO-PREFIX",
-            marks=pytest.mark.check(
-                id="LIC-NO-PREFIX",
-                area="tokens",
-                contract="plugin.md §8.2 (AXON- filter); §12 LIC-03",
-                summary="a licence token without the AXON- prefix is not sent",
-            ),
+            contract=["plugin#lic-03"],
+            summary="a licence token without the AXON- prefix is not sent",
         ),
-        pytest.param(
+        check_param(
             EXPIRED,
             None,
             id="LIC-EXPIRED",
-            marks=pytest.mark.check(
-                id="LIC-EXPIRED",
-                area="tokens",
-                contract="plugin.md F5 (CHANGELOG 1.2.0: expired tokens not forwarded); LIC-04",
-                summary="an expired AXON- licence token is not forwarded",
-            ),
+            contract=["plugin#lic-04"],
+            summary="an expired AXON- licence token is not forwarded",
         ),
     ],
 )
@@ -107,7 +99,7 @@ OTHER = credentials.OTHER_LICENSE
 @pytest.mark.parametrize(
     ("env", "file", "expected"),
     [
-        pytest.param(
+        check_param(
             {},
             licence_file(
                 '# license_token = "AXON-commented"',
@@ -117,36 +109,24 @@ OTHER = credentials.OTHER_LICENSE
             ),
             VALID,
             id="LIC-TOML",
-            marks=pytest.mark.check(
-                id="LIC-TOML",
-                area="tokens",
-                contract="plugin.md §8.2 (order: env, then axonflow.toml); §12 LIC-02",
-                summary="with no env token, the top-level license_token of ~/.codex/axonflow.toml is sent",
-            ),
+            contract=["plugin#lic-02", "plugin#licence-toml"],
+            summary="with no env token, the top-level license_token of ~/.codex/axonflow.toml is sent",
         ),
-        pytest.param(
+        check_param(
             {"AXONFLOW_LICENSE_TOKEN": OTHER},
             licence_file(f"license_token = '{VALID}'"),
             OTHER,
             id="LIC-ENV-FIRST",
-            marks=pytest.mark.check(
-                id="LIC-ENV-FIRST",
-                area="tokens",
-                contract="plugin.md §8.2 (env wins over the file); §12 LIC-02",
-                summary="AXONFLOW_LICENSE_TOKEN wins over ~/.codex/axonflow.toml",
-            ),
+            contract=["plugin#lic-02"],
+            summary="AXONFLOW_LICENSE_TOKEN wins over ~/.codex/axonflow.toml",
         ),
-        pytest.param(
+        check_param(
             {},
             licence_file("[profile]", f'license_token = "{VALID}"'),
             None,
             id="LIC-TOML-SECTION",
-            marks=pytest.mark.check(
-                id="LIC-TOML-SECTION",
-                area="tokens",
-                contract="plugin.md §8.2 (lines after the first [section] header are ignored)",
-                summary="a license_token inside a [section] of axonflow.toml is not sent",
-            ),
+            contract=["plugin#licence-toml"],
+            summary="a license_token inside a [section] of axonflow.toml is not sent",
         ),
     ],
 )
@@ -175,27 +155,19 @@ def user_token_file(mode: str) -> str:
 @pytest.mark.parametrize(
     ("mode", "sent"),
     [
-        pytest.param(
+        check_param(
             "600",
             True,
             id="UTOK-FILE",
-            marks=pytest.mark.check(
-                id="UTOK-FILE",
-                area="tokens",
-                contract="plugin.md §8.3 (env, then 0600 user-token.json); §12 UTOK-02",
-                summary="a 0600 ~/.config/axonflow/user-token.json is sent as X-User-Token",
-            ),
+            contract=["plugin#utok-02"],
+            summary="a 0600 ~/.config/axonflow/user-token.json is sent as X-User-Token",
         ),
-        pytest.param(
+        check_param(
             "644",
             False,
             id="UTOK-FILE-UNSAFE",
-            marks=pytest.mark.check(
-                id="UTOK-FILE-UNSAFE",
-                area="tokens",
-                contract="plugin.md §8.3; §4.3 (unsafe permissions marker); §12 UTOK-02",
-                summary="a user-token.json readable by others is refused with the documented warning",
-            ),
+            contract=["plugin#utok-02"],
+            summary="a user-token.json readable by others is refused with the documented warning",
         ),
     ],
 )
@@ -213,8 +185,7 @@ def test_user_token_file(conformance: Runner, mode: str, sent: bool) -> None:
 
 @pytest.mark.check(
     id="UTOK-ENV",
-    area="tokens",
-    contract="plugin.md §8.3; §3.2 R1; §12 UTOK-01, UTOK-06",
+    contract=["plugin#utok-01", "plugin#utok-06"],
     summary="AXONFLOW_USER_TOKEN is sent as X-User-Token and never printed",
 )
 def test_user_token_header(conformance: Runner) -> None:
@@ -226,8 +197,7 @@ def test_user_token_header(conformance: Runner) -> None:
 
 @pytest.mark.check(
     id="UTOK-401-BLOCK",
-    area="tokens",
-    contract="plugin.md §3.3 step 10; §4.3 (HTTP 401 with per-user token); §12 UTOK-05",
+    contract=["plugin#utok-05", "plugin#utok-06"],
     summary="with a per-user token, a 401 blocks the command and names the token without printing it",
 )
 @pytest.mark.usefixtures("faults_supported")
@@ -248,8 +218,7 @@ def test_user_token_401_fails_closed(conformance: Runner, stack: Stack) -> None:
 
 @pytest.mark.check(
     id="THR-COOLDOWN",
-    area="tokens",
-    contract="plugin.md §3.5 (401 cooldown 300 s); §3.3 step 7b; §12 THR-01, THR-02",
+    contract=["plugin#thr-02", "plugin#thr-01", "plugin#throttle-file"],
     summary="after a 401 the next command runs without asking the platform during the cooldown",
 )
 @pytest.mark.usefixtures("faults_supported")
@@ -264,8 +233,7 @@ def test_auth_failure_cooldown(conformance: Runner) -> None:
 
 @pytest.mark.check(
     id="THR-ENVELOPE",
-    area="tokens",
-    contract="plugin.md §3.3 step 9; §3.5 (throttle until resets_at); §12 THR-04",
+    contract=["plugin#thr-04", "plugin#throttle-file"],
     summary="a 429 upgrade envelope throttles until its resets_at: the next command runs unasked",
 )
 @pytest.mark.usefixtures("faults_supported")

@@ -38,7 +38,9 @@ from codex_conformance.codex.tui import (
     DialogAnswers,
     flatten,
 )
-from codex_conformance.plugin.pytest_plugin import SuiteState
+from codex_conformance.plugin.state import SuiteState
+
+pytestmark = pytest.mark.area("tui")
 
 
 def plugin_hooks(cell: SuiteState, run: TuiRun) -> dict[str, list[tuple[str, str]]]:
@@ -57,8 +59,7 @@ def plugin_hooks(cell: SuiteState, run: TuiRun) -> dict[str, list[tuple[str, str
 
 @pytest.mark.check(
     id="TUI-BLOCK",
-    area="tui",
-    contract="spec Governance Model (exit 2 = block); codex.md §7, §4.4 (TUI review screen); plugin.md §4.3",
+    contract=["plugin#pre-03", "guide#governance-model", "codex#tui-pty", "codex#tui-hook-review"],
     summary="a prompt typed into the TUI leads to a dangerous command: blocked by the hook, "
     "the screen shows the block line with the decision id",
 )
@@ -81,8 +82,7 @@ def test_tui_block_is_shown(conformance: Runner) -> None:
 @pytest.mark.needs("hook_trust")
 @pytest.mark.check(
     id="TUI-HOOK-REVIEW",
-    area="tui",
-    contract="codex.md §4.4 (trust 3: the TUI review screen), §7; spec Quick Start step 4",
+    contract=["codex#tui-hook-review", "codex#hook-trust", "codex#tui-pty", "guide#quick-start"],
     summary="the hooks review screen lists the AxonFlow hooks; trusting them there enforces, "
     "'continue without trusting' leaves commands unenforced",
 )
@@ -151,9 +151,12 @@ def test_tui_hook_review(conformance: Runner, cell: SuiteState) -> None:
 
 @pytest.mark.check(
     id="TUI-INSTALL",
-    area="tui",
-    contract="spec Quick Start steps 5-6 (install via /plugins), Troubleshooting (Plugin Not Visible "
-    "in /plugins); codex.md §6 (skills in context)",
+    contract=[
+        "guide#quick-start",
+        "guide#plugin-not-visible",
+        "codex#repo-marketplace",
+        "codex#skills-in-context",
+    ],
     summary="the documented $CWD/.agents/plugins/marketplace.json offers the plugin in /plugins; "
     "installed there, its skills reach the model's context",
 )
@@ -199,8 +202,7 @@ def test_tui_install_via_plugins(conformance: Runner, cell: SuiteState) -> None:
 
 @pytest.mark.check(
     id="TUI-EXPLAIN",
-    area="tui",
-    contract="spec What This Integration Enables; MCP Tools (explain_decision, create_override); codex.md §7",
+    contract=["guide#what-this-enables", "guide#mcp-tools", "codex#tui-pty"],
     summary="after a block in the TUI, the explain/override turn is visible on screen and the "
     "retried command runs under the override",
 )

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from codex_conformance.checks.runner import Observation
+from codex_conformance.checks.observation import Observation
 
 BLOCK_PREFIX = "Command blocked by PreToolUse hook: "  # contract/codex.md §4.6
 

@@ -17,7 +17,8 @@ from codex_conformance.checks.evidence import (
     tool_output,
     violation_line,
 )
-from codex_conformance.checks.runner import Observation, TuiRun
+from codex_conformance.checks.observation import Observation
+from codex_conformance.checks.runner import TuiRun
 from codex_conformance.codex.tui import BLOCKED_BY_HOOK, flatten
 
 TURN_S = 45.0  # one scripted turn, hooks included, on a busy 2-core machine

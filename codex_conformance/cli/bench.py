@@ -23,7 +23,6 @@ import os
 import platform
 import shlex
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -32,15 +31,16 @@ from typing import Any
 import docker
 
 from codex_conformance.checks.runner import Runner
+from codex_conformance.cli.child_run import run_suite
 from codex_conformance.codex.install import SessionPaths
 from codex_conformance.errors import SuiteError
 from codex_conformance.inputs.plugin_source import PluginSource
 from codex_conformance.inputs.preflight import DEFAULT_CODEX_VERSION
-from codex_conformance.paths import REFERENCE_PLUGIN, REPO_ROOT, reports_dir
+from codex_conformance.paths import REFERENCE_PLUGIN, reports_dir
 from codex_conformance.progress import phase, say
 from codex_conformance.stack.images import REPO, Images
 from codex_conformance.stack.resources import RunLabels, connect, new_run_id, owner_token
-from codex_conformance.stack.stack import Stack, StackConfig
+from codex_conformance.stack.stack import Stack, StackConfig, StackLauncher
 
 GUIDE_CLAIM_MS = {"pre_check": [2, 5], "pii_detection": [1, 3], "total": [3, 10]}
 PHASES = ("warm", "cold", "overhead")
@@ -67,23 +67,12 @@ def percentiles(samples: list[float]) -> dict[str, float]:
 # -- whole-suite runs ------------------------------------------------------------------
 def full_run(workers: int, reports: Path, extra_env: dict[str, str] | None = None) -> dict[str, Any]:
     """One ``pytest e2e`` run in its own process; its wall time and summary."""
-    args = [sys.executable, "-m", "pytest", "e2e", "-q", "-p", "no:randomly", "-p", "no:cacheprovider"]
-    if workers > 1:
-        args += ["-n", str(workers), "--dist", "worksteal"]
-    env = {**os.environ, "CODEX_CONFORMANCE_REPORTS": str(reports), **(extra_env or {})}
-    start = time.monotonic()
-    proc = subprocess.run(
-        args, cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False
-    )
-    wall = time.monotonic() - start
-    summary_file = reports / "summary.json"
-    if not summary_file.exists():
-        raise SuiteError(f"the {workers}-worker run wrote no summary: {proc.stdout[-500:]}")
-    summary = json.loads(summary_file.read_text())
+    run = run_suite(reports, env=extra_env, workers=workers if workers > 1 else 0)
+    summary = run.summary()
     return {
         "workers": workers,
-        "wall_s": round(wall, 1),
-        "exit_code": proc.returncode,
+        "wall_s": run.wall_s,
+        "exit_code": run.exit_code,
         "checks": len(summary["checks"]),
         "totals": summary["totals"],
         "durations": {c["id"]: c["duration_s"] for c in summary["checks"]},
@@ -114,7 +103,8 @@ def remove_suite_images(client: docker.DockerClient) -> list[str]:
     # Derived images (codex, services) before the base they are built on.
     images.sort(key=lambda i: any("/base:" in t for t in i.tags))
     for image in images:
-        client.images.remove(image.id, force=True)
+        if image.id is not None:
+            client.images.remove(image.id, force=True)
         removed.extend(image.tags)
     return removed
 
@@ -157,7 +147,6 @@ def hook_stdin(event: str, paths: SessionPaths) -> str:
 def time_in_box(stack: Stack, paths: SessionPaths, command: str, stdin: str, runs: int) -> list[float]:
     """Milliseconds of ``command`` run ``runs`` times in the codex box as the session user,
     timed inside the box (no docker exec overhead in the number)."""
-    assert stack.codex is not None
     script = (
         f"for i in $(seq {runs}); do s=$(date +%s%N); "
         f"printf '%s' {shlex.quote(stdin)} | {command} >/dev/null 2>&1; "
@@ -177,7 +166,6 @@ def round_trips(
     stack: Stack, paths: SessionPaths, tool: str, arguments: dict[str, Any], runs: int
 ) -> list[float]:
     """The platform round trip as the hook's curl sees it (``time_total``), in ms."""
-    assert stack.codex is not None
     body = json.dumps(
         {
             "jsonrpc": "2.0",
@@ -201,7 +189,7 @@ def overhead(rounds: int, hook_runs: int) -> dict[str, Any]:
     labels = RunLabels(new_run_id(), owner_token())
     version = os.environ.get("CODEX_VERSION") or DEFAULT_CODEX_VERSION
     plugin = PluginSource.from_path(os.environ.get("PLUGIN") or REFERENCE_PLUGIN)
-    with Stack(client, Images(client), labels, StackConfig(version, "reference")) as stack:
+    with StackLauncher(client, Images(client), labels, StackConfig(version, "reference")) as stack:
         runner = Runner(stack, plugin, "BENCH-OVERHEAD")
         per_call: list[float] = []
         sessions: dict[str, list[float]] = {"hooks": [], "no_hooks": []}

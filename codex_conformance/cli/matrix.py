@@ -44,15 +44,16 @@ import json
 import os
 import re
 import shutil
-import subprocess
 import sys
 import time
 import tomllib
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from codex_conformance.cli.child_run import run_suite
 from codex_conformance.codex.modes import DEFAULT_MODE, validate_mode
 from codex_conformance.errors import SuiteError
 from codex_conformance.inputs import mutants as mutants_catalogue
@@ -61,7 +62,7 @@ from codex_conformance.inputs.platform_spec import TargetSpec
 from codex_conformance.inputs.plugin_source import PluginSource
 from codex_conformance.inputs.preflight import DEFAULT_CODEX_VERSION
 from codex_conformance.inputs.userland import DEFAULT_USERLAND, validate_userland
-from codex_conformance.paths import REPO_ROOT, reports_dir
+from codex_conformance.paths import reports_dir
 from codex_conformance.progress import phase, say
 from codex_conformance.reports import matrix_report
 from codex_conformance.reports.matrix_report import plugin_label
@@ -100,14 +101,14 @@ class Matrix:
     source: str = ""
 
 
-def expand_vars(text: str, env: dict[str, str] | None = None) -> str:
+def expand_vars(text: str, env: Mapping[str, str] | None = None) -> str:
     """``${VAR}`` / ``${VAR:-default}``; an unset variable without a default is an error."""
-    env = os.environ if env is None else env
+    values: Mapping[str, str] = os.environ if env is None else env
 
     def value(match: re.Match[str]) -> str:
         name, default = match.group(1), match.group(2)
-        if env.get(name):
-            return env[name]
+        if values.get(name):
+            return values[name]
         if default is not None:
             return default
         raise SuiteError(f"the matrix uses ${{{name}}}, which is not set (export {name}=...)")
@@ -278,32 +279,13 @@ def run_cell(
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
     env = {
-        **os.environ,
         "PLUGIN": str(resolved.plugin_path),
         "CODEX_VERSION": resolved.codex_version,
         "PLATFORM": cell.platform,
         "MODE": cell.mode,
         "USERLAND": cell.userland,
-        "CODEX_CONFORMANCE_REPORTS": str(out),
     }
-    args = [
-        sys.executable,
-        "-m",
-        "pytest",
-        "e2e",
-        "-q",
-        "-p",
-        "no:randomly",
-        "-p",
-        "no:cacheprovider",
-        f"--junitxml={out / 'junit.xml'}",
-        f"--alluredir={out / 'allure-results'}",
-        "--clean-alluredir",
-    ]
-    if cell.checks:
-        args += ["--checks", ",".join(cell.checks)]
-    if workers:
-        args += ["-n", str(workers), "--dist", "worksteal"]
+    args = (f"--junitxml={out / 'junit.xml'}", f"--alluredir={out / 'allure-results'}", "--clean-alluredir")
     record: dict[str, Any] = {
         "matrix": matrix.name,
         "matrix_file": matrix.source,
@@ -317,11 +299,10 @@ def run_cell(
         "expected_failures": list(resolved.expected_failures),
         "codex_resolved": resolved.codex_version,
     }
-    started = time.monotonic()
-    with phase(f"matrix cell {cell.index + 1}/{total} {cell.id}"), (out / "pytest.log").open("w") as log:
-        proc = subprocess.run(args, cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, check=False)
-    record["exit_code"] = proc.returncode
-    record["wall_s"] = round(time.monotonic() - started, 1)
+    with phase(f"matrix cell {cell.index + 1}/{total} {cell.id}"):
+        run = run_suite(out, env=env, checks=cell.checks, workers=workers, args=args)
+    record["exit_code"] = run.exit_code
+    record["wall_s"] = run.wall_s
     (out / "cell.json").write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n")
     result = matrix_report.load_cell(out)
     say(

@@ -20,7 +20,6 @@ import itertools
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -28,9 +27,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from codex_conformance.checks.invariants import INVARIANTS
+from codex_conformance.cli.child_run import run_suite
 from codex_conformance.errors import SuiteError
 from codex_conformance.inputs.mutants import Mutant, base_tree, load, materialise
-from codex_conformance.paths import REFERENCE_PLUGIN, REPO_ROOT, reports_dir
+from codex_conformance.paths import REFERENCE_PLUGIN, reports_dir
 
 SYMBOLS = {
     "passed": ".",
@@ -47,39 +47,11 @@ def run_checks(plugin: Path, checks: list[str], reports: Path, workers: int = 0)
     """Run ``checks`` against ``plugin`` in a fresh pytest process; check id -> outcome, and
     invariant id -> ``failed`` when a session of the run broke it, else ``passed``."""
     checks = [c for c in checks if c not in INVARIANTS]
-    env = {**os.environ, "PLUGIN": str(plugin), "CODEX_CONFORMANCE_REPORTS": str(reports)}
-    parallel = ["-n", str(workers), "--dist", "worksteal"] if workers else []
-    reports.mkdir(parents=True, exist_ok=True)
-    log = reports / "pytest.log"
-    with log.open("w") as out:
-        proc = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "pytest",
-                "e2e",
-                "-q",
-                "-p",
-                "no:randomly",
-                "-p",
-                "no:cacheprovider",
-                "--checks",
-                ",".join(checks),
-                *parallel,
-            ],
-            cwd=REPO_ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            check=False,
-        )
-    summary = reports / "summary.json"
-    if not summary.exists():
-        tail = " | ".join(log.read_text(errors="replace").strip().splitlines()[-3:])
-        raise SuiteError(
-            f"the run against {plugin} wrote no summary (exit {proc.returncode}; {log}): {tail[-600:]}"
-        )
-    document = json.loads(summary.read_text())
+    run = run_suite(reports, env={"PLUGIN": str(plugin)}, checks=checks, workers=workers)
+    try:
+        document = run.summary()
+    except SuiteError as exc:
+        raise SuiteError(f"against {plugin}: {exc}") from None
     outcomes = {c["id"]: c["outcome"] for c in document["checks"]}
     broken = document.get("invariants", {})
     return {**outcomes, **{i: ("failed" if i in broken else "passed") for i in INVARIANTS}}

@@ -166,7 +166,7 @@ def install(box: Box, paths: SessionPaths, plugin_source: Path, options: Install
     else:
         options.steps.append("guide check: [features] codex_hooks = true left out of config.toml")
     if options.trust_hooks:
-        events = None if options.trust_hooks is True else tuple(options.trust_hooks)
+        events = options.trust_hooks if isinstance(options.trust_hooks, tuple) else None
         config += "\n" + trust_toml(trust_entries(paths.hooks_json, hooks, events))
         options.steps.append(f"harness: [hooks.state] trust entries for {events or 'every'} hook handler")
     observer_files: dict[str, str] = {}

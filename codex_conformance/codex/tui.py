@@ -296,7 +296,7 @@ def composer_line(screen: str) -> str:
     starts = [n for n, line in enumerate(lines) if line.lstrip().startswith("›")]
     if not starts:
         return ""
-    block = []
+    block: list[str] = []
     for line in lines[starts[-1] :]:
         if block and not line.strip():
             break
@@ -512,9 +512,11 @@ class TuiSession:
                 return
             before = self._selected(self.screen())
             self.press("down")
-            self.wait_for_any(
-                {"highlight moved": lambda screen, was=before: self._selected(screen) != was}, timeout
-            )
+
+            def moved(screen: str, was: str = before) -> bool:
+                return self._selected(screen) != was
+
+            self.wait_for_any({"highlight moved": moved}, timeout)
 
         def chosen(screen: str) -> bool:
             return bool(regex.search(self._selected(screen)))

@@ -19,7 +19,10 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import allure_commons
 import pytest
+from allure_commons.logger import AllureFileLogger
+from attr import asdict
 
 from codex_conformance.redaction import Redactor
 
@@ -57,25 +60,13 @@ def clean_report(report: pytest.TestReport, redactor: Redactor) -> None:
         report.wasxfail = redactor.text(report.wasxfail)
 
 
-def _allure_logger_class() -> type | None:
-    try:
-        from allure_commons.logger import AllureFileLogger
-    except ImportError:  # allure-pytest absent: nothing to swap
-        return None
-    return AllureFileLogger
-
-
 def install_allure_redaction(redactor: Redactor) -> bool:
     """Make allure's file logger mask credentials in what it writes; True when found.
 
     The logger stays registered (allure unregisters it by identity at unconfigure): its
     result writer is replaced on the instance, and its attachment hooks' functions on
     the hook implementations pluggy calls."""
-    base = _allure_logger_class()
-    if base is None:
-        return False
-    import allure_commons
-    from attr import asdict
+    base = AllureFileLogger
 
     def report_item(logger: Any, item: Any) -> None:
         indent = 4 if os.environ.get("ALLURE_INDENT_OUTPUT") else None
@@ -107,7 +98,12 @@ def install_allure_redaction(redactor: Redactor) -> bool:
     manager = allure_commons.plugin_manager
     loggers = [p for p in manager.get_plugins() if type(p) is base]
     for logger in loggers:
-        logger._report_item = lambda item, _logger=logger: report_item(_logger, item)
+
+        def writer(item: Any, _logger: AllureFileLogger = logger) -> None:
+            report_item(_logger, item)
+
+        # Replaced on the instance, not the class: other loggers (another run) stay as they are.
+        logger._report_item = writer  # type: ignore[method-assign]
     for hook, function in (("report_attached_file", attached_file), ("report_attached_data", attached_data)):
         for impl in getattr(manager.hook, hook).get_hookimpls():
             if impl.plugin in loggers:

@@ -19,12 +19,12 @@ from typing import Any
 
 from codex_conformance.redaction import Redactor
 
+
 def _attach(path: Path) -> None:
     try:
         import allure
 
-        allure.attach.file(str(path), name=path.name,
-                           attachment_type=allure.attachment_type.TEXT)
+        allure.attach.file(str(path), name=path.name, attachment_type=allure.attachment_type.TEXT)
     except Exception:  # allure inactive or not installed: the file on disk is enough
         pass
 
@@ -37,7 +37,7 @@ RUN_FILE = ".run"
 
 def prune_other_runs(root: Path, run_id: str) -> list[str]:
     """Remove the check folders under ``root`` that this run did not write."""
-    removed = []
+    removed: list[str] = []
     if not run_id or not root.is_dir():
         return removed
     for folder in root.iterdir():

@@ -41,14 +41,26 @@ def trim(report: dict[str, Any]) -> dict[str, Any]:
             if outcome.get("outcome") == "not-applicable":
                 lacking |= {m.strip() for m in _LACKS.findall(outcome.get("reason", ""))}
         totals = dict(cell["totals"])
-        cells.append({
-            "plugin": cell.get("plugin_version") or cell["plugin"], "codex": cell["codex"],
-            "codex_spec": cell.get("codex_spec", ""), "verdict": cell["verdict"], "totals": totals,
-            "unexpected": cell.get("unexpected", []), "stale": cell.get("stale", []),
-            "not_applicable": sorted(lacking), "wall_s": cell.get("wall_s", 0),
-        })
-    return {"name": report["name"], "generated": report["generated"], "wall_s": report["wall_s"],
-            "checks": [c["id"] for c in report["checks"]], "cells": cells}
+        cells.append(
+            {
+                "plugin": cell.get("plugin_version") or cell["plugin"],
+                "codex": cell["codex"],
+                "codex_spec": cell.get("codex_spec", ""),
+                "verdict": cell["verdict"],
+                "totals": totals,
+                "unexpected": cell.get("unexpected", []),
+                "stale": cell.get("stale", []),
+                "not_applicable": sorted(lacking),
+                "wall_s": cell.get("wall_s", 0),
+            }
+        )
+    return {
+        "name": report["name"],
+        "generated": report["generated"],
+        "wall_s": report["wall_s"],
+        "checks": [c["id"] for c in report["checks"]],
+        "cells": cells,
+    }
 
 
 def _cell_text(cell: dict[str, Any]) -> str:
@@ -62,9 +74,12 @@ def _cell_text(cell: dict[str, Any]) -> str:
     if totals.get("not-applicable"):
         parts.append(f"{totals['not-applicable']} n/a")
     conforms = passed == ran - totals.get("not-applicable", 0)
-    verdict = {"pass": "conforms" if conforms else "does not conform (known deviations only)",
-               "FAIL": "**regression**", "ERROR": "**harness error**",
-               "not-applicable": "not applicable"}.get(cell["verdict"], cell["verdict"])
+    verdict = {
+        "pass": "conforms" if conforms else "does not conform (known deviations only)",
+        "FAIL": "**regression**",
+        "ERROR": "**harness error**",
+        "not-applicable": "not applicable",
+    }.get(cell["verdict"], cell["verdict"])
     text = f"{verdict}: {', '.join(parts)}"
     if cell["unexpected"]:
         text += f"; failed: {', '.join(cell['unexpected'])}"
@@ -78,11 +93,14 @@ def table(snapshot: dict[str, Any]) -> str:
     plugins = list(dict.fromkeys(c["plugin"] for c in snapshot["cells"]))
     versions = sorted({c["codex"] for c in snapshot["cells"]}, key=_version_key)
     by = {(c["codex"], c["plugin"]): c for c in snapshot["cells"]}
-    lines = [f"Generated from the `{snapshot['name']}` matrix of {snapshot['generated']} "
-             f"({len(snapshot['checks'])} checks per cell, {snapshot['wall_s']} s): "
-             "`make matrix MATRIX=matrices/codex-range.toml && make compat-table`.", "",
-             "| Codex | " + " | ".join(f"plugin {p}" for p in plugins) + " | not applicable there |",
-             "|---|" + "---|" * len(plugins) + "---|"]
+    lines = [
+        f"Generated from the `{snapshot['name']}` matrix of {snapshot['generated']} "
+        f"({len(snapshot['checks'])} checks per cell, {snapshot['wall_s']} s): "
+        "`make matrix MATRIX=matrices/codex-range.toml && make compat-table`.",
+        "",
+        "| Codex | " + " | ".join(f"plugin {p}" for p in plugins) + " | not applicable there |",
+        "|---|" + "---|" * len(plugins) + "---|",
+    ]
     for version in versions:
         cells = [by.get((version, p)) for p in plugins]
         spec = next((c["codex_spec"] for c in cells if c and c["codex_spec"] not in ("", version)), "")
@@ -91,8 +109,11 @@ def table(snapshot: dict[str, Any]) -> str:
         row += [_cell_text(c) if c else "–" for c in cells]
         row.append("; ".join(f"lacks {m}" for m in lacking) or "–")
         lines.append("| " + " | ".join(row) + " |")
-    lines += ["", f"*n/a*: {NOT_APPLICABLE} on that Codex (capability probes, "
-              "`codex_conformance/codex/capabilities.py`), never counted as a pass."]
+    lines += [
+        "",
+        f"*n/a*: {NOT_APPLICABLE} on that Codex (capability probes, "
+        "`codex_conformance/codex/capabilities.py`), never counted as a pass.",
+    ]
     return "\n".join(lines)
 
 
@@ -106,8 +127,9 @@ def splice(readme: str, block: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--report", type=Path, default=None,
-                        help="the codex-range matrix.json (default reports/matrix.json)")
+    parser.add_argument(
+        "--report", type=Path, default=None, help="the codex-range matrix.json (default reports/matrix.json)"
+    )
     args = parser.parse_args(argv)
     try:
         path = args.report or reports_dir() / "matrix.json"

@@ -4,7 +4,9 @@ Everything here reads only what a cell run left in ``reports/matrix/<cell-id>/``
 (``cell.json`` from the matrix runner, ``summary.json`` from the suite), so a report can
 be rebuilt - or shards from several machines merged - without running anything. Links to
 evidence are relative to ``reports/``, so the directory can be archived or published as
-is and the HTML (one file, inline CSS, no scripts) still opens its artifacts.
+is and the HTML (one file, inline CSS, no scripts) still opens its artifacts. A check's
+contract references link to their facts in ``docs/contract/``, relative to the directory the
+report is written to (``write``'s ``root``).
 """
 
 from __future__ import annotations
@@ -14,11 +16,12 @@ import html
 import json
 import re
 import time
+import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from codex_conformance.checks import boundary
+from codex_conformance.checks import boundary, references
 from codex_conformance.checks.invariants import INVARIANTS
 from codex_conformance.codex.modes import DEFAULT_MODE
 from codex_conformance.inputs.plugin_source import split_ref
@@ -33,12 +36,20 @@ OUTCOMES: dict[str, tuple[str, str, str, str]] = {
     "passed": ("pass", "pass", "pass", "the check passed"),
     "failed": ("FAIL", "**FAIL**", "fail", "the check failed (click for its evidence)"),
     "error": ("ERROR", "**ERROR**", "fail", "the harness failed around the check (evidence linked)"),
-    "xfailed": ("xfail", "xfail", "xfail",
-                "failed as a known deviation says (hover: the reason and what was seen; click: evidence)"),
+    "xfailed": (
+        "xfail",
+        "xfail",
+        "xfail",
+        "failed as a known deviation says (hover: the reason and what was seen; click: evidence)",
+    ),
     "xpassed": ("XPASS", "**XPASS**", "xpass", "listed as a known deviation but passed: a stale entry"),
     "skipped": ("skip", "skip", "skip", "skipped (hover for the reason, e.g. no fault injection)"),
-    "not-applicable": ("n/a", "n/a", "na",
-                       "not applicable on this Codex: it lacks what the check needs (hover: which)"),
+    "not-applicable": (
+        "n/a",
+        "n/a",
+        "na",
+        "not applicable on this Codex: it lacks what the check needs (hover: which)",
+    ),
     "": ("–", "–", "none", "not run in this cell"),
 }
 EXPECTED_MARK = "expected: the mutant's declared check caught it"
@@ -70,7 +81,8 @@ class CellResult:
     exit_code: int | None
     wall_s: float
     outcomes: dict[str, CheckOutcome] = field(default_factory=dict)
-    meta: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> area/contract/summary
+    # id -> area/contract/summary; contract: a list of references (an older summary: a string)
+    meta: dict[str, dict[str, Any]] = field(default_factory=dict)
     error: str = ""  # why the cell produced no usable result
     boundary: list[dict[str, Any]] = field(default_factory=list)  # the cell's boundary.json rows
     mode: str = DEFAULT_MODE
@@ -86,18 +98,23 @@ class CellResult:
         """Failures nothing explains, plus filtered checks that never reported and required
         checks that were skipped: any of them makes a plugin's cell fail. In a mutant's
         cell other checks may catch the broken rule too: listed, never a failure."""
-        bad = [c for c, o in self.outcomes.items()
-               if o.outcome in FAILING and c not in self.expected_failures]
+        bad = [
+            c for c, o in self.outcomes.items() if o.outcome in FAILING and c not in self.expected_failures
+        ]
         ran = set(self.outcomes) | {boundary.map_id(r["route"]) for r in self.boundary}
         bad += [c for c in self.checks_filter if not any(fnmatch.fnmatchcase(i, c) for i in ran)]
-        bad += [c for c, o in self.outcomes.items()
-                if o.outcome == "skipped" and self.meta.get(c, {}).get("required")]
+        bad += [
+            c
+            for c, o in self.outcomes.items()
+            if o.outcome == "skipped" and self.meta.get(c, {}).get("required")
+        ]
         return sorted(set(bad))
 
     @property
     def caught(self) -> list[str]:
-        return sorted(c for c in self.expected_failures if self.outcomes.get(c, CheckOutcome("")).outcome
-                      in FAILING)
+        return sorted(
+            c for c in self.expected_failures if self.outcomes.get(c, CheckOutcome("")).outcome in FAILING
+        )
 
     @property
     def stale(self) -> list[str]:
@@ -127,7 +144,7 @@ def plugin_label(spec: str) -> str:
     if spec in ("", "reference"):
         return "reference"
     if spec.startswith("mutant:"):
-        return "mutant-" + spec[len("mutant:"):]
+        return "mutant-" + spec[len("mutant:") :]
     location, ref = split_ref(spec)
     if ref and not Path(spec).is_dir():
         return ref
@@ -144,14 +161,20 @@ def load_cell(directory: Path) -> CellResult:
     record = json.loads((directory / "cell.json").read_text())
     plugin = record.get("plugin_resolved", {})
     result = CellResult(
-        id=record["id"], index=int(record.get("index", 0)), matrix=record.get("matrix", ""),
-        plugin=record.get("plugin", ""), plugin_version=plugin.get("version", ""),
+        id=record["id"],
+        index=int(record.get("index", 0)),
+        matrix=record.get("matrix", ""),
+        plugin=record.get("plugin", ""),
+        plugin_version=plugin.get("version", ""),
         plugin_commit=plugin.get("commit", ""),
         codex=record.get("codex_resolved") or record.get("codex", ""),
-        platform=record.get("platform", ""), checks_filter=list(record.get("checks", [])),
+        platform=record.get("platform", ""),
+        checks_filter=list(record.get("checks", [])),
         expected_failures=list(record.get("expected_failures", [])),
-        exit_code=record.get("exit_code"), wall_s=float(record.get("wall_s", 0.0)),
-        mode=record.get("mode", DEFAULT_MODE), userland=record.get("userland", DEFAULT_USERLAND),
+        exit_code=record.get("exit_code"),
+        wall_s=float(record.get("wall_s", 0.0)),
+        mode=record.get("mode", DEFAULT_MODE),
+        userland=record.get("userland", DEFAULT_USERLAND),
         codex_spec=record.get("codex", ""),
     )
     if (directory / "boundary.json").is_file():
@@ -171,8 +194,9 @@ def load_cell(directory: Path) -> CellResult:
         outcome = _normalise(check["outcome"], check.get("reason", ""))
         evidence = directory / "artifacts" / check_id
         relative = f"matrix/{directory.name}/artifacts/{check_id}/" if evidence.is_dir() else ""
-        result.outcomes[check_id] = CheckOutcome(outcome, check.get("reason", ""),
-                                                 float(check.get("duration_s", 0.0)), relative)
+        result.outcomes[check_id] = CheckOutcome(
+            outcome, check.get("reason", ""), float(check.get("duration_s", 0.0)), relative
+        )
         result.meta[check_id] = {k: check.get(k, "") for k in ("area", "contract", "summary", "required")}
     if result.exit_code not in (0, 1, None):
         result.error = f"pytest exited {result.exit_code} (see matrix/{directory.name}/pytest.log)"
@@ -188,13 +212,15 @@ def totals_text(result: CellResult) -> str:
     if result.stale:
         parts.append(f"stale deviations: {', '.join(result.stale)}")
     if result.unexpected:
-        parts.append(f"{'also failed' if result.expected_failures else 'unexpected'}: "
-                     f"{', '.join(result.unexpected)}")
+        parts.append(
+            f"{'also failed' if result.expected_failures else 'unexpected'}: {', '.join(result.unexpected)}"
+        )
     return ", ".join(parts) or "no checks ran"
 
 
-def build(name: str, results: list[CellResult], wall_s: float, shard: str = "",
-          merged: bool = False) -> dict[str, Any]:
+def build(
+    name: str, results: list[CellResult], wall_s: float, shard: str = "", merged: bool = False
+) -> dict[str, Any]:
     """The matrix as data (reports/matrix.json); md and html render this."""
     meta: dict[str, dict[str, Any]] = {}
     for result in results:
@@ -203,31 +229,59 @@ def build(name: str, results: list[CellResult], wall_s: float, shard: str = "",
     order = sorted(meta, key=lambda c: (meta[c].get("area", ""), c))
     cells = []
     for r in results:
-        cells.append({
-            "id": r.id, "index": r.index, "plugin": r.plugin, "plugin_version": r.plugin_version,
-            "plugin_commit": r.plugin_commit, "codex": r.codex, "platform": r.platform, "mode": r.mode,
-            "userland": r.userland, "userland_tools": r.userland_tools, "codex_spec": r.codex_spec,
-            "checks_filter": r.checks_filter, "expected_failures": r.expected_failures,
-            "verdict": r.verdict, "totals": r.totals(), "unexpected": r.unexpected, "caught": r.caught,
-            "stale": r.stale, "error": r.error, "exit_code": r.exit_code, "wall_s": r.wall_s,
-            "dir": f"matrix/{r.id}/", "boundary": r.boundary,
-            "invariants": r.invariants, "known_invariants": r.known_invariants,
-        })
+        cells.append(
+            {
+                "id": r.id,
+                "index": r.index,
+                "plugin": r.plugin,
+                "plugin_version": r.plugin_version,
+                "plugin_commit": r.plugin_commit,
+                "codex": r.codex,
+                "platform": r.platform,
+                "mode": r.mode,
+                "userland": r.userland,
+                "userland_tools": r.userland_tools,
+                "codex_spec": r.codex_spec,
+                "checks_filter": r.checks_filter,
+                "expected_failures": r.expected_failures,
+                "verdict": r.verdict,
+                "totals": r.totals(),
+                "unexpected": r.unexpected,
+                "caught": r.caught,
+                "stale": r.stale,
+                "error": r.error,
+                "exit_code": r.exit_code,
+                "wall_s": r.wall_s,
+                "dir": f"matrix/{r.id}/",
+                "boundary": r.boundary,
+                "invariants": r.invariants,
+                "known_invariants": r.known_invariants,
+            }
+        )
     checks = []
     for check_id in order:
         outcomes = {}
         for r in results:
             o = r.outcomes.get(check_id)
             if o is not None:
-                outcomes[r.id] = {"outcome": o.outcome, "reason": o.reason, "duration_s": o.duration_s,
-                                  "evidence": o.evidence, "expected": check_id in r.expected_failures}
+                outcomes[r.id] = {
+                    "outcome": o.outcome,
+                    "reason": o.reason,
+                    "duration_s": o.duration_s,
+                    "evidence": o.evidence,
+                    "expected": check_id in r.expected_failures,
+                }
         info = {k: meta[check_id].get(k, "") for k in ("area", "contract", "summary")}
         checks.append({"id": check_id, **info, "outcomes": outcomes})
     return {
-        "name": name, "generated": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "shard": shard, "merged": merged, "wall_s": wall_s,
+        "name": name,
+        "generated": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "shard": shard,
+        "merged": merged,
+        "wall_s": wall_s,
         "passed": all(c["verdict"] in PASSING_VERDICTS for c in cells),
-        "cells": cells, "checks": checks,
+        "cells": cells,
+        "checks": checks,
     }
 
 
@@ -253,21 +307,70 @@ def userland_text(cell: dict[str, Any]) -> str:
     return f"{name} ({', '.join(versions)})" if versions else name
 
 
-def markdown(report: dict[str, Any]) -> str:
+def contract_text(contract: Any) -> str:
+    """A check's contract as plain text: its references joined, or an older summary's string."""
+    if isinstance(contract, list | tuple):
+        return ", ".join(str(c) for c in contract)
+    return str(contract or "")
+
+
+def _contract_parts(contract: Any) -> list[references.Reference | str]:
+    """Each reference parsed; what is no reference (an older summary's free text) as text."""
+    if not isinstance(contract, list | tuple):
+        return [contract_text(contract)] if contract else []
+    parts: list[references.Reference | str] = []
+    for text in contract:
+        try:
+            parts.append(references.parse(text))
+        except ValueError:
+            parts.append(str(text))
+    return parts
+
+
+def _href(ref: references.Reference, out_dir: Path) -> str:
+    return urllib.parse.quote(ref.href(out_dir), safe="/#")
+
+
+def contract_markdown(contract: Any, out_dir: Path) -> str:
+    """Markdown links to the contract's facts, relative to ``out_dir`` (the report's directory)."""
+    return ", ".join(
+        f"[{p}]({_href(p, out_dir)})"
+        if isinstance(p, references.Reference)
+        else html.escape(p, quote=False).replace("|", "\\|").replace("\n", " ")
+        for p in _contract_parts(contract)
+    )
+
+
+def contract_html(contract: Any, out_dir: Path) -> str:
+    """``<a href>`` links to the contract's facts, relative to ``out_dir``, escaped."""
+    return ", ".join(
+        f'<a href="{_e(_href(p, out_dir))}">{_e(p)}</a>' if isinstance(p, references.Reference) else _e(p)
+        for p in _contract_parts(contract)
+    )
+
+
+def markdown(report: dict[str, Any], out_dir: Path) -> str:
+    """The report as Markdown, to be written into ``out_dir`` (its links are relative to it)."""
     cells = report["cells"]
-    lines = [f"# Compatibility matrix: {report['name']}", "",
-             f"{len(cells)} cells, {len(report['checks'])} checks, {report['wall_s']} s"
-             f"{', shard ' + report['shard'] if report['shard'] else ''}; "
-             f"**{'PASS' if report['passed'] else 'FAIL'}**. Generated {report['generated']}.", "",
-             "| # | cell | plugin | codex | platform | mode | userland | verdict | totals | wall s |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        f"# Compatibility matrix: {report['name']}",
+        "",
+        f"{len(cells)} cells, {len(report['checks'])} checks, {report['wall_s']} s"
+        f"{', shard ' + report['shard'] if report['shard'] else ''}; "
+        f"**{'PASS' if report['passed'] else 'FAIL'}**. Generated {report['generated']}.",
+        "",
+        "| # | cell | plugin | codex | platform | mode | userland | verdict | totals | wall s |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for n, c in enumerate(cells, 1):
         totals = ", ".join(f"{v} {k}" for k, v in c["totals"].items()) or c["error"][:120]
-        lines.append(f"| {n} | `{c['id']}` | {_plugin_text(c)} | {c['codex']} | {c['platform']} | "
-                     f"{c.get('mode', DEFAULT_MODE)} | {userland_text(c)} | **{c['verdict']}** | {totals} | "
-                     f"{c['wall_s']} |")
-    lines += ["", "| check | area | " + " | ".join(str(n) for n in range(1, len(cells) + 1)) + " |",
-              "|---|---|" + "---|" * len(cells)]
+        lines.append(
+            f"| {n} | `{c['id']}` | {_plugin_text(c)} | {c['codex']} | {c['platform']} | "
+            f"{c.get('mode', DEFAULT_MODE)} | {userland_text(c)} | **{c['verdict']}** | {totals} | "
+            f"{c['wall_s']} |"
+        )
+    numbers = " | ".join(str(n) for n in range(1, len(cells) + 1))
+    lines += ["", f"| check | area | contract | {numbers} |", "|---|---|---|" + "---|" * len(cells)]
     for check in report["checks"]:
         row = []
         for c in cells:
@@ -279,18 +382,31 @@ def markdown(report: dict[str, Any]) -> str:
             if o and o["evidence"]:
                 text = f"[{text}]({o['evidence']})"
             row.append(text)
-        lines.append(f"| {check['id']} | {check['area']} | " + " | ".join(row) + " |")
+        contract = contract_markdown(check.get("contract", ""), out_dir)
+        lines.append(f"| {check['id']} | {check['area']} | {contract} | " + " | ".join(row) + " |")
     lines += invariants_markdown(cells)
     lines += boundary_markdown(cells)
-    notes = [f"- `{c['id']}`: {'also failed' if c['expected_failures'] else 'unexpected'} "
-             f"{', '.join(c['unexpected'])}" for c in cells if c["unexpected"]]
-    notes += [f"- `{c['id']}`: stale deviation entries (passed): {', '.join(c['stale'])}"
-              for c in cells if c["stale"]]
+    notes = [
+        f"- `{c['id']}`: {'also failed' if c['expected_failures'] else 'unexpected'} "
+        f"{', '.join(c['unexpected'])}"
+        for c in cells
+        if c["unexpected"]
+    ]
+    notes += [
+        f"- `{c['id']}`: stale deviation entries (passed): {', '.join(c['stale'])}"
+        for c in cells
+        if c["stale"]
+    ]
     notes += [f"- `{c['id']}`: {c['error']}" for c in cells if c["error"]]
     if notes:
         lines += ["", "## Notes", "", *notes]
-    lines += ["", "Legend: " + "; ".join(f"{v[0]} = {v[3]}" for v in OUTCOMES.values()) +
-              f"; FAIL (expected) = {EXPECTED_MARK}.", ""]
+    lines += [
+        "",
+        "Legend: "
+        + "; ".join(f"{v[0]} = {v[3]}" for v in OUTCOMES.values())
+        + f"; FAIL (expected) = {EXPECTED_MARK}.",
+        "",
+    ]
     return "\n".join(lines)
 
 
@@ -307,8 +423,13 @@ def invariant_state(cell: dict[str, Any], invariant: str) -> str:
 
 def invariants_markdown(cells: list[dict[str, Any]]) -> list[str]:
     """Which session invariant each cell breaks (invariants.py)."""
-    lines = ["", "## Session invariants", "", "| invariant | " +
-             " | ".join(str(n) for n in range(1, len(cells) + 1)) + " |", "|---|" + "---|" * len(cells)]
+    lines = [
+        "",
+        "## Session invariants",
+        "",
+        "| invariant | " + " | ".join(str(n) for n in range(1, len(cells) + 1)) + " |",
+        "|---|" + "---|" * len(cells),
+    ]
     for invariant in INVARIANTS:
         lines.append(f"| {invariant} | " + " | ".join(invariant_state(c, invariant) for c in cells) + " |")
     return lines
@@ -322,9 +443,11 @@ def invariants_html(cells: list[dict[str, Any]]) -> str:
             state = invariant_state(c, invariant)
             css = {"broken": "fail", "known": "xfail", "held": "pass"}.get(state.split(" ")[0], "none")
             tds.append(f'<td class="o {css}">{_e(state)}</td>')
-        rows.append(f'<tr><th class="check" title="{_e(spec.summary)}">{_e(invariant)}</th>'
-                    f'<td colspan="2" class="contract">{_e(spec.summary)}</td>{"".join(tds)}</tr>')
-    return ("<h2>Session invariants</h2><table><tbody>" + "".join(rows) + "</tbody></table>")
+        rows.append(
+            f'<tr><th class="check" title="{_e(spec.summary)}">{_e(invariant)}</th>'
+            f'<td colspan="2" class="contract">{_e(spec.summary)}</td>{"".join(tds)}</tr>'
+        )
+    return "<h2>Session invariants</h2><table><tbody>" + "".join(rows) + "</tbody></table>"
 
 
 def _route_titles(cells: list[dict[str, Any]]) -> dict[str, str]:
@@ -350,18 +473,27 @@ def boundary_markdown(cells: list[dict[str, Any]]) -> list[str]:
     routes = _route_titles(cells)
     if not routes:
         return []
-    lines = ["", "## Governance boundary", "",
-             "Which routes to a side effect the plugin governs, per cell (boundary.py; *took "
-             "effect, ungoverned*: the route's payload took effect with no hook stopping or "
-             "auditing it; advisory routes carry harmless payloads).", "",
-             "| route | " + " | ".join(str(n) for n in range(1, len(cells) + 1)) + " |",
-             "|---|" + "---|" * len(cells)]
+    lines = [
+        "",
+        "## Governance boundary",
+        "",
+        "Which routes to a side effect the plugin governs, per cell (boundary.py; *took "
+        "effect, ungoverned*: the route's payload took effect with no hook stopping or "
+        "auditing it; advisory routes carry harmless payloads).",
+        "",
+        "| route | " + " | ".join(str(n) for n in range(1, len(cells) + 1)) + " |",
+        "|---|" + "---|" * len(cells),
+    ]
     for route, title in routes.items():
         lines.append(f"| {title} | " + " | ".join(_governed(c, route) for c in cells) + " |")
     for n, c in enumerate(cells, 1):
         if c.get("boundary"):
-            lines += ["", f"### {n}. `{c['id']}`: {_plugin_text(c)}, Codex {c['codex']}", "",
-                      *boundary.table(c["boundary"])]
+            lines += [
+                "",
+                f"### {n}. `{c['id']}`: {_plugin_text(c)}, Codex {c['codex']}",
+                "",
+                *boundary.table(c["boundary"]),
+            ]
     return lines
 
 
@@ -369,10 +501,17 @@ def boundary_html(cells: list[dict[str, Any]]) -> str:
     routes = _route_titles(cells)
     if not routes:
         return ""
-    css = {"governed": "pass", "took effect, ungoverned": "fail", "no effect, ungoverned": "skip",
-           "ungoverned, provider-side": "skip", "–": "none"}
-    head = "".join(f'<th class="cell">{n}. {_e(c["codex"])}<div class="small">{_e(c["plugin_version"])}'
-                   f"</div></th>" for n, c in enumerate(cells, 1))
+    css = {
+        "governed": "pass",
+        "took effect, ungoverned": "fail",
+        "no effect, ungoverned": "skip",
+        "ungoverned, provider-side": "skip",
+        "–": "none",
+    }
+    head = "".join(
+        f'<th class="cell">{n}. {_e(c["codex"])}<div class="small">{_e(c["plugin_version"])}</div></th>'
+        for n, c in enumerate(cells, 1)
+    )
     rows = []
     for route, title in routes.items():
         tds = "".join(f'<td class="o {css[v]}">{_e(v)}</td>' for v in (_governed(c, route) for c in cells))
@@ -383,15 +522,28 @@ def boundary_html(cells: list[dict[str, Any]]) -> str:
             continue
         lines = boundary.table(c["boundary"])
         header = [h.strip() for h in lines[0].strip("|").split("|")]
-        body = ["<tr>" + "".join(f"<td>{_e(x.strip().replace('`', '').replace('*', ''))}</td>"
-                                 for x in line.strip("|").split(" | ")) + "</tr>" for line in lines[2:]]
-        details.append(f'<details><summary>{n}. {_e(c["id"])}: boundary map</summary><table><thead><tr>'
-                       + "".join(f"<th>{_e(h)}</th>" for h in header) + "</tr></thead><tbody>"
-                       + "".join(body) + "</tbody></table></details>")
-    return (f'<h2>Governance boundary</h2><div class="sub">Which routes to a side effect the plugin '
-            f"governs, per cell (took effect, ungoverned: the route's payload took effect with no "
-            f"hook stopping or auditing it)</div><table><thead><tr><th>route</th>{head}</tr></thead><tbody>"
-            f'{"".join(rows)}</tbody></table>{"".join(details)}')
+        body = [
+            "<tr>"
+            + "".join(
+                f"<td>{_e(x.strip().replace('`', '').replace('*', ''))}</td>"
+                for x in line.strip("|").split(" | ")
+            )
+            + "</tr>"
+            for line in lines[2:]
+        ]
+        details.append(
+            f"<details><summary>{n}. {_e(c['id'])}: boundary map</summary><table><thead><tr>"
+            + "".join(f"<th>{_e(h)}</th>" for h in header)
+            + "</tr></thead><tbody>"
+            + "".join(body)
+            + "</tbody></table></details>"
+        )
+    return (
+        f'<h2>Governance boundary</h2><div class="sub">Which routes to a side effect the plugin '
+        f"governs, per cell (took effect, ungoverned: the route's payload took effect with no "
+        f"hook stopping or auditing it)</div><table><thead><tr><th>route</th>{head}</tr></thead><tbody>"
+        f"{''.join(rows)}</tbody></table>{''.join(details)}"
+    )
 
 
 CSS = """
@@ -400,8 +552,8 @@ h1{font-size:20px;margin:0 0 4px} .sub{color:#57606a;margin-bottom:12px}
 table{border-collapse:collapse} th,td{border:1px solid #d0d7de;padding:3px 6px;vertical-align:top}
 thead th{position:sticky;top:0;background:#f6f8fa;z-index:1;font-weight:600;text-align:center}
 th.check{text-align:left;white-space:nowrap} td.area{color:#57606a;white-space:nowrap}
-td.contract{color:#57606a;font-size:12px;max-width:190px;overflow:hidden;text-overflow:ellipsis;
-white-space:nowrap}
+td.contract{color:#57606a;font-size:12px;min-width:150px;max-width:260px;overflow-wrap:anywhere}
+td.contract a{color:inherit}
 th.cell{max-width:120px;overflow-wrap:anywhere;font-size:13px}
 td.o{text-align:center;font-weight:600;min-width:56px;white-space:nowrap}
 tbody th.check,tfoot td:first-child{position:sticky;left:0;background:#fff}
@@ -423,7 +575,8 @@ def _e(text: Any) -> str:
     return html.escape(str(text), quote=True)
 
 
-def render_html(report: dict[str, Any]) -> str:
+def render_html(report: dict[str, Any], out_dir: Path) -> str:
+    """The report as one HTML file, to be written into ``out_dir`` (its links are relative to it)."""
     cells = report["cells"]
     head = ['<th class="check">check</th><th>area</th><th>contract</th>']
     for c in cells:
@@ -432,13 +585,17 @@ def render_html(report: dict[str, Any]) -> str:
             f'<th class="cell" title="{_e(c["id"])}">'
             f'<a href="{_e(c["dir"])}">{_e(plugin_label(c["plugin"]))}</a>'
             f'<div class="small">{_e(c["plugin_version"])}{_e(commit)}<br>codex {_e(c["codex"])}<br>'
-            f'{_e(c["platform"])}<br>mode {_e(c.get("mode", DEFAULT_MODE))}<br>{_e(userland_text(c))}</div>'
-            f'<span class="verdict v-{_e(c["verdict"])}">{_e(c["verdict"])}</span></th>')
+            f"{_e(c['platform'])}<br>mode {_e(c.get('mode', DEFAULT_MODE))}<br>{_e(userland_text(c))}</div>"
+            f'<span class="verdict v-{_e(c["verdict"])}">{_e(c["verdict"])}</span></th>'
+        )
     body = []
     for check in report["checks"]:
-        row = [f'<th class="check" title="{_e(check["summary"])}">{_e(check["id"])}</th>'
-               f'<td class="area">{_e(check["area"])}</td>'
-               f'<td class="contract" title="{_e(check["contract"])}">{_e(check["contract"])}</td>']
+        row = [
+            f'<th class="check" title="{_e(check["summary"])}">{_e(check["id"])}</th>'
+            f'<td class="area">{_e(check["area"])}</td>'
+            f'<td class="contract" title="{_e(contract_text(check["contract"]))}">'
+            f"{contract_html(check['contract'], out_dir)}</td>"
+        ]
         for c in cells:
             o = check["outcomes"].get(c["id"])
             outcome = o["outcome"] if o else ""
@@ -456,32 +613,46 @@ def render_html(report: dict[str, Any]) -> str:
     foot = ['<td colspan="3"><b>totals</b> (cell wall time)</td>']
     for c in cells:
         totals = "<br>".join(f"{n} {_e(k)}" for k, n in c["totals"].items()) or _e(c["error"][:160])
-        foot.append(f'<td>{totals}<br><span class="small">{c["wall_s"]} s · '
-                    f'<a href="{_e(c["dir"])}junit.xml">junit</a> · '
-                    f'<a href="{_e(c["dir"])}pytest.log">log</a></span></td>')
-    notes = [f"<li><b>{_e(c['id'])}</b>: "
-             f"{'also failed' if c['expected_failures'] else 'unexpected failures'}: "
-             f"{_e(', '.join(c['unexpected']))}</li>" for c in cells if c["unexpected"]]
-    notes += [f"<li><b>{_e(c['id'])}</b>: stale known-deviation entries (they passed): "
-              f"{_e(', '.join(c['stale']))}</li>" for c in cells if c["stale"]]
+        foot.append(
+            f'<td>{totals}<br><span class="small">{c["wall_s"]} s · '
+            f'<a href="{_e(c["dir"])}junit.xml">junit</a> · '
+            f'<a href="{_e(c["dir"])}pytest.log">log</a></span></td>'
+        )
+    notes = [
+        f"<li><b>{_e(c['id'])}</b>: "
+        f"{'also failed' if c['expected_failures'] else 'unexpected failures'}: "
+        f"{_e(', '.join(c['unexpected']))}</li>"
+        for c in cells
+        if c["unexpected"]
+    ]
+    notes += [
+        f"<li><b>{_e(c['id'])}</b>: stale known-deviation entries (they passed): "
+        f"{_e(', '.join(c['stale']))}</li>"
+        for c in cells
+        if c["stale"]
+    ]
     notes += [f"<li><b>{_e(c['id'])}</b>: {_e(c['error'])}</li>" for c in cells if c["error"]]
-    notes += [f"<li><b>{_e(c['id'])}</b>: mutant; expected to be caught by "
-              f"{_e(', '.join(c['expected_failures']))}</li>" for c in cells if c["expected_failures"]]
+    notes += [
+        f"<li><b>{_e(c['id'])}</b>: mutant; expected to be caught by "
+        f"{_e(', '.join(c['expected_failures']))}</li>"
+        for c in cells
+        if c["expected_failures"]
+    ]
     legend = "".join(f'<span class="{v[2]}">{_e(v[0])}</span>{_e(v[3])}<br>' for v in OUTCOMES.values())
     legend += f'<span class="exp">FAIL ✓</span>{_e(EXPECTED_MARK)}'
     status = "PASS" if report["passed"] else "FAIL"
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
-<title>codex-conformance matrix: {_e(report['name'])}</title><style>{CSS}</style></head><body>
-<h1>Compatibility matrix: {_e(report['name'])}
-<span class="verdict v-{'pass' if report['passed'] else 'FAIL'}">{status}</span></h1>
-<div class="sub">{len(cells)} cells × {len(report['checks'])} checks · {report['wall_s']} s
-{('· shard ' + _e(report['shard'])) if report['shard'] else ''}{' · merged' if report['merged'] else ''}
-· generated {_e(report['generated'])}
-· rows: checks (area, contract item), columns: plugin × Codex × platform</div>
-{'<ul class="notes">' + ''.join(notes) + '</ul>' if notes else ''}
-<table><thead><tr>{''.join(head)}</tr></thead>
-<tbody>{''.join(body)}</tbody><tfoot><tr>{''.join(foot)}</tr></tfoot></table>
+<title>codex-conformance matrix: {_e(report["name"])}</title><style>{CSS}</style></head><body>
+<h1>Compatibility matrix: {_e(report["name"])}
+<span class="verdict v-{"pass" if report["passed"] else "FAIL"}">{status}</span></h1>
+<div class="sub">{len(cells)} cells × {len(report["checks"])} checks · {report["wall_s"]} s
+{("· shard " + _e(report["shard"])) if report["shard"] else ""}{" · merged" if report["merged"] else ""}
+· generated {_e(report["generated"])}
+· rows: checks (area, contract references), columns: plugin × Codex × platform</div>
+{'<ul class="notes">' + "".join(notes) + "</ul>" if notes else ""}
+<table><thead><tr>{"".join(head)}</tr></thead>
+<tbody>{"".join(body)}</tbody><tfoot><tr>{"".join(foot)}</tr></tfoot></table>
 <p class="legend">{legend}</p>
 {invariants_html(cells)}
 {boundary_html(cells)}
@@ -492,5 +663,5 @@ def render_html(report: dict[str, Any]) -> str:
 def write(report: dict[str, Any], root: Path) -> None:
     root.mkdir(parents=True, exist_ok=True)
     (root / "matrix.json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
-    (root / "matrix.md").write_text(markdown(report))
-    (root / "matrix.html").write_text(render_html(report))
+    (root / "matrix.md").write_text(markdown(report, root))
+    (root / "matrix.html").write_text(render_html(report, root))

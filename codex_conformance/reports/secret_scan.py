@@ -50,8 +50,7 @@ def scan(roots: Iterable[Path], forms: dict[str, str] | None = None) -> ScanResu
                 continue
             found = credentials.find(data.decode("latin-1"), forms, fragments=True)
             found |= {what for what, shape in SHAPES.items() if shape.search(data)}
-            found = sorted(found)
-            result.hits += [(str(path), what) for what in found]
+            result.hits += [(str(path), what) for what in sorted(found)]
     return result
 
 

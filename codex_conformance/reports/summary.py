@@ -21,7 +21,7 @@ class CheckResult:
     outcome: str  # passed | failed | skipped | not-applicable | xfailed | xpassed | error
     duration_s: float
     area: str = ""
-    contract: str = ""
+    contract: list[str] = field(default_factory=list)  # references (checks/references.py)
     summary: str = ""
     reason: str = ""
     required: bool = False

@@ -20,6 +20,7 @@ import tarfile
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,7 @@ from testcontainers.core.waiting_utils import WaitStrategy, WaitStrategyTarget
 from codex_conformance import credentials
 from codex_conformance.errors import HarnessError
 from codex_conformance.paths import IMAGES_DIR
+from codex_conformance.poll import poll_until
 from codex_conformance.stack.resources import RunLabels
 from codex_conformance.stack.tls import ServerCert
 
@@ -76,20 +78,26 @@ class HttpReady(WaitStrategy):
 
     def wait_until_ready(self, container: WaitStrategyTarget) -> None:
         assert isinstance(container, SuiteContainer)
-        deadline = time.monotonic() + self._startup_timeout
         last_error = "no attempt"
-        while time.monotonic() < deadline:
+        exited = False
+
+        def answered() -> bool:
+            nonlocal last_error, exited
             container.reload()
             if container.status not in ("created", "running"):
-                break
+                exited = True  # no use waiting on a container that stopped
+                return True
             try:
                 with urllib.request.urlopen(f"{container.url(self.port)}{self.path}", timeout=2) as r:
                     if r.status == 200:
-                        return
+                        return True
                     last_error = f"HTTP {r.status}"
             except (urllib.error.URLError, OSError) as exc:
                 last_error = str(exc)
-            time.sleep(0.1)
+            return False
+
+        if poll_until(answered, self._startup_timeout) and not exited:
+            return
         raise TimeoutError(
             f"{container.kind} not ready at {container.url(self.port)}{self.path} within "
             f"{self._startup_timeout}s (last: {last_error}; status {container.status}). "
@@ -107,15 +115,18 @@ class LogReady(WaitStrategy):
 
     def wait_until_ready(self, container: WaitStrategyTarget) -> None:
         assert isinstance(container, SuiteContainer)
-        deadline = time.monotonic() + self._startup_timeout
-        while time.monotonic() < deadline:
-            logs = container.logs_text()
-            if self.text in logs:
-                return
+        exited = False
+
+        def logged() -> bool:
+            nonlocal exited
+            if self.text in container.logs_text():
+                return True
             container.reload()
-            if container.status not in ("created", "running"):
-                break
-            time.sleep(0.05)
+            exited = container.status not in ("created", "running")
+            return exited
+
+        if poll_until(logged, self._startup_timeout, interval_s=0.05) and not exited:
+            return
         raise TimeoutError(
             f"{container.kind} did not log {self.text!r} within {self._startup_timeout}s "
             f"(status {container.status})\n--- last logs ---\n{tail(container.logs_text())}"
@@ -233,7 +244,7 @@ class SuiteContainer(DockerContainer):
 
     def put_files(
         self,
-        files: dict[str, bytes | str],
+        files: Mapping[str, bytes | str],
         owner: int = 1000,
         mode: int = 0o644,
         modes: dict[str, int] | None = None,

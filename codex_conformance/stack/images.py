@@ -85,7 +85,10 @@ class Images:
             return False
 
     def _image_id(self, tag: str) -> str:
-        return self.client.images.get(tag).id
+        image_id = self.client.images.get(tag).id
+        if image_id is None:  # the engine names every image; a None would key every build alike
+            raise SuiteError(f"the Docker engine reports no id for image {tag}")
+        return image_id
 
     # -- base ---------------------------------------------------------------------------
     def base(self, userland: str = DEFAULT_USERLAND) -> str:

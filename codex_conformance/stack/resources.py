@@ -19,6 +19,7 @@ import docker
 import docker.errors
 
 from codex_conformance.errors import SuiteError
+from codex_conformance.poll import poll_until
 
 LABEL_PREFIX = "codex-conformance"
 RUN_LABEL = f"{LABEL_PREFIX}.run"
@@ -100,20 +101,20 @@ def engine_answers(timeout_s: float = 5.0, attempts: int = 3) -> str | None:
     container with it, so the right outcome is one clear error and an end to the run, not
     a cascade of failing checks or a hang on a dead socket.
     """
-    reason = ""
-    for attempt in range(attempts):  # a daemon busy with parallel stacks is slow, not gone
-        if attempt:
-            time.sleep(1.0)
-        reason = _ping(timeout_s)
-        if not reason:
-            return None
-    return reason
+    reasons: list[str] = []
+
+    def answered() -> bool:  # a daemon busy with parallel stacks is slow, not gone
+        reasons.append(_ping(timeout_s))
+        return not reasons[-1] or len(reasons) >= attempts
+
+    poll_until(answered, timeout_s * attempts + attempts, interval_s=1.0)
+    return reasons[-1] or None
 
 
 def _ping(timeout_s: float) -> str:
     """'' when the engine answers, else a short reason."""
     try:
-        client = docker.from_env(timeout=timeout_s)
+        client = docker.from_env(timeout=max(1, round(timeout_s)))
         try:
             client.ping()
         finally:
@@ -148,20 +149,26 @@ def _remove_network(api: docker.APIClient, network_id: str, deadline_s: float = 
     A dying run (or its reaper) may still be tearing containers down while we sweep, so
     "has active endpoints" is retried until the deadline instead of failing the run.
     """
-    deadline = time.monotonic() + deadline_s
-    while True:
+
+    def removed() -> tuple[bool] | None:
         try:
             attached = api.inspect_network(network_id).get("Containers") or {}
             for container_id in attached:
                 _remove_container(api, container_id)
             api.remove_network(network_id)
-            return True
+            return (True,)
         except docker.errors.NotFound:
-            return False
+            return (False,)
         except docker.errors.APIError as exc:
-            if "active endpoints" not in str(exc) or time.monotonic() > deadline:
+            if "active endpoints" not in str(exc):
                 raise
-            time.sleep(0.2)
+            return None
+
+    outcome = poll_until(removed, deadline_s, interval_s=0.2)
+    if outcome is None:  # still attached at the deadline: the engine's own error, once more
+        api.remove_network(network_id)
+        return True
+    return outcome[0]
 
 
 def sweep(client: docker.DockerClient, run_id: str | None = None) -> tuple[int, int]:

@@ -15,7 +15,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import TypeVar
@@ -25,6 +25,7 @@ import docker
 from codex_conformance.codex.capabilities import Probed, probe_all
 from codex_conformance.errors import SuiteError
 from codex_conformance.inputs.userland import DEFAULT_USERLAND, parse_userland_tools, userland_tools_script
+from codex_conformance.poll import poll_until
 from codex_conformance.progress import phase, say
 from codex_conformance.stack.clients import ModelClient, PlatformClient, RecorderClient
 from codex_conformance.stack.containers import (
@@ -39,12 +40,22 @@ from codex_conformance.stack.containers import (
 )
 from codex_conformance.stack.images import Images, build_lock
 from codex_conformance.stack.resources import RunLabels, engine_answers, sweep
-from codex_conformance.stack.targets import TargetContext, make_target
+from codex_conformance.stack.targets import (
+    ComposeTarget,
+    ReferenceTarget,
+    TargetContext,
+    UrlTarget,
+    make_target,
+)
 from codex_conformance.stack.tls import OTHER_MCP_HOST, OUTSIDE_HOSTS, UNTRUSTED_AGENT, RunCA
 
 T = TypeVar("T")
+PlatformTarget = ReferenceTarget | ComposeTarget | UrlTarget
 REAPER_GRACE_S = 3.0
 REAPER_DIR_SUFFIX = "-reaper-"
+# How the codex container reaches the platform (AXONFLOW_ENDPOINT) and the model double.
+PLATFORM_ENDPOINT = f"http://{ReferencePlatform.ALIAS}:{ReferencePlatform.PORT}"
+MODEL_BASE_URL = f"http://{ModelDouble.ALIAS}:{ModelDouble.PORT}/v1"
 
 
 def remove_stale_reaper_dirs(min_age_s: float = 120.0) -> int:
@@ -76,16 +87,18 @@ class ReaperLink:
     """The test process's open connection to its reaper; closing it (or dying) arms it."""
 
     def __init__(self, socket_path: Path, selector: str, timeout_s: float = 30.0) -> None:
-        deadline = time.monotonic() + timeout_s
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        while True:
+
+        def connected() -> bool:
             try:
                 self.sock.connect(str(socket_path))
-                break
             except (FileNotFoundError, ConnectionRefusedError):
-                if time.monotonic() > deadline:
-                    raise SuiteError(f"the reaper did not open {socket_path} within {timeout_s}s") from None
-                time.sleep(0.05)
+                return False
+            return True
+
+        if not poll_until(connected, timeout_s, interval_s=0.05):
+            self.sock.close()
+            raise SuiteError(f"the reaper did not open {socket_path} within {timeout_s}s")
         self.sock.sendall(f"label={selector}\n".encode())
         self.sock.settimeout(timeout_s)
         if self.sock.recv(16).strip() != b"ACK":
@@ -95,85 +108,171 @@ class ReaperLink:
         self.sock.close()
 
 
+@dataclass
 class Stack:
-    """Context manager owning every container and the network of one run."""
+    """A started stack: every part is there (StackLauncher builds it, and removes it all).
+
+    Checks and the runner receive only this, so no field is ever None and no caller asserts
+    that the codex box or a client exists.
+    """
+
+    config: StackConfig
+    labels: RunLabels
+    name: str
+    services_image: str
+    ca: RunCA
+    network: SuiteNetwork
+    dns: DnsSink
+    model: ModelDouble
+    target: PlatformTarget
+    platform_client: PlatformClient
+    outside: dict[str, RecorderClient]
+    outside_containers: list[OutsideHost]
+    codex: CodexBox
+    userland_tools: dict[str, str]
+    capabilities: dict[str, Probed]
+    model_client: ModelClient
+    _resources: contextlib.ExitStack = field(repr=False)
+
+    def has(self, capability: str) -> bool:
+        return self.capabilities[capability].present
+
+    def other_mcp(self) -> str:
+        """The URL of a second, non-AxonFlow MCP server on the run's network, started on
+        first use (most checks never need it) and recorded like the outside hosts
+        (``outside[OTHER_MCP_HOST]``, reset with them before every session)."""
+        if OTHER_MCP_HOST not in self.outside:
+            host = self.enter(
+                OutsideHost(
+                    self.services_image,
+                    self.labels,
+                    self.network,
+                    f"{self.name}-mcp-tools",
+                    "mcp",
+                    OTHER_MCP_HOST,
+                    self.ca.issue(OTHER_MCP_HOST),
+                )
+            )
+            client = RecorderClient(host.url(OutsideHost.CONTROL_PORT))
+            self.callback(client.close)
+            self.outside[OTHER_MCP_HOST] = client
+            self.outside_containers.append(host)
+        return f"http://{OTHER_MCP_HOST}/mcp"
+
+    def enter(self, resource: AbstractContextManager[T]) -> T:
+        """Start a container or network now and remove it when the stack closes."""
+        return self._resources.enter_context(resource)
+
+    def callback(self, function: Callable[[], None]) -> None:
+        """Run ``function`` when the stack closes (before what was started earlier)."""
+        self._resources.callback(function)
+
+    @contextlib.contextmanager
+    def loopback_agent(self) -> Iterator[PlatformClient]:
+        """An agent at the codex box's own ``localhost:8080`` for as long as the block runs
+        (the plugin's fallback when only AXONFLOW_AUTH is set); yields its request log."""
+        with LoopbackAgent(
+            self.services_image, self.labels, f"{self.name}-loopback", self.codex, self.platform_endpoint
+        ) as agent:
+            client = PlatformClient(agent.url(LoopbackAgent.CONTROL_PORT))
+            try:
+                yield client
+            finally:
+                client.close()
+
+    # -- what checks use ----------------------------------------------------------------
+    @property
+    def platform_endpoint(self) -> str:
+        """AXONFLOW_ENDPOINT as the codex container reaches the platform."""
+        return PLATFORM_ENDPOINT
+
+    @property
+    def model_base_url(self) -> str:
+        return MODEL_BASE_URL
+
+    def logs(self) -> dict[str, str]:
+        containers = [self.dns, self.model, *self.target.containers(), *self.outside_containers, self.codex]
+        return {c.kind: c.logs_text() for c in containers}
+
+
+class StackLauncher:
+    """Context manager owning every container and the network of one run: entering starts
+    them and gives the started ``Stack``; leaving (or a failed start) removes them all."""
 
     def __init__(
         self, client: docker.DockerClient, images: Images, labels: RunLabels, config: StackConfig
     ) -> None:
         self.client, self.images, self.labels, self.config = client, images, labels, config
         self.name = f"cc-{labels.run_id}"
-        self._stack = contextlib.ExitStack()
-        self.network: SuiteNetwork | None = None
-        self.dns: DnsSink | None = None
-        self.model: ModelDouble | None = None
-        self.userland_tools: dict[str, str] = {}
-        self.capabilities: dict[str, Probed] = {}
-        self.codex: CodexBox | None = None
-        self.services_image = ""
-        self.ca = RunCA()
-        self.outside: dict[str, RecorderClient] = {}
-        self.outside_containers: list[OutsideHost] = []
-        self.target = make_target(config.platform)
-        self.model_client: ModelClient | None = None
-        self.platform_client: PlatformClient | None = None
+        self._resources = contextlib.ExitStack()
         self._socket_dir: Path | None = None
 
-    # -- lifecycle ----------------------------------------------------------------------
     def __enter__(self) -> Stack:
         try:
-            self._start()
+            return self._start()
         except BaseException:
             self.close()
             raise
-        return self
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.close()
 
-    def _start(self) -> None:
+    def _start(self) -> Stack:
+        enter = self._resources.enter_context
         with phase("preparing images"), build_lock():
-            services = self.services_image = self.images.services()
-            codex = self.images.codex(self.config.codex_version, self.config.userland)
+            services = self.images.services()
+            codex_image = self.images.codex(self.config.codex_version, self.config.userland)
         with phase(f"starting stack {self.name}"):
             self._start_reaper(services)
-            self.network = self._stack.enter_context(SuiteNetwork(self.labels, self.name))
-            self.dns = self._stack.enter_context(
-                DnsSink(services, self.labels, self.network, f"{self.name}-dns")
-            )
-            self.model = self._stack.enter_context(
-                ModelDouble(services, self.labels, self.network, f"{self.name}-model")
-            )
-            self.platform_client = self.target.start(
+            network = enter(SuiteNetwork(self.labels, self.name))
+            dns = enter(DnsSink(services, self.labels, network, f"{self.name}-dns"))
+            model = enter(ModelDouble(services, self.labels, network, f"{self.name}-model"))
+            target = make_target(self.config.platform)
+            platform_client = target.start(
                 TargetContext(
-                    self.client, self.labels, self.name, self.network, services, self.enter, self.callback
+                    self.client, self.labels, self.name, network, services, enter, self._resources.callback
                 )
             )
-            self._stack.callback(self.platform_client.close)
-            self._start_outside_hosts(services)
-            self.codex = self._stack.enter_context(
-                CodexBox(
-                    codex, self.labels, self.network, f"{self.name}-codex", self.dns.ip, self.ca.cert_pem
-                )
+            self._resources.callback(platform_client.close)
+            ca = RunCA()
+            outside, outside_containers = self._start_outside_hosts(services, network, ca)
+            codex = enter(
+                CodexBox(codex_image, self.labels, network, f"{self.name}-codex", dns.ip, ca.cert_pem)
             )
             # The bash, jq and curl the plugin's hooks run on, for every report of the cell.
-            self.userland_tools = parse_userland_tools(
-                self.codex.run_ok(["bash", "-c", userland_tools_script()]).stdout
+            userland_tools = parse_userland_tools(
+                codex.run_ok(["bash", "-c", userland_tools_script()]).stdout
             )
+
             # What this Codex can do here: the driver adapts, checks are judged applicable.
-            self.capabilities = probe_all(self._probe)
-            self.model_client = ModelClient(self.model.url(ModelDouble.PORT))
-            self._stack.callback(self.model_client.close)
+            def probe(script: str) -> tuple[int, str]:
+                result = codex.run(["bash", "-c", script], user="agent", env={"HOME": "/home/agent"})
+                return result.exit_code, result.stdout + result.stderr
 
-    def _probe(self, script: str) -> tuple[int, str]:
-        assert self.codex is not None
-        result = self.codex.run(["bash", "-c", script], user="agent", env={"HOME": "/home/agent"})
-        return result.exit_code, result.stdout + result.stderr
-
-    def has(self, capability: str) -> bool:
-        return self.capabilities[capability].present
+            capabilities = probe_all(probe)
+            model_client = ModelClient(model.url(ModelDouble.PORT))
+            self._resources.callback(model_client.close)
+        return Stack(
+            self.config,
+            self.labels,
+            self.name,
+            services,
+            ca,
+            network,
+            dns,
+            model,
+            target,
+            platform_client,
+            outside,
+            outside_containers,
+            codex,
+            userland_tools,
+            capabilities,
+            model_client,
+            self._resources,
+        )
 
     def _start_reaper(self, services_image: str) -> None:
         engine = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
@@ -203,27 +302,30 @@ class Stack:
             return
         # Normal exit: close the link first, then remove the reaper ourselves so nothing of
         # the suite outlives the run (ExitStack runs callbacks last-in first-out).
-        self._stack.callback(self._remove_quietly, reaper)
-        self._stack.callback(link.close)
+        self._resources.callback(self._remove_quietly, reaper)
+        self._resources.callback(link.close)
 
-    def _start_outside_hosts(self, services: str) -> None:
+    def _start_outside_hosts(
+        self, services: str, network: SuiteNetwork, ca: RunCA
+    ) -> tuple[dict[str, RecorderClient], list[OutsideHost]]:
         """Recorders under the hostnames the plugin hard-codes (plugin.md §3.2 R5, R7).
 
         The Community-SaaS host serves registration itself and the agent surface by
         proxying to the run's platform (same contract); the telemetry host takes pings.
         """
-        assert self.network is not None
-        cert = self.ca.issue(*OUTSIDE_HOSTS)
+        cert = ca.issue(*OUTSIDE_HOSTS)
+        outside: dict[str, RecorderClient] = {}
+        outside_containers: list[OutsideHost] = []
         saas, telemetry = OUTSIDE_HOSTS
         for role, hostname, upstream in (
-            ("saas", saas, self.platform_endpoint),
+            ("saas", saas, PLATFORM_ENDPOINT),
             ("telemetry", telemetry, ""),
         ):
-            host = self.enter(
+            host = self._resources.enter_context(
                 OutsideHost(
                     services,
                     self.labels,
-                    self.network,
+                    network,
                     f"{self.name}-{hostname.split('.')[0]}",
                     role,
                     hostname,
@@ -232,69 +334,26 @@ class Stack:
                 )
             )
             client = RecorderClient(host.url(OutsideHost.CONTROL_PORT))
-            self._stack.callback(client.close)
-            self.outside[hostname] = client
-            self.outside_containers.append(host)
+            self._resources.callback(client.close)
+            outside[hostname] = client
+            outside_containers.append(host)
         # The platform again, behind a certificate from a CA nobody trusts.
-        untrusted = self.enter(
+        untrusted = self._resources.enter_context(
             OutsideHost(
                 services,
                 self.labels,
-                self.network,
+                network,
                 f"{self.name}-untrusted",
                 "proxy",
                 UNTRUSTED_AGENT,
-                self.ca.issue(UNTRUSTED_AGENT, trusted=False),
-                self.platform_endpoint,
+                ca.issue(UNTRUSTED_AGENT, trusted=False),
+                PLATFORM_ENDPOINT,
             )
         )
-        self.outside[UNTRUSTED_AGENT] = RecorderClient(untrusted.url(OutsideHost.CONTROL_PORT))
-        self._stack.callback(self.outside[UNTRUSTED_AGENT].close)
-        self.outside_containers.append(untrusted)
-
-    def other_mcp(self) -> str:
-        """The URL of a second, non-AxonFlow MCP server on the run's network, started on
-        first use (most checks never need it) and recorded like the outside hosts
-        (``outside[OTHER_MCP_HOST]``, reset with them before every session)."""
-        if OTHER_MCP_HOST not in self.outside:
-            assert self.network is not None
-            host = self.enter(
-                OutsideHost(
-                    self.services_image,
-                    self.labels,
-                    self.network,
-                    f"{self.name}-mcp-tools",
-                    "mcp",
-                    OTHER_MCP_HOST,
-                    self.ca.issue(OTHER_MCP_HOST),
-                )
-            )
-            client = RecorderClient(host.url(OutsideHost.CONTROL_PORT))
-            self._stack.callback(client.close)
-            self.outside[OTHER_MCP_HOST] = client
-            self.outside_containers.append(host)
-        return f"http://{OTHER_MCP_HOST}/mcp"
-
-    def enter(self, resource: AbstractContextManager[T]) -> T:
-        """Start a container or network now and remove it when the stack closes."""
-        return self._stack.enter_context(resource)
-
-    @contextlib.contextmanager
-    def loopback_agent(self) -> Iterator[PlatformClient]:
-        """An agent at the codex box's own ``localhost:8080`` for as long as the block runs
-        (the plugin's fallback when only AXONFLOW_AUTH is set); yields its request log."""
-        assert self.codex is not None
-        with LoopbackAgent(
-            self.services_image, self.labels, f"{self.name}-loopback", self.codex, self.platform_endpoint
-        ) as agent:
-            client = PlatformClient(agent.url(LoopbackAgent.CONTROL_PORT))
-            try:
-                yield client
-            finally:
-                client.close()
-
-    def callback(self, function: Callable[[], None]) -> None:
-        self._stack.callback(function)
+        outside[UNTRUSTED_AGENT] = RecorderClient(untrusted.url(OutsideHost.CONTROL_PORT))
+        self._resources.callback(outside[UNTRUSTED_AGENT].close)
+        outside_containers.append(untrusted)
+        return outside, outside_containers
 
     @staticmethod
     def _remove_quietly(container: Reaper) -> None:
@@ -304,7 +363,7 @@ class Stack:
     def close(self) -> None:
         try:
             try:
-                self._stack.close()
+                self._resources.close()
             finally:
                 sweep(self.client, self.labels.run_id)
         except Exception:
@@ -316,17 +375,3 @@ class Stack:
         finally:
             if self._socket_dir is not None:
                 shutil.rmtree(self._socket_dir, ignore_errors=True)
-
-    # -- what checks use ----------------------------------------------------------------
-    @property
-    def platform_endpoint(self) -> str:
-        """AXONFLOW_ENDPOINT as the codex container reaches the platform."""
-        return f"http://{ReferencePlatform.ALIAS}:{ReferencePlatform.PORT}"
-
-    @property
-    def model_base_url(self) -> str:
-        return f"http://{ModelDouble.ALIAS}:{ModelDouble.PORT}/v1"
-
-    def logs(self) -> dict[str, str]:
-        containers = [self.dns, self.model, *self.target.containers(), *self.outside_containers, self.codex]
-        return {c.kind: c.logs_text() for c in containers if c}

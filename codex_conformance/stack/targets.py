@@ -214,7 +214,7 @@ class ComposeTarget:
         """The service's container, verified running: compose v1 can exit 0 having done nothing."""
         assert self.ctx is not None
         client = self.ctx.client
-        filters = {
+        filters: dict[str, str | list[str] | bool] = {
             "label": [
                 f"com.docker.compose.project={self.project}",
                 f"com.docker.compose.service={self.spec.service}",
@@ -239,9 +239,10 @@ class ComposeTarget:
     def close(self) -> None:
         if self.ctx is None:
             return
-        if self._agent is not None:
+        network_id = self.ctx.network.id  # None only if the network was never created
+        if self._agent is not None and network_id is not None:
             with contextlib.suppress(docker.errors.APIError):
-                self.ctx.client.networks.get(self.ctx.network.id).disconnect(self._agent.id, force=True)
+                self.ctx.client.networks.get(network_id).disconnect(self._agent.id, force=True)
         with contextlib.suppress(SuiteError, subprocess.TimeoutExpired):
             self._compose("down", "-v", "--remove-orphans", "-t", "2", check=False)
         if self._workdir is not None:

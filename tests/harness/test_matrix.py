@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import json
+import os
 import subprocess
 from html.parser import HTMLParser
 from pathlib import Path
@@ -12,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from codex_conformance.checks import references
 from codex_conformance.cli import matrix
 from codex_conformance.errors import SuiteError
 from codex_conformance.inputs import deviations
@@ -288,14 +290,20 @@ def _cell_dir(
             (out / "artifacts" / check["id"]).mkdir(parents=True)
 
 
-def _check(check_id: str, outcome: str, reason: str = "", area: str = "enforcement") -> dict[str, Any]:
+def _check(
+    check_id: str,
+    outcome: str,
+    reason: str = "",
+    area: str = "enforcement",
+    contract: list[str] | str | None = None,
+) -> dict[str, Any]:
     return {
         "id": check_id,
         "outcome": outcome,
         "reason": reason,
         "duration_s": 1.5,
         "area": area,
-        "contract": "plugin.md §3 <R1>",
+        "contract": ["plugin#r1-check-policy", "plugin#pre-05"] if contract is None else contract,
     }
 
 
@@ -395,7 +403,8 @@ def test_html_is_self_contained_with_links_legend_and_totals(shards: Path) -> No
     assert "matrix/bad/artifacts/ENF-ALLOW/" in table.links
     for link in table.links:  # every link is relative to reports/ and exists
         assert not link.startswith(("/", "http")), link
-        assert (shards / link).exists() or link.endswith(("junit.xml", "pytest.log")), link
+        path = link.partition("#")[0]
+        assert (shards / path).exists() or link.endswith(("junit.xml", "pytest.log")), link
     assert {"o pass", "o fail", "o xfail", "o xpass", "o exp", "o none"} <= set(table.classes)
     assert "no <audit> & gone" in html.unescape(page)  # the reason, on hover
     assert "<audit>" not in page  # escaped
@@ -500,3 +509,70 @@ def test_userland_axis() -> None:
     )
     assert text == "trixie (bash 5.2.37, jq 1.7, curl 8.14.1)"
     assert matrix_report.userland_text({}) == "bookworm"
+
+
+# -- contract links -----------------------------------------------------------------------
+
+LEGACY = "plugin.md §3 <R1> | §12 PRE-05"  # a summary.json from before contract references
+
+
+@pytest.fixture
+def referenced(tmp_path: Path) -> Path:
+    """One cell whose summary carries references, and one from an older suite (a string)."""
+    listed = ["platform#policy-sys-dangerous-cloud-metadata", "plugin#pre-01"]
+    _cell_dir(tmp_path, "new", 0, [_check("ENF-SSRF", "passed", contract=listed)])
+    _cell_dir(tmp_path, "old", 1, [_check("INST-DOC", "passed", area="install", contract=LEGACY)])
+    matrix.merge(tmp_path)
+    return tmp_path
+
+
+def _fact_link(report_dir: Path, doc: str, anchor: str) -> str:
+    return f"{os.path.relpath(REPO_ROOT / 'docs' / 'contract' / f'{doc}.md', report_dir)}#{anchor}"
+
+
+def test_markdown_links_each_reference_relative_to_the_report(referenced: Path) -> None:
+    md = (referenced / "matrix.md").read_text()
+    assert "| check | area | contract | 1 | 2 |" in md
+    row = next(line for line in md.splitlines() if line.startswith("| ENF-SSRF |"))
+    cloud = _fact_link(referenced, "platform", "policy-sys-dangerous-cloud-metadata")
+    pre = _fact_link(referenced, "plugin", "pre-01")
+    assert f"| [platform#policy-sys-dangerous-cloud-metadata]({cloud}), [plugin#pre-01]({pre}) |" in row
+    for target in (cloud, pre):  # the link leads to the fact from where the report lies
+        path, _, anchor = target.partition("#")
+        assert (referenced / path).resolve() == (REPO_ROOT / "docs" / "contract" / Path(path).name)
+        assert anchor in references.anchors(Path(path).stem)
+
+
+def test_markdown_shows_an_older_summary_s_string_as_text(referenced: Path) -> None:
+    row = next(line for line in (referenced / "matrix.md").read_text().splitlines() if "INST-DOC" in line)
+    assert row.startswith("| INST-DOC | install | plugin.md §3 &lt;R1&gt; \\| §12 PRE-05 | ")
+    assert "](" not in row.split(" | ")[2]  # no link
+
+
+def test_html_links_each_reference_and_escapes_an_older_string(referenced: Path) -> None:
+    page = (referenced / "matrix.html").read_text()
+    table = _Table()
+    table.feed(page)
+    facts = [link for link in table.links if "docs/contract/" in link]
+    assert facts == [
+        _fact_link(referenced, "platform", "policy-sys-dangerous-cloud-metadata"),
+        _fact_link(referenced, "plugin", "pre-01"),
+    ]
+    assert ">plugin#pre-01</a>" in page
+    assert html.escape(LEGACY) in page and LEGACY not in page  # as text, escaped
+    assert "plugin.md §3 &lt;R1&gt; | §12 PRE-05</td>" in page
+
+
+def test_links_follow_the_directory_the_report_is_written_to(tmp_path: Path) -> None:
+    _cell_dir(tmp_path, "new", 0, [_check("ENF-SSRF", "passed", contract=["plugin#pre-01"])])
+    results = [matrix_report.load_cell(tmp_path / "matrix" / "new")]
+    report = matrix_report.build("t", results, 1.0)
+    for out in (tmp_path / "reports", tmp_path / "deep" / "er"):
+        matrix_report.write(report, out)
+        expected = _fact_link(out, "plugin", "pre-01")
+        assert f"[plugin#pre-01]({expected})" in (out / "matrix.md").read_text()
+        assert f'<a href="{html.escape(expected)}">plugin#pre-01</a>' in (out / "matrix.html").read_text()
+    # From the default reports/ directory (nothing written there): the documented link.
+    assert (
+        references.parse("plugin#pre-01").href(REPO_ROOT / "reports") == "../docs/contract/plugin.md#pre-01"
+    )

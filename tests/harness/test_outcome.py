@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from codex_conformance.plugin.pytest_plugin import _outcome, first_line
+from codex_conformance.plugin.outcome import first_line, outcome
 
 
 def report(when: str, outcome: str, message: str = "", **extra: object) -> SimpleNamespace:
@@ -30,7 +30,7 @@ def test_known_deviation_keeps_what_was_observed() -> None:
             wasxfail="known deviation (F1): no script reads it",
         ),
     ]
-    assert _outcome(reports) == (
+    assert outcome(reports) == (
         "xfailed",
         "known deviation (F1): no script reads it | observed: "
         "AssertionError: 4 connection(s) to try.getaxonflow.com",
@@ -38,11 +38,11 @@ def test_known_deviation_keeps_what_was_observed() -> None:
 
 
 def test_stale_known_deviation_is_xpassed_with_the_manifest_reason() -> None:
-    assert _outcome([report("call", "passed", wasxfail="F1")]) == ("xpassed", "F1")
+    assert outcome([report("call", "passed", wasxfail="F1")]) == ("xpassed", "F1")
 
 
 def test_failure_in_setup_is_a_harness_error() -> None:
-    assert _outcome([report("setup", "failed", "SuiteError: no engine")]) == (
+    assert outcome([report("setup", "failed", "SuiteError: no engine")]) == (
         "error",
         "SuiteError: no engine",
     )
@@ -62,8 +62,8 @@ def skip(reason: str) -> SimpleNamespace:
 def test_not_applicable_is_its_own_outcome() -> None:
     """A Codex-side gap (capabilities.py) is neither a pass nor an ordinary skip."""
     reason = "not applicable on Codex 0.118.0 (bookworm): lacks hook trust"
-    assert _outcome([skip(reason)]) == ("not-applicable", reason)
-    assert _outcome([skip("platform target url cannot inject faults")]) == (
+    assert outcome([skip(reason)]) == ("not-applicable", reason)
+    assert outcome([skip("platform target url cannot inject faults")]) == (
         "skipped",
         "platform target url cannot inject faults",
     )
@@ -78,7 +78,7 @@ def test_strict_xpass_from_a_worker_is_a_stale_entry_with_its_reason() -> None:
     stale = SimpleNamespace(
         when="call", passed=False, skipped=False, failed=True, longreprtext=text, longrepr=text
     )
-    assert _outcome([stale]) == ("xpassed", "known deviation (F1): no script reads AXONFLOW_COMMUNITY_SAAS")
+    assert outcome([stale]) == ("xpassed", "known deviation (F1): no script reads AXONFLOW_COMMUNITY_SAAS")
 
 
 def test_harness_failure_in_the_call_is_an_error() -> None:
@@ -89,8 +89,8 @@ def test_harness_failure_in_the_call_is_an_error() -> None:
         "codex_conformance.errors.HarnessError: a suite step failed",
         user_properties=[("codex-conformance-harness-error", True)],
     )
-    assert _outcome([failed]) == ("error", "HarnessError: a suite step failed")
-    assert _outcome([report("call", "failed", "AssertionError: the command ran")]) == (
+    assert outcome([failed]) == ("error", "HarnessError: a suite step failed")
+    assert outcome([report("call", "failed", "AssertionError: the command ran")]) == (
         "failed",
         "AssertionError: the command ran",
     )

@@ -21,6 +21,7 @@ import sys
 import threading
 import time
 import urllib.parse
+from typing import Any
 
 ENGINE_SOCKET = "/var/run/docker.sock"
 
@@ -34,7 +35,8 @@ class EngineConnection(http.client.HTTPConnection):
         self.sock.connect(ENGINE_SOCKET)
 
 
-def engine(method: str, path: str) -> tuple[int, object]:
+def engine(method: str, path: str) -> tuple[int, Any]:
+    """The engine API's status and decoded JSON body (None when empty)."""
     conn = EngineConnection()
     try:
         conn.request(method, path)

@@ -48,13 +48,19 @@ class Journal:
         self.connections: list[dict[str, Any]] = []
         self.rules: list[dict[str, Any]] = []
         self.seq = 0
+        # Bumped by every reset: a request is recorded only in the epoch it arrived in, so
+        # one held by a staged delay across a reset (a hanging checkpoint's ping, answered
+        # 10 s later) is not counted in the next session's log.
+        self.epoch = 0
 
     def connection(self, peer: str, port: int) -> None:
         with self.lock:
             self.connections.append({"ts": time.time(), "peer": peer, "port": port})
 
-    def record(self, entry: dict[str, Any]) -> None:
+    def record(self, entry: dict[str, Any], epoch: int) -> None:
         with self.lock:
+            if epoch != self.epoch:
+                return  # arrived before the last reset: its session is over
             self.seq += 1
             entry["seq"] = self.seq
             self.requests.append(entry)
@@ -71,6 +77,7 @@ class Journal:
 
     def reset(self) -> None:
         with self.lock:
+            self.epoch += 1
             self.requests.clear()
             self.connections.clear()
             self.rules.clear()
@@ -121,7 +128,8 @@ def mcp_answer(method: str, path: str, parsed: Any) -> tuple[int, bytes, str, di
     if not isinstance(parsed, dict) or "id" not in parsed:
         return 202, b"", "application/json", session  # a notification
     rpc = parsed.get("method")
-    params = parsed.get("params") if isinstance(parsed.get("params"), dict) else {}
+    raw_params = parsed.get("params")
+    params: dict[str, Any] = raw_params if isinstance(raw_params, dict) else {}
     if rpc == "initialize":
         result: Any = {
             "protocolVersion": params.get("protocolVersion", "2025-06-18"),
@@ -200,6 +208,7 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def _handle(self) -> None:
+        epoch = JOURNAL.epoch
         body = self._body()
         try:
             parsed: Any = json.loads(body) if body else None
@@ -223,7 +232,7 @@ class Handler(BaseHTTPRequestHandler):
             payload = rule.get("body", "")
             data = payload.encode() if isinstance(payload, str) else json.dumps(payload).encode()
             entry["status"] = int(rule.get("status", 200))
-            JOURNAL.record(entry)
+            JOURNAL.record(entry, epoch)
             self._send(entry["status"], data, rule.get("headers"))
             return
         status, data, content_type, extra = self._default(self.command, self.path, body)
@@ -232,7 +241,7 @@ class Handler(BaseHTTPRequestHandler):
             entry["response"] = json.loads(data) if data else None
         except ValueError:
             entry["response"] = None
-        JOURNAL.record(entry)
+        JOURNAL.record(entry, epoch)
         self._send(status, data, extra, content_type=content_type)
 
     def _default(self, method: str, path: str, body: bytes) -> tuple[int, bytes, str, dict[str, str]]:

@@ -53,25 +53,28 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    overrides: dict[str, object] = {
-        "protect_mcp_json": args.protect_mcp_json,
-        "startup_delay": args.startup_delay,
-        "audit_flush_delay": args.audit_flush_delay,
-    }
-    if args.integrations is not None:
-        overrides["integrations"] = frozenset(
-            p.strip().lower() for p in args.integrations.split(",") if p.strip()
-        )
-    settings = Settings.build(mode=args.mode, profile=args.profile, **overrides)
+    integrations = (
+        None
+        if args.integrations is None
+        else frozenset(p.strip().lower() for p in args.integrations.split(",") if p.strip())
+    )
+    # A None override is left to the environment and the profile (Settings.build).
+    settings = Settings.build(
+        mode=args.mode,
+        profile=args.profile,
+        protect_mcp_json=args.protect_mcp_json,
+        startup_delay=args.startup_delay,
+        audit_flush_delay=args.audit_flush_delay,
+        integrations=integrations,
+    )
     server, platform = make_server(settings, args.host, args.port, quiet=args.quiet)
 
     def stop(signum: int, frame: FrameType | None) -> None:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, stop)
-    host, port = server.server_address[:2]
     print(
-        f"refplatform: listening on http://{host}:{port} mode={settings.mode} profile={settings.profile} "
+        f"refplatform: listening on {server.url} mode={settings.mode} profile={settings.profile} "
         f"policies={len(platform.engine.policies)}",
         file=sys.stderr,
         flush=True,

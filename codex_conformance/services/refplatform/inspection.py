@@ -21,7 +21,7 @@ from urllib.parse import parse_qs
 from .reply import Reply, json_reply
 
 if TYPE_CHECKING:
-    from .server import Platform
+    from .app import Platform
 
 
 def _body(raw: bytes) -> Any:

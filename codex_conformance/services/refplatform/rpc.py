@@ -112,8 +112,10 @@ class McpEndpoint:
         asked = params.get("protocolVersion")
         header_version = headers.get("MCP-Protocol-Version")
         version = "2024-11-05" if "2024-11-05" in (asked, header_version) else "2025-06-18"
-        client_info = params.get("clientInfo") if isinstance(params.get("clientInfo"), dict) else {}
-        client_name = client_info.get("name") if isinstance(client_info.get("name"), str) else ""
+        raw_info = params.get("clientInfo")
+        client_info: dict[str, Any] = raw_info if isinstance(raw_info, dict) else {}
+        raw_name = client_info.get("name")
+        client_name = raw_name if isinstance(raw_name, str) else ""
         self.engine.note_client_name(client_name)
         session = self.sessions.create(
             identity.client_id, identity.tenant_id, identity.user_email, version, client_name

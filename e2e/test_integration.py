@@ -12,11 +12,12 @@ import pytest
 from codex_conformance.checks.evidence import assert_blocked_by_hook
 from codex_conformance.checks.runner import Runner
 
+pytestmark = pytest.mark.area("integration")
+
 
 @pytest.mark.check(
     id="INT-CODEX-PLUGIN",
-    area="integration",
-    contract="spec Integration-Specific Policies; platform.md §4.3 int_codex_settings",
+    contract=["platform#policy-int-codex-settings", "guide#integration-policies"],
     summary="writing .codex-plugin/plugin.json through a terminal command is blocked",
 )
 def test_plugin_manifest_write_is_blocked(conformance: Runner) -> None:
@@ -25,8 +26,7 @@ def test_plugin_manifest_write_is_blocked(conformance: Runner) -> None:
 
 @pytest.mark.check(
     id="INT-MCP-JSON",
-    area="integration",
-    contract="spec Integration-Specific Policies (.mcp.json write protection); platform.md K7, §4.3",
+    contract=["platform#mcp-json-unprotected", "guide#integration-policies"],
     summary="writing .mcp.json through a terminal command is blocked",
 )
 def test_mcp_json_write_is_blocked(conformance: Runner) -> None:

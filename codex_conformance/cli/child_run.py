@@ -1,0 +1,74 @@
+"""One child ``pytest e2e`` run, the way every entry point that runs the suite starts it.
+
+The matrix runs a cell, ``validate`` a plugin or mutant, the benchmark and the soak whole
+runs: each in a fresh process (its own stack, its own reports directory), with the same
+arguments, its output in ``<reports>/pytest.log``, and its ``summary.json`` read back. A
+run that wrote no summary is the suite's error, with the log's last lines.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from codex_conformance.errors import SuiteError
+from codex_conformance.paths import REPO_ROOT
+
+BASE_ARGS = ("-m", "pytest", "e2e", "-q", "-p", "no:randomly", "-p", "no:cacheprovider")
+LOG_NAME = "pytest.log"
+
+
+@dataclass(frozen=True)
+class ChildRun:
+    exit_code: int
+    wall_s: float
+    reports: Path
+    log: Path
+
+    def summary(self) -> dict[str, Any]:
+        """The run's ``summary.json``; a SuiteError (with the log's tail) when it wrote none."""
+        path = self.reports / "summary.json"
+        if not path.exists():
+            tail = " | ".join(self.log.read_text(errors="replace").strip().splitlines()[-3:])
+            raise SuiteError(f"the run wrote no summary (exit {self.exit_code}; {self.log}): {tail[-600:]}")
+        document: dict[str, Any] = json.loads(path.read_text())
+        return document
+
+    def outcomes(self) -> dict[str, str]:
+        """Check id -> outcome."""
+        return {c["id"]: c["outcome"] for c in self.summary()["checks"]}
+
+
+def run_suite(
+    reports: Path,
+    env: Mapping[str, str] | None = None,
+    checks: Sequence[str] = (),
+    workers: int = 0,
+    args: Sequence[str] = (),
+) -> ChildRun:
+    """Run the e2e suite in a child process writing ``reports``.
+
+    ``env`` adds to this process's environment (the cell: PLUGIN, CODEX_VERSION, ...),
+    ``checks`` selects, ``workers`` runs that many xdist workers (0: in the child process
+    itself), ``args`` are further pytest arguments."""
+    reports.mkdir(parents=True, exist_ok=True)
+    command = [sys.executable, *BASE_ARGS, *args]
+    if checks:
+        command += ["--checks", ",".join(checks)]
+    if workers:
+        command += ["-n", str(workers), "--dist", "worksteal"]
+    child_env = {**os.environ, **(env or {}), "CODEX_CONFORMANCE_REPORTS": str(reports)}
+    log = reports / LOG_NAME
+    started = time.monotonic()
+    with log.open("w") as out:
+        proc = subprocess.run(
+            command, cwd=REPO_ROOT, env=child_env, stdout=out, stderr=subprocess.STDOUT, check=False
+        )
+    return ChildRun(proc.returncode, round(time.monotonic() - started, 1), reports, log)
