@@ -4,8 +4,14 @@
 # Cell inputs: PLUGIN=<plugin checkout> CODEX_VERSION=<npm version|latest> PLATFORM=reference
 #   MODE=bypass|read-only|workspace-write|on-request USERLAND=bookworm|trixie
 SHELL := /bin/bash
-PYTHON ?= python3
-VENV := .venv
+# The interpreter: PYTHON= when given, else the first of these on PATH that is 3.11 or newer.
+PYTHON_CANDIDATES := python3 python3.13 python3.12 python3.11
+ifeq ($(origin PYTHON),undefined)
+PYTHON := $(shell for p in $(PYTHON_CANDIDATES); do \
+  $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' >/dev/null 2>&1 && { echo $$p; break; }; done)
+endif
+# One venv per interpreter if you switch (VENV=.venv-3.13 PYTHON=python3.13).
+VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
@@ -13,7 +19,7 @@ PYTEST_ARGS ?=
 # More workers than cores pays off: a check mostly waits (on Codex, hooks, quiet windows).
 WORKERS ?= 4
 XDIST := -n $(WORKERS) --dist worksteal
-REPORTS := reports
+REPORTS ?= reports
 REPORT_ARGS := --junitxml=$(REPORTS)/junit.xml --alluredir=$(REPORTS)/allure-results --clean-alluredir
 export PLUGIN CODEX_VERSION PLATFORM MODE USERLAND
 
@@ -21,8 +27,10 @@ export PLUGIN CODEX_VERSION PLATFORM MODE USERLAND
 .PHONY: matrix merge-reports report compat-table secret-scan
 
 $(STAMP): pyproject.toml
-	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' || \
-	  { echo "codex-conformance: needs Python 3.11 as '$(PYTHON)' (set PYTHON=...)" >&2; exit 1; }
+	@test -n "$(PYTHON)" || { echo "codex-conformance: needs Python 3.11 or newer: none of" \
+	  "$(PYTHON_CANDIDATES) on PATH is (install one, or set PYTHON=/path/to/python3.11+)" >&2; exit 1; }
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+	  { echo "codex-conformance: PYTHON=$(PYTHON) is not Python 3.11 or newer" >&2; exit 1; }
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	@touch $@
@@ -58,6 +66,7 @@ lint: $(STAMP)
 	$(PY) -m mypy
 	@sh scripts/ensure-shellcheck.sh
 	shellcheck -x --shell=bash --source-path=fixtures/plugins/reference/scripts/lib $(SHELLCHECK_PATHS)
+	shellcheck scripts/*.sh
 
 # The project's own tests: lint, the harness's unit tests and the whole e2e suite against
 # the reference platform, then the skeleton's checks again with the reference platform

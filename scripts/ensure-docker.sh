@@ -14,7 +14,7 @@ say() { echo "codex-conformance: $*" >&2; }
 answers() { timeout 5 docker version >/dev/null 2>&1; }
 
 ensure_compose() {
-  [ "${1:-$WANT_COMPOSE}" = yes ] || return 0
+  [ "$WANT_COMPOSE" = yes ] || return 0
   docker compose version >/dev/null 2>&1 && return 0
   command -v docker-compose >/dev/null 2>&1 && return 0
   [ "$(id -u)" = 0 ] || { say "no compose CLI and installing docker-compose needs root"; exit 1; }

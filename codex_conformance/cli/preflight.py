@@ -14,6 +14,7 @@ from codex_conformance.errors import SuiteError
 from codex_conformance.inputs.preflight import validate
 from codex_conformance.inputs.userland import validate_userland
 from codex_conformance.stack.images import Images
+from codex_conformance.stack.reach import reach_mode
 from codex_conformance.stack.resources import RUN_LABEL, connect
 
 
@@ -26,6 +27,7 @@ def main() -> int:
         _, version, _ = validate()
         validate_mode()
         userland = validate_userland()
+        reach_mode()
         if args.build_images or args.sweep_all:
             client = connect()
             if args.sweep_all:

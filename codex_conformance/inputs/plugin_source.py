@@ -28,6 +28,7 @@ import os
 import re
 import shutil
 import subprocess
+import tarfile
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -199,7 +200,13 @@ def archive(repo: Path, ref: str) -> tuple[Path, str]:
             unpacked.mkdir()
             tar = Path(tmp) / "tree.tar"
             _git("--git-dir", str(git_dir), "archive", "--format=tar", "-o", str(tar), commit)
-            shutil.unpack_archive(tar, unpacked, "tar")
+            with tarfile.open(tar) as archive:
+                # Python's "data" filter (3.11.4+; the default from 3.14): a member that would
+                # land outside the tree, or a device or setuid file, is refused.
+                if hasattr(tarfile, "data_filter"):
+                    archive.extractall(unpacked, filter="data")
+                else:  # Python 3.11.0-3.11.3
+                    archive.extractall(unpacked)
             unpacked.rename(target)
         marker.write_text(f"{repo}@{ref} {commit}\n")
     return target, commit

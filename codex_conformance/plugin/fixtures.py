@@ -18,7 +18,7 @@ from codex_conformance.codex import capabilities
 from codex_conformance.codex.modes import SANDBOXED
 from codex_conformance.errors import SuiteError
 from codex_conformance.plugin import metadata
-from codex_conformance.plugin.state import RUNNER, STATE, USERLAND_PROPERTY, SuiteState
+from codex_conformance.plugin.state import REACH_PROPERTY, RUNNER, STATE, USERLAND_PROPERTY, SuiteState
 from codex_conformance.stack.images import Images
 from codex_conformance.stack.resources import (
     RunLabels,
@@ -144,6 +144,9 @@ def conformance(request: pytest.FixtureRequest, stack: Stack) -> Runner:
         # Travels with this item's reports to the controller (also from an xdist worker).
         request.node.user_properties.append((USERLAND_PROPERTY, stack.userland_tools))
         state.summary.cell["userland_tools"] = stack.userland_tools
+    if not state.summary.cell.get("reach"):
+        request.node.user_properties.append((REACH_PROPERTY, stack.reach))
+        state.summary.cell["reach"] = stack.reach
     return runner
 
 

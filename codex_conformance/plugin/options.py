@@ -23,6 +23,7 @@ from codex_conformance.plugin.state import STATE, SuiteState, is_worker
 from codex_conformance.plugin.summary import SummaryReporter
 from codex_conformance.reports.artifacts import ARTIFACT_RUN_ENV
 from codex_conformance.reports.summary import Summary
+from codex_conformance.stack.reach import reach_mode
 from codex_conformance.stack.resources import new_run_id
 
 REPORTER_NAME = "codex-conformance-summary"
@@ -74,6 +75,7 @@ def pytest_configure(config: pytest.Config) -> None:
         )
         mode = validate_mode(config.getoption("--mode"))
         userland = validate_userland(config.getoption("--userland"))
+        reach_mode()  # CODEX_CONFORMANCE_REACH, before a stack starts
     except SuiteError as exc:
         raise pytest.UsageError(str(exc)) from None
     summary = Summary(

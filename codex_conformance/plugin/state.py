@@ -54,6 +54,7 @@ KNOWN_BROKEN = pytest.StashKey[list[str]]()  # invariants broken as a manifest k
 # Report properties (the wire between a worker and the controller's summary).
 CHECK_PROPERTY = "codex-conformance-check"  # the check's metadata (metadata.CheckMeta)
 USERLAND_PROPERTY = "codex-conformance-userland-tools"  # the stack's bash/jq/curl, once per worker
+REACH_PROPERTY = "codex-conformance-reach"  # how the test process reached the stack (reach.py)
 INVARIANTS_PROPERTY = "codex-conformance-invariants"  # IDs of the invariants a check broke
 HARNESS_PROPERTY = "codex-conformance-harness-error"  # the suite failed, not the plugin
 KNOWN_INVARIANTS_PROPERTY = "codex-conformance-known-invariants"  # broken as a manifest knows

@@ -19,6 +19,7 @@ from codex_conformance.plugin.state import (
     INVARIANTS_PROPERTY,
     KNOWN_ENTRIES_PROPERTY,
     KNOWN_INVARIANTS_PROPERTY,
+    REACH_PROPERTY,
     USERLAND_PROPERTY,
     SuiteState,
     is_worker,
@@ -55,6 +56,9 @@ class SummaryReporter:
         tools = properties.get(USERLAND_PROPERTY)
         if tools and not self.summary.cell.get("userland_tools"):
             self.summary.cell["userland_tools"] = tools
+        reach = properties.get(REACH_PROPERTY)
+        if reach and not self.summary.cell.get("reach"):
+            self.summary.cell["reach"] = reach
         self.used_entries.update(properties.get(KNOWN_ENTRIES_PROPERTY, []))
         check = properties.get(CHECK_PROPERTY)
         if check is None:

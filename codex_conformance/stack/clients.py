@@ -1,7 +1,8 @@
 """HTTP clients the test process uses to drive and read the suite's own servers.
 
-``trust_env=False``: a host HTTP(S)_PROXY must never sit between the test process and
-containers it reaches by IP (httpx's own tests strip proxy variables for the same reason).
+Each wraps an ``httpx.Client`` a container hands out (``SuiteContainer.http``): through
+the run's reach (reach.py), with ``trust_env=False`` so a host HTTP(S)_PROXY never sits
+between the test process and its own containers (httpx's own tests strip them likewise).
 """
 
 from __future__ import annotations
@@ -12,9 +13,9 @@ import httpx
 
 
 class _Client:
-    def __init__(self, base_url: str) -> None:
-        self.base_url = base_url
-        self.http = httpx.Client(base_url=base_url, timeout=10.0, trust_env=False)
+    def __init__(self, http: httpx.Client) -> None:
+        self.http = http
+        self.base_url = str(http.base_url)
 
     def close(self) -> None:
         self.http.close()

@@ -1,8 +1,9 @@
 """One class per container kind, each a context manager (testcontainers' DockerContainer).
 
 Every container of a run sits only on the run's ``internal`` network (no egress) and is
-reached from the test process by its IP on that network, never by published ports
-(contract/docker.md §3.1). Readiness is a wait-strategy object whose timeout error
+reached from the test process through the network's ``reach`` (reach.py: by its IP when
+the host provably routes it through the engine's bridge, else through the relay), never by
+published ports (contract/docker.md §3.1). Readiness is a wait-strategy object whose timeout error
 carries the container's recent logs and a hint, so a stack that fails to come up says why.
 """
 
@@ -18,14 +19,13 @@ os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")
 
 import tarfile
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import docker.errors
+import httpx
 from testcontainers.core.container import DockerContainer
 from testcontainers.core.network import Network
 from testcontainers.core.waiting_utils import WaitStrategy, WaitStrategyTarget
@@ -34,6 +34,7 @@ from codex_conformance import credentials
 from codex_conformance.errors import HarnessError
 from codex_conformance.paths import IMAGES_DIR
 from codex_conformance.poll import poll_until
+from codex_conformance.stack import reach as reaches
 from codex_conformance.stack.resources import RunLabels
 from codex_conformance.stack.tls import ServerCert
 
@@ -48,6 +49,9 @@ class SuiteNetwork(Network):
     def __init__(self, labels: RunLabels, name: str, internal: bool = True) -> None:
         super().__init__(docker_network_kw={"internal": internal, "labels": labels.as_dict()})
         self.name = name
+        # How the test process reaches this network's containers; set by the launcher once
+        # the network exists (reach.py), before any container on it is waited for.
+        self.reach: reaches.Reach | None = None
 
     def remove(self) -> None:
         with contextlib.suppress(docker.errors.NotFound):
@@ -88,15 +92,17 @@ class HttpReady(WaitStrategy):
                 exited = True  # no use waiting on a container that stopped
                 return True
             try:
-                with urllib.request.urlopen(f"{container.url(self.port)}{self.path}", timeout=2) as r:
-                    if r.status == 200:
-                        return True
-                    last_error = f"HTTP {r.status}"
-            except (urllib.error.URLError, OSError) as exc:
-                last_error = str(exc)
+                status = http.get(self.path).status_code
+                if status == 200:
+                    return True
+                last_error = f"HTTP {status}"
+            except httpx.HTTPError as exc:
+                last_error = str(exc) or type(exc).__name__
             return False
 
-        if poll_until(answered, self._startup_timeout) and not exited:
+        with container.http(self.port, timeout_s=2.0) as http:
+            ready = poll_until(answered, self._startup_timeout)
+        if ready and not exited:
             return
         raise TimeoutError(
             f"{container.kind} not ready at {container.url(self.port)}{self.path} within "
@@ -176,6 +182,19 @@ class SuiteContainer(DockerContainer):
 
     def url(self, port: int) -> str:
         return f"http://{self.ip}:{port}"
+
+    @property
+    def network(self) -> SuiteNetwork:
+        """The run network this container is reached on."""
+        assert isinstance(self._network, SuiteNetwork), f"{self.kind} has no run network"
+        return self._network
+
+    def http(self, port: int, timeout_s: float = 10.0) -> httpx.Client:
+        """An HTTP client of this container's ``port``, through its network's reach."""
+        network = self.network
+        if network.reach is None:
+            raise HarnessError(f"{self.kind}: the run network's reach was not chosen before use")
+        return reaches.client(network.reach, self.url(port), timeout_s)
 
     def logs_text(self) -> str:
         try:
@@ -392,6 +411,10 @@ class LoopbackAgent(RecordingProxy):
     def ip(self) -> str:
         return self._codex.ip
 
+    @property
+    def network(self) -> SuiteNetwork:
+        return self._codex.network
+
 
 class OutsideHost(SuiteContainer):
     """A recorder under a real outside hostname (try./checkpoint.getaxonflow.com), TLS
@@ -530,3 +553,36 @@ class Reaper(SuiteContainer):
             ],
             volumes={engine_socket: ("/var/run/docker.sock", "rw"), str(socket_dir): ("/reaper", "rw")},
         )
+
+
+class Relay(SuiteContainer):
+    """The test process's way onto the run network when the host has no route to it
+    (reach.py): its stdin and stdout, attached through the engine's API, carry the requests."""
+
+    kind = "relay"
+
+    def __init__(self, image: str, labels: RunLabels, network: SuiteNetwork, name: str) -> None:
+        super().__init__(
+            image,
+            labels,
+            network,
+            name,
+            command=["python3", "-m", "codex_conformance.services.relay"],
+            stdin_open=True,
+        )
+        self.waiting_for(LogReady("relay ready"))
+
+    def channel(self) -> reaches.RelayChannel:
+        """The attached channel, answering a ping (its errors carry the relay's logs)."""
+        container = self.container
+
+        def logs() -> str:
+            return f"\n--- last logs of the relay ---\n{tail(self.logs_text())}"
+
+        channel = reaches.RelayChannel(container.client.api, container.id, logs)
+        try:
+            channel.ping()
+        except BaseException:
+            channel.close()
+            raise
+        return channel

@@ -13,11 +13,13 @@ import contextlib
 import fcntl
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import cast
 
 import docker
 import docker.errors
@@ -77,68 +79,120 @@ class Images:
     def __init__(self, client: docker.DockerClient) -> None:
         self.client = client
 
+    def _resolve(self, tag: str) -> str | None:
+        """The name the engine knows ``tag`` by, or None. Podman keeps a local image as
+        ``localhost/<name>`` and answers a short name with docker.io's, so both are asked."""
+        for name in (tag, f"localhost/{tag}"):
+            try:
+                self.client.images.get(name)
+            except docker.errors.ImageNotFound:
+                continue
+            return name
+        return None
+
     def _exists(self, tag: str) -> bool:
-        try:
-            self.client.images.get(tag)
-            return True
-        except docker.errors.ImageNotFound:
-            return False
+        return self._resolve(tag) is not None
 
     def _image_id(self, tag: str) -> str:
-        image_id = self.client.images.get(tag).id
+        image_id = self.client.images.get(self._resolve(tag) or tag).id
         if image_id is None:  # the engine names every image; a None would key every build alike
             raise SuiteError(f"the Docker engine reports no id for image {tag}")
         return image_id
 
     # -- base ---------------------------------------------------------------------------
     def base(self, userland: str = DEFAULT_USERLAND) -> str:
-        script = IMAGES_DIR / "base" / "mkrootfs.sh"
-        digest = hashlib.sha256(script.read_bytes())
+        """The Debian base: debootstrap's first stage on the host (fakeroot when not root),
+        its second stage in the engine, flattened into one imported layer."""
+        source = IMAGES_DIR / "base"
+        digest = hashlib.sha256()
+        _hash_files(digest, source, _tree(source))
         digest.update(",".join(BASE_PACKAGES).encode())
         if userland != DEFAULT_USERLAND:  # the default's tag is unchanged by the userland axis
             digest.update(f"\0{userland}".encode())
         digest.update("\n".join(BASE_ENV).encode())
         suffix = "" if userland == DEFAULT_USERLAND else f"-{userland}"
         tag = f"{REPO}/base:{digest.hexdigest()[:16]}{suffix}"
-        if self._exists(tag):
-            return tag
-        if os.geteuid() != 0:
-            raise SuiteError("building the Debian base image needs root (debootstrap): run as root once")
-        downloads.require_space(cache_dir(), 600, "building the Debian base image")
+        if (found := self._resolve(tag)) is not None:
+            return found
+        downloads.require_space(cache_dir(), 900, "building the Debian base image")
         with (
             phase(f"building the Debian {userland} base image with debootstrap", "about 1 min"),
             tempfile.TemporaryDirectory(dir=cache_dir()) as tmp,
         ):
-            tar = Path(tmp) / "rootfs.tar"
-            proc = subprocess.Popen(
-                ["sh", str(script), str(tar), ",".join(BASE_PACKAGES), userland],
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                text=True,
-            )
-            assert proc.stdout is not None
-            tail: list[str] = []
-            for line in proc.stdout:
-                tail = [*tail[-20:], line.rstrip()]
-                if line.startswith(("I: ", "debootstrap ")):
-                    say("  " + line.rstrip())
-            if proc.wait() != 0:
-                raise SuiteError(f"debootstrap of the base image failed: {' | '.join(tail[-3:])}")
-            repository, version = tag.split(":")
-            self.client.api.import_image(
-                src=str(tar),
-                repository=repository,
-                tag=version,
-                changes=[
-                    *BASE_ENV,
-                    f"LABEL {LABEL_PREFIX}.image=base",
-                    f"LABEL {LABEL_PREFIX}.userland={userland}",
-                ],
-            )
-        return tag
+            stage1 = Path(tmp) / "stage1.tar"
+            self._first_stage(source / "mkrootfs.sh", stage1, userland)
+            version = tag.split(":")[1]
+            staging = f"{REPO}/base-staging:{version}"
+            try:
+                stage1_id = self._import(stage1, f"{staging}-stage1")
+                stage1.unlink()
+                context = Path(tmp) / "context"
+                context.mkdir()
+                shutil.copy(source / "Dockerfile", context / "Dockerfile")
+                say("  debootstrap --second-stage in the engine")
+                self._build(staging, context, {"STAGE1": stage1_id}, "base-staging", version)
+                flat = Path(tmp) / "rootfs.tar"
+                self._export(staging, flat)
+                self._import(
+                    flat,
+                    tag,
+                    changes=[
+                        *BASE_ENV,
+                        f"LABEL {LABEL_PREFIX}.image=base",
+                        f"LABEL {LABEL_PREFIX}.userland={userland}",
+                    ],
+                )
+            finally:
+                for image in (staging, f"{staging}-stage1"):
+                    with contextlib.suppress(docker.errors.ImageNotFound, docker.errors.APIError):
+                        self.client.images.remove(self._resolve(image) or image, force=True)
+        return self._resolve(tag) or tag
+
+    def _import(self, tar: Path, tag: str, changes: list[str] | None = None) -> str:
+        """``docker import`` a filesystem tar as ``tag``; its image id. Tagged again by id:
+        Podman's compatible API names an import ``<repository>:latest`` whatever the tag."""
+        repository, version = tag.split(":")
+        answer = self.client.api.import_image(
+            src=str(tar), repository=repository, tag=version, changes=changes
+        )
+        ids = re.findall(r"sha256:[0-9a-f]{64}", str(answer))
+        if not ids:
+            raise SuiteError(f"importing {tag}: the engine named no image ({str(answer)[:200]})")
+        self.client.api.tag(ids[-1], repository, version)
+        return ids[-1]
+
+    @staticmethod
+    def _first_stage(script: Path, out: Path, userland: str) -> None:
+        proc = subprocess.Popen(
+            ["sh", str(script), str(out), ",".join(BASE_PACKAGES), userland],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        assert proc.stdout is not None
+        tail: list[str] = []
+        for line in proc.stdout:
+            tail = [*tail[-20:], line.rstrip()]
+            if line.startswith(("I: ", "debootstrap ")):
+                say("  " + line.rstrip())
+        if proc.wait() != 0:
+            raise SuiteError(f"debootstrap of the base image failed: {' | '.join(tail[-3:])}")
+
+    def _export(self, image: str, out: Path) -> None:
+        """The filesystem of ``image`` as one tar (a container created, never started)."""
+        container = self.client.containers.create(image, command=["/bin/true"], network_mode="none")
+        try:
+            with open(out, "wb") as handle:
+                for chunk in container.export():
+                    handle.write(cast(bytes, chunk))  # docker-py yields bytes
+        finally:
+            container.remove(force=True)
 
     # -- derived images -----------------------------------------------------------------
-    def _build(self, tag: str, context: Path, base: str, kind: str, key: str) -> None:
+    def _build(self, tag: str, context: Path, buildargs: dict[str, str], kind: str, key: str) -> None:
+        """``docker build`` with networking off. Images it builds on are passed by id, never
+        by name: an engine that qualifies short names (Podman: docker.io/...) would
+        otherwise try to pull them from a registry."""
         labels = {f"{LABEL_PREFIX}.image": kind, f"{LABEL_PREFIX}.cache-key": key}
         stream = self.client.api.build(
             path=str(context),
@@ -146,7 +200,7 @@ class Images:
             network_mode="none",
             rm=True,
             forcerm=True,
-            buildargs={"BASE": base},
+            buildargs=buildargs,
             labels=labels,
             decode=True,
         )
@@ -172,8 +226,8 @@ class Images:
         key = digest.hexdigest()
         suffix = "" if userland == DEFAULT_USERLAND else f"-{userland}"
         tag = f"{REPO}/codex:{version}-{key[:16]}{suffix}"
-        if self._exists(tag):
-            return tag
+        if (found := self._resolve(tag)) is not None:
+            return found
         with (
             phase(f"building the codex {version} image ({userland})", "10-20 s"),
             tempfile.TemporaryDirectory(dir=cache_dir()) as tmp,
@@ -183,8 +237,8 @@ class Images:
             (context / "bin").mkdir()
             for binary in release.bin_dir.iterdir():
                 os.link(binary, context / "bin" / binary.name)  # no copy of 300 MB
-            self._build(tag, context, base, "codex", key)
-        return tag
+            self._build(tag, context, {"BASE": self._image_id(base)}, "codex", key)
+        return self._resolve(tag) or tag
 
     def services(self) -> str:
         base = self.base()
@@ -199,8 +253,8 @@ class Images:
             _hash_files(digest, package, _tree(module))
         key = digest.hexdigest()
         tag = f"{REPO}/services:{key[:16]}"
-        if self._exists(tag):
-            return tag
+        if (found := self._resolve(tag)) is not None:
+            return found
         with (
             phase("building the services image", "about 10 s"),
             tempfile.TemporaryDirectory(dir=cache_dir()) as tmp,
@@ -218,5 +272,5 @@ class Images:
                     )
                 elif module.exists():
                     shutil.copy(module, target / module.name)
-            self._build(tag, context, base, "services", key)
-        return tag
+            self._build(tag, context, {"BASE": self._image_id(base)}, "services", key)
+        return self._resolve(tag) or tag

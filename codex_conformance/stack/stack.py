@@ -27,6 +27,7 @@ from codex_conformance.errors import SuiteError
 from codex_conformance.inputs.userland import DEFAULT_USERLAND, parse_userland_tools, userland_tools_script
 from codex_conformance.poll import poll_until
 from codex_conformance.progress import phase, say
+from codex_conformance.stack import reach as reaches
 from codex_conformance.stack.clients import ModelClient, PlatformClient, RecorderClient
 from codex_conformance.stack.containers import (
     CodexBox,
@@ -36,6 +37,7 @@ from codex_conformance.stack.containers import (
     OutsideHost,
     Reaper,
     ReferencePlatform,
+    Relay,
     SuiteNetwork,
 )
 from codex_conformance.stack.images import Images, build_lock
@@ -132,6 +134,7 @@ class Stack:
     userland_tools: dict[str, str]
     capabilities: dict[str, Probed]
     model_client: ModelClient
+    reach: str  # how the test process reaches the containers: "direct via br-… (subnet)" or "relay (why)"
     _resources: contextlib.ExitStack = field(repr=False)
 
     def has(self, capability: str) -> bool:
@@ -153,7 +156,7 @@ class Stack:
                     self.ca.issue(OTHER_MCP_HOST),
                 )
             )
-            client = RecorderClient(host.url(OutsideHost.CONTROL_PORT))
+            client = RecorderClient(host.http(OutsideHost.CONTROL_PORT))
             self.callback(client.close)
             self.outside[OTHER_MCP_HOST] = client
             self.outside_containers.append(host)
@@ -174,7 +177,7 @@ class Stack:
         with LoopbackAgent(
             self.services_image, self.labels, f"{self.name}-loopback", self.codex, self.platform_endpoint
         ) as agent:
-            client = PlatformClient(agent.url(LoopbackAgent.CONTROL_PORT))
+            client = PlatformClient(agent.http(LoopbackAgent.CONTROL_PORT))
             try:
                 yield client
             finally:
@@ -227,6 +230,8 @@ class StackLauncher:
         with phase(f"starting stack {self.name}"):
             self._start_reaper(services)
             network = enter(SuiteNetwork(self.labels, self.name))
+            network.reach = self._choose_reach(network, services)
+            say(f"stack {self.name}: reaching its containers {network.reach!r}")
             dns = enter(DnsSink(services, self.labels, network, f"{self.name}-dns"))
             model = enter(ModelDouble(services, self.labels, network, f"{self.name}-model"))
             target = make_target(self.config.platform)
@@ -252,7 +257,7 @@ class StackLauncher:
                 return result.exit_code, result.stdout + result.stderr
 
             capabilities = probe_all(probe)
-            model_client = ModelClient(model.url(ModelDouble.PORT))
+            model_client = ModelClient(model.http(ModelDouble.PORT))
             self._resources.callback(model_client.close)
         return Stack(
             self.config,
@@ -271,8 +276,31 @@ class StackLauncher:
             userland_tools,
             capabilities,
             model_client,
+            repr(network.reach),
             self._resources,
         )
+
+    def _choose_reach(self, network: SuiteNetwork, services_image: str) -> reaches.Reach:
+        """Direct to the containers' addresses only where this host provably routes them
+        through the engine's own bridge; otherwise (or when asked) through the relay."""
+        mode = reaches.reach_mode()
+        if network.id is None:
+            raise SuiteError(f"the engine did not create the run network {network.name}")
+        subnet, bridge = reaches.bridge_of(self.client.networks.get(network.id).attrs)
+        problem = reaches.direct_route_problem(subnet, bridge, reaches.host_routes())
+        if problem is None and mode != "relay":
+            return reaches.DirectReach(subnet, bridge)
+        if mode == "direct":
+            raise SuiteError(
+                f"the engine's containers are unreachable from here ({problem}): unset "
+                f"{reaches.REACH_ENV} to reach them through a relay container"
+            )
+        relay = self._resources.enter_context(
+            Relay(services_image, self.labels, network, f"{self.name}-relay")
+        )
+        reach = reaches.RelayReach(relay.channel(), problem or f"{reaches.REACH_ENV}=relay")
+        self._resources.callback(reach.close)
+        return reach
 
     def _start_reaper(self, services_image: str) -> None:
         engine = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
@@ -333,7 +361,7 @@ class StackLauncher:
                     upstream,
                 )
             )
-            client = RecorderClient(host.url(OutsideHost.CONTROL_PORT))
+            client = RecorderClient(host.http(OutsideHost.CONTROL_PORT))
             self._resources.callback(client.close)
             outside[hostname] = client
             outside_containers.append(host)
@@ -350,7 +378,7 @@ class StackLauncher:
                 PLATFORM_ENDPOINT,
             )
         )
-        outside[UNTRUSTED_AGENT] = RecorderClient(untrusted.url(OutsideHost.CONTROL_PORT))
+        outside[UNTRUSTED_AGENT] = RecorderClient(untrusted.http(OutsideHost.CONTROL_PORT))
         self._resources.callback(outside[UNTRUSTED_AGENT].close)
         outside_containers.append(untrusted)
         return outside, outside_containers

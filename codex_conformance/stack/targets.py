@@ -99,9 +99,9 @@ class ReferenceTarget:
                 alias=ReferencePlatform.ENTERPRISE_ALIAS,
             )
         )
-        self.enterprise_client = PlatformClient(self.enterprise.url(ReferencePlatform.PORT))
+        self.enterprise_client = PlatformClient(self.enterprise.http(ReferencePlatform.PORT))
         ctx.callback(self.enterprise_client.close)
-        return PlatformClient(self.container.url(ReferencePlatform.PORT))
+        return PlatformClient(self.container.http(ReferencePlatform.PORT))
 
     def containers(self) -> list[SuiteContainer]:
         return [c for c in (self.container, self.enterprise) if c]
@@ -207,8 +207,8 @@ class ComposeTarget:
                     aliases=(AGENT_ALIAS,),
                 )
             )
-            wait_healthy(f"{self.proxy.url(RecordingProxy.PORT)}/health", str(self.spec.file))
-        return PlatformClient(self.proxy.url(RecordingProxy.CONTROL_PORT))
+            wait_healthy(self.proxy, str(self.spec.file))
+        return PlatformClient(self.proxy.http(RecordingProxy.CONTROL_PORT))
 
     def _agent_container(self) -> Any:
         """The service's container, verified running: compose v1 can exit 0 having done nothing."""
@@ -286,22 +286,23 @@ class UrlTarget:
             )
         )
         egress.connect(self.proxy.get_wrapped_container().id)
-        wait_healthy(f"{self.proxy.url(RecordingProxy.PORT)}/health", self.spec.url)
-        return PlatformClient(self.proxy.url(RecordingProxy.CONTROL_PORT))
+        wait_healthy(self.proxy, self.spec.url)
+        return PlatformClient(self.proxy.http(RecordingProxy.CONTROL_PORT))
 
     def containers(self) -> list[SuiteContainer]:
         return [self.proxy] if self.proxy else []
 
 
-def wait_healthy(url: str, what: str) -> None:
-    """The agent serves /health before it is ready: wait for status healthy (platform.md K10)."""
+def wait_healthy(proxy: RecordingProxy, what: str) -> None:
+    """The agent serves /health before it is ready: wait for status healthy (platform.md K10),
+    asking through the recording proxy in front of it."""
     last = "no answer"
-    with httpx.Client(trust_env=False, timeout=3) as http:
+    with proxy.http(RecordingProxy.PORT, timeout_s=3.0) as http:
 
         def healthy() -> bool:
             nonlocal last
             with contextlib.suppress(httpx.HTTPError, ValueError):
-                response = http.get(url)
+                response = http.get("/health")
                 last = f"HTTP {response.status_code} {response.text[:120]}"
                 return response.status_code == 200 and response.json().get("status") == "healthy"
             return False

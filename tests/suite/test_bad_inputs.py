@@ -68,8 +68,9 @@ def plugin_without_hooks(tmp_path: Path) -> Path:
         ({"CODEX_VERSION": "banana"}, "has no dist-tag 'banana'"),
         ({"CODEX_VERSION": "0.117.0"}, "is older than 0.118.0, the oldest Codex the suite is verified on"),
         ({"PLATFORM": "kubernetes:prod"}, "PLATFORM"),
+        ({"CODEX_CONFORMANCE_REACH": "dirct"}, "expected one of auto, direct, relay"),
     ],
-    ids=["plugin-path", "codex-version", "codex-dist-tag", "codex-too-old", "platform"],
+    ids=["plugin-path", "codex-version", "codex-dist-tag", "codex-too-old", "platform", "reach"],
 )
 def test_bad_cell_input_is_one_line(env: dict[str, str], expected: str) -> None:
     if "CODEX_VERSION" in env:
