@@ -30,6 +30,7 @@ import os
 import socket
 import struct
 import threading
+from collections.abc import Callable
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
@@ -173,7 +174,7 @@ class RelayChannel:
     from its stdout, both on one connection attached through the engine's API; answers are
     matched to requests by id, so threads may share it."""
 
-    def __init__(self, api: Any, container_id: str, describe_logs: Any = None) -> None:
+    def __init__(self, api: Any, container_id: str, describe_logs: Callable[[], str] | None = None) -> None:
         self._ids = itertools.count(1)
         self._pending: dict[int, Future[dict[str, Any]]] = {}
         self._lock = threading.Lock()
