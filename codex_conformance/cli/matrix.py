@@ -306,7 +306,7 @@ def run_cell(
     (out / "cell.json").write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n")
     result = matrix_report.load_cell(out)
     say(
-        f"matrix cell {cell.index + 1}/{total} {cell.id}: {result.verdict} - "
+        f"matrix cell {cell.index + 1}/{total} {cell.id}: {result.verdict_text} - "
         f"{matrix_report.totals_text(result)} ({record['wall_s']} s)"
     )
     return record

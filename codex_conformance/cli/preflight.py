@@ -18,11 +18,11 @@ from codex_conformance.stack.reach import reach_mode
 from codex_conformance.stack.resources import RUN_LABEL, connect
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--build-images", action="store_true")
     parser.add_argument("--sweep-all", action="store_true")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     try:
         _, version, _ = validate()
         validate_mode()

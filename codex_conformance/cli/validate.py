@@ -69,7 +69,7 @@ def matrix(columns: list[str], rows: list[tuple[str, dict[str, str], str]]) -> s
     return "\n".join(lines)
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--only", default="", help="comma-separated mutant ids to run")
     parser.add_argument(
@@ -78,7 +78,7 @@ def main() -> int:
         default=int(os.environ.get("VALIDATE_JOBS", "3")),
         help="mutants run at once, and workers for the reference run (default 3)",
     )
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     started = time.monotonic()
     try:
         smoke, mutants = load()

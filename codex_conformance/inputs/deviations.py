@@ -97,6 +97,9 @@ def version_matches(version: str, spec: str) -> bool:
     return True
 
 
+_NAMED = re.compile(r"known deviation \[([^\]]+)\]")
+
+
 @dataclass(frozen=True)
 class Deviation:
     check: str  # "" for an invariant entry
@@ -118,6 +121,13 @@ class Deviation:
         """``known deviation [plugin-1.7.0.yaml] (contract): reason``, as reports show it."""
         manifests = ", ".join(self.manifests or (self.source.name,))
         return f"known deviation [{manifests}] ({self.contract}): {self.reason}"
+
+    @staticmethod
+    def manifests_in(text: str) -> list[str]:
+        """The manifests a ``named`` text cites (an xfail's reason, whether a check entry or an
+        invariant entry made the check fail as known)."""
+        match = _NAMED.search(text)
+        return [m.strip() for m in match.group(1).split(",")] if match else []
 
     @property
     def key(self) -> str:

@@ -83,7 +83,7 @@ def require_space(directory: Path, need_mb: int, what: str) -> None:
         )
 
 
-def _npm_pack(spec: str, dest: Path) -> Path | None:
+def npm_pack(spec: str, dest: Path) -> Path | None:
     """``npm pack`` one spec into ``dest``; None when npm says the version does not exist."""
     if shutil.which("npm") is None:
         raise SuiteError("npm is not on PATH: it is needed once to download the Codex CLI package")
@@ -235,7 +235,7 @@ def codex_release(version: str) -> CodexRelease:
     ):
         # Since ~0.99 the binary lives in a per-platform version of the package; older
         # releases bundled every platform's binary in the main package.
-        tarball = _npm_pack(f"{CODEX_PACKAGE}@{version}-{suffix}", Path(tmp)) or _npm_pack(
+        tarball = npm_pack(f"{CODEX_PACKAGE}@{version}-{suffix}", Path(tmp)) or npm_pack(
             f"{CODEX_PACKAGE}@{version}", Path(tmp)
         )
         if tarball is None:

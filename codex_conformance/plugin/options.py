@@ -18,6 +18,7 @@ from codex_conformance.errors import SuiteError
 from codex_conformance.inputs import deviations
 from codex_conformance.inputs.preflight import DEFAULT_CODEX_VERSION, validate
 from codex_conformance.inputs.userland import validate_userland
+from codex_conformance.plugin import progress
 from codex_conformance.plugin.masking import install_allure_redaction
 from codex_conformance.plugin.state import STATE, SuiteState, is_worker
 from codex_conformance.plugin.summary import SummaryReporter
@@ -104,6 +105,7 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(str(exc)) from None
     config.stash[STATE] = state
     config.pluginmanager.register(SummaryReporter(state), REPORTER_NAME)
+    progress.register(config)
     # SIGTERM (CI timeouts, `kill`) must run finalizers like Ctrl-C does, or the stack leaks.
     if signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None):
         signal.signal(signal.SIGTERM, _interrupt)

@@ -10,8 +10,10 @@ import sys
 from typing import Any
 
 import pytest
+from _pytest.junitxml import xml_key
 
 from codex_conformance.checks import boundary
+from codex_conformance.inputs.deviations import Deviation
 from codex_conformance.paths import reports_dir
 from codex_conformance.plugin.outcome import outcome
 from codex_conformance.plugin.state import (
@@ -26,6 +28,7 @@ from codex_conformance.plugin.state import (
 )
 from codex_conformance.reports.artifacts import ARTIFACT_RUN_ENV, prune_other_runs
 from codex_conformance.reports.summary import CheckResult
+from codex_conformance.reports.verdict import Verdict
 
 
 def _property_items(reports: list[pytest.TestReport], name: str) -> list[str]:
@@ -47,6 +50,7 @@ class SummaryReporter:
         self.summary = state.summary
         self.pending: dict[str, list[pytest.TestReport]] = {}  # nodeid -> reports so far
         self.used_entries: set[str] = set()  # invariant manifest entries that knew a violation
+        self.verdict: Verdict | None = None  # judged when the session ends (controller only)
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         properties = _properties(report)
@@ -81,9 +85,12 @@ class SummaryReporter:
                 worker=check["worker"],
                 invariants=_property_items(reports, INVARIANTS_PROPERTY),
                 known_invariants=_property_items(reports, KNOWN_INVARIANTS_PROPERTY),
+                known_by=Deviation.manifests_in(reason) if result in ("xfailed", "xpassed") else [],
             )
         )
 
+    # Before junitxml's own sessionfinish writes the file, so the verdict is among its properties.
+    @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         if is_worker(session.config):
             return
@@ -108,7 +115,21 @@ class SummaryReporter:
                     f"{'; '.join(stale)}\n"
                 )
                 session.exitstatus = 1
+        state.summary.invariant_manifests = {
+            d.invariant: sorted(
+                set(state.summary.invariant_manifests.get(d.invariant, [])) | set(d.manifests)
+            )
+            for d in state.known_invariants
+            if d.invariant in state.summary.broken_invariants(known=True)
+        }
         state.summary.write(reports_dir() / "summary.json", state.redactor.data)
+        self.verdict = state.summary.verdict()
+        xml = session.config.stash.get(xml_key, None)
+        if xml is not None:  # the verdict as JUnit testsuite properties, for CI dashboards
+            xml.add_global_property("codex_conformance.verdict", self.verdict.kind)
+            xml.add_global_property("codex_conformance.verdict_text", self.verdict.text)
+            for area, (ok, total) in self.verdict.areas.items():
+                xml.add_global_property(f"codex_conformance.area.{area}", f"{ok}/{total}")
         skipped = state.summary.skipped_required()
         if skipped and session.exitstatus == 0:
             names = ", ".join(f"{c.id} ({c.reason})" for c in skipped)
@@ -116,3 +137,12 @@ class SummaryReporter:
                 f"\n[codex-conformance] required checks were skipped, so this run is not a pass: {names}\n"
             )
             session.exitstatus = 1
+
+    def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
+        """The verdict last, where a person reads first: what the run means, not only its counts."""
+        if self.verdict is None:
+            return
+        colour = {"conforms": "green", "deviations": "yellow"}.get(self.verdict.kind, "red")
+        terminalreporter.write_sep("=", "codex-conformance", bold=True)
+        for number, line in enumerate(self.verdict.lines()):
+            terminalreporter.write_line(line, **({colour: True, "bold": True} if number == 0 else {}))

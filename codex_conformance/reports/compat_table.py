@@ -74,10 +74,16 @@ def _cell_text(cell: dict[str, Any]) -> str:
     if totals.get("not-applicable"):
         parts.append(f"{totals['not-applicable']} n/a")
     conforms = passed == ran - totals.get("not-applicable", 0)
+    # The verdict tokens of verdict.py, and an older snapshot's pass/FAIL/ERROR.
     verdict = {
         "pass": "conforms" if conforms else "does not conform (known deviations only)",
+        "conforms": "conforms",
+        "deviations": "does not conform (known deviations only)",
+        "stale": "conforms" if conforms else "does not conform (known deviations only)",
         "FAIL": "**regression**",
+        "regression": "**regression**",
         "ERROR": "**harness error**",
+        "error": "**harness error**",
         "not-applicable": "not applicable",
     }.get(cell["verdict"], cell["verdict"])
     text = f"{verdict}: {', '.join(parts)}"

@@ -17,7 +17,7 @@ import json
 import re
 import time
 import urllib.parse
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -26,11 +26,12 @@ from codex_conformance.checks.invariants import INVARIANTS
 from codex_conformance.codex.modes import DEFAULT_MODE
 from codex_conformance.inputs.plugin_source import split_ref
 from codex_conformance.inputs.userland import DEFAULT_USERLAND
+from codex_conformance.reports.verdict import Verdict, combine, judge
 
 FAILING = ("failed", "error")
 # "not-applicable": every check that ran was not applicable on that Codex (it lacks what
 # they need, capabilities.py): no verdict on the plugin either way, so no failure of the matrix.
-PASSING_VERDICTS = ("pass", "killed", "not-applicable")
+PASSING_VERDICTS = ("conforms", "killed", "not-applicable")
 # outcome -> (short label, markdown label, css class, meaning for the legend)
 OUTCOMES: dict[str, tuple[str, str, str, str]] = {
     "passed": ("pass", "pass", "pass", "the check passed"),
@@ -92,6 +93,9 @@ class CellResult:
     # Session invariants (invariants.py) the cell broke: id -> checks; ``known`` as a manifest knows.
     invariants: dict[str, list[str]] = field(default_factory=dict)
     known_invariants: dict[str, list[str]] = field(default_factory=dict)
+    stale_invariants: list[str] = field(default_factory=list)  # invariant entries no session needed
+    invariant_manifests: dict[str, list[str]] | None = None  # known invariant -> its manifests
+    files: list[str] = field(default_factory=list)  # the cell's junit.xml / pytest.log that exist
 
     @property
     def unexpected(self) -> list[str]:
@@ -120,17 +124,49 @@ class CellResult:
     def stale(self) -> list[str]:
         return sorted(c for c, o in self.outcomes.items() if o.outcome == "xpassed")
 
+    def judgement(self) -> Verdict:
+        """The cell's verdict (verdict.py); a mutant's cell conforms when a declared check
+        caught it, and its survival is the suite's regression."""
+        if self.error:
+            return Verdict("error", errors=[self.error[:200]])
+        if self.expected_failures:
+            if self.caught:
+                return Verdict("conforms")
+            return Verdict("regression", unexpected=[f"mutant survived {', '.join(self.expected_failures)}"])
+        entries = [{"id": c, "outcome": o.outcome, **self.meta.get(c, {})} for c, o in self.outcomes.items()]
+        judged = judge(
+            entries, self.invariants, self.known_invariants, self.stale_invariants, self.invariant_manifests
+        )
+        unreported = sorted(set(self.unexpected) - set(judged.unexpected) - set(judged.skipped_required))
+        if unreported:  # filtered checks that never reported
+            kind = judged.kind if judged.kind == "error" else "regression"
+            judged = replace(judged, kind=kind, unexpected=judged.unexpected + unreported)
+        return judged
+
     @property
     def verdict(self) -> str:
-        if self.error:
-            return "ERROR"
-        if self.expected_failures:  # a mutant: caught by a declared check is all that counts
-            return "killed" if self.caught else "SURVIVED"  # (as make validate judges it)
-        if self.unexpected:
-            return "FAIL"
-        if self.outcomes and all(o.outcome == "not-applicable" for o in self.outcomes.values()):
+        """The cell's verdict as a token: a mutant's ``killed``/``SURVIVED``, ``not-applicable``
+        when no check applied, else the kind of its judgement (``conforms``, ``deviations``,
+        ``stale``, ``regression``, ``error``)."""
+        if self.expected_failures and not self.error:  # a mutant: as make validate judges it
+            return "killed" if self.caught else "SURVIVED"
+        if (
+            not self.error
+            and self.outcomes
+            and all(o.outcome == "not-applicable" for o in self.outcomes.values())
+        ):
             return "not-applicable"
-        return "pass"
+        return self.judgement().kind
+
+    @property
+    def verdict_text(self) -> str:
+        if self.verdict == "killed":
+            return f"killed by {', '.join(self.caught)}"
+        if self.verdict == "SURVIVED":
+            return f"SURVIVED: {', '.join(self.expected_failures)} passed"
+        if self.verdict == "not-applicable":
+            return "not applicable on this Codex"
+        return self.judgement().text
 
     def totals(self) -> dict[str, int]:
         counts: dict[str, int] = {}
@@ -177,6 +213,7 @@ def load_cell(directory: Path) -> CellResult:
         userland=record.get("userland", DEFAULT_USERLAND),
         codex_spec=record.get("codex", ""),
     )
+    result.files = [name for name in ("junit.xml", "pytest.log") if (directory / name).is_file()]
     if (directory / "boundary.json").is_file():
         result.boundary = json.loads((directory / "boundary.json").read_text()).get("rows", [])
     summary = directory / "summary.json"
@@ -189,6 +226,9 @@ def load_cell(directory: Path) -> CellResult:
     result.userland_tools = dict(data.get("cell", {}).get("userland_tools") or {})
     result.invariants = dict(data.get("invariants") or {})
     result.known_invariants = dict(data.get("known_invariants") or {})
+    result.stale_invariants = list(data.get("stale_deviations") or [])
+    if "known_invariant_manifests" in data:
+        result.invariant_manifests = dict(data["known_invariant_manifests"])
     for check in data.get("checks", []):
         check_id = check["id"]
         outcome = _normalise(check["outcome"], check.get("reason", ""))
@@ -198,6 +238,8 @@ def load_cell(directory: Path) -> CellResult:
             outcome, check.get("reason", ""), float(check.get("duration_s", 0.0)), relative
         )
         result.meta[check_id] = {k: check.get(k, "") for k in ("area", "contract", "summary", "required")}
+        if "known_by" in check:
+            result.meta[check_id]["known_by"] = check["known_by"]
     if result.exit_code not in (0, 1, None):
         result.error = f"pytest exited {result.exit_code} (see matrix/{directory.name}/pytest.log)"
     return result
@@ -227,6 +269,7 @@ def build(
         for check_id, info in result.meta.items():
             meta.setdefault(check_id, info)
     order = sorted(meta, key=lambda c: (meta[c].get("area", ""), c))
+    verdict = combine({r.id: r.judgement() for r in results})
     cells = []
     for r in results:
         cells.append(
@@ -245,6 +288,8 @@ def build(
                 "checks_filter": r.checks_filter,
                 "expected_failures": r.expected_failures,
                 "verdict": r.verdict,
+                "verdict_text": r.verdict_text,
+                "areas": {a: {"conforming": ok, "total": n} for a, (ok, n) in r.judgement().areas.items()},
                 "totals": r.totals(),
                 "unexpected": r.unexpected,
                 "caught": r.caught,
@@ -253,6 +298,7 @@ def build(
                 "exit_code": r.exit_code,
                 "wall_s": r.wall_s,
                 "dir": f"matrix/{r.id}/",
+                "files": r.files,
                 "boundary": r.boundary,
                 "invariants": r.invariants,
                 "known_invariants": r.known_invariants,
@@ -279,14 +325,46 @@ def build(
         "shard": shard,
         "merged": merged,
         "wall_s": wall_s,
-        "passed": all(c["verdict"] in PASSING_VERDICTS for c in cells),
+        "passed": verdict.kind == "conforms",
+        "verdict": verdict.to_json(),
         "cells": cells,
         "checks": checks,
     }
 
 
 def exit_status(report: dict[str, Any]) -> int:
+    """The matrix's exit code: its verdict's (verdict.EXIT_CODES; an older report: pass/fail)."""
+    verdict = report.get("verdict")
+    if isinstance(verdict, dict) and "exit_code" in verdict:
+        return int(verdict["exit_code"])
     return 0 if report["passed"] else 1
+
+
+def headline(report: dict[str, Any]) -> str:
+    """The matrix's verdict in words (an older report: PASS/FAIL)."""
+    verdict = report.get("verdict")
+    if isinstance(verdict, dict) and verdict.get("text"):
+        return str(verdict["text"])
+    return "PASS" if report["passed"] else "FAIL"
+
+
+def headline_kind(report: dict[str, Any]) -> str:
+    verdict = report.get("verdict")
+    if isinstance(verdict, dict) and verdict.get("kind"):
+        return str(verdict["kind"])
+    return "conforms" if report["passed"] else "regression"
+
+
+def areas_text(report: dict[str, Any]) -> str:
+    """``enforcement 20/23, install 4/4``: conforming checks over total, per area, every cell."""
+    verdict = report.get("verdict")
+    areas = verdict.get("areas", {}) if isinstance(verdict, dict) else {}
+    return ", ".join(f"{a} {v['conforming']}/{v['total']}" for a, v in areas.items())
+
+
+def _verdict_text(cell: dict[str, Any]) -> str:
+    """A cell's verdict in words (an older report's cells carry only the token)."""
+    return str(cell.get("verdict_text") or cell["verdict"])
 
 
 def _plugin_text(cell: dict[str, Any]) -> str:
@@ -356,9 +434,11 @@ def markdown(report: dict[str, Any], out_dir: Path) -> str:
         f"# Compatibility matrix: {report['name']}",
         "",
         f"{len(cells)} cells, {len(report['checks'])} checks, {report['wall_s']} s"
-        f"{', shard ' + report['shard'] if report['shard'] else ''}; "
-        f"**{'PASS' if report['passed'] else 'FAIL'}**. Generated {report['generated']}.",
+        f"{', shard ' + report['shard'] if report['shard'] else ''}. Generated {report['generated']}.",
         "",
+        f"**Verdict: {headline(report)}**",
+        "",
+        *([f"Per area (conforming/total): {areas_text(report)}", ""] if areas_text(report) else []),
         "| # | cell | plugin | codex | platform | mode | userland | verdict | totals | wall s |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
@@ -366,7 +446,7 @@ def markdown(report: dict[str, Any], out_dir: Path) -> str:
         totals = ", ".join(f"{v} {k}" for k, v in c["totals"].items()) or c["error"][:120]
         lines.append(
             f"| {n} | `{c['id']}` | {_plugin_text(c)} | {c['codex']} | {c['platform']} | "
-            f"{c.get('mode', DEFAULT_MODE)} | {userland_text(c)} | **{c['verdict']}** | {totals} | "
+            f"{c.get('mode', DEFAULT_MODE)} | {userland_text(c)} | **{_verdict_text(c)}** | {totals} | "
             f"{c['wall_s']} |"
         )
     numbers = " | ".join(str(n) for n in range(1, len(cells) + 1))
@@ -563,7 +643,8 @@ td.o a{color:inherit} .pass{background:#dafbe1;color:#116329} .fail{background:#
 .na{background:#f6f8fa;color:#8c959f} .v-not-applicable{background:#8c959f;color:#fff}
 .exp{background:#ffe9c7;color:#953800}
 .verdict{display:inline-block;padding:1px 6px;border-radius:10px;font-size:12px;margin-top:2px}
-.v-pass,.v-killed{background:#1a7f37;color:#fff} .v-FAIL,.v-ERROR,.v-SURVIVED{background:#cf222e;color:#fff}
+.v-conforms,.v-killed{background:#1a7f37;color:#fff} .v-deviations,.v-stale{background:#9a6700;color:#fff}
+.v-regression,.v-error,.v-SURVIVED{background:#cf222e;color:#fff}
 .small{font-size:11px;color:#57606a;font-weight:400} tfoot td{background:#f6f8fa;font-size:12px}
 .legend span{display:inline-block;padding:1px 6px;margin:2px 6px 2px 0;border:1px solid #d0d7de}
 ul.notes{margin:6px 0 12px 18px;padding:0} h2{font-size:17px;margin:18px 0 4px}
@@ -586,7 +667,7 @@ def render_html(report: dict[str, Any], out_dir: Path) -> str:
             f'<a href="{_e(c["dir"])}">{_e(plugin_label(c["plugin"]))}</a>'
             f'<div class="small">{_e(c["plugin_version"])}{_e(commit)}<br>codex {_e(c["codex"])}<br>'
             f"{_e(c['platform'])}<br>mode {_e(c.get('mode', DEFAULT_MODE))}<br>{_e(userland_text(c))}</div>"
-            f'<span class="verdict v-{_e(c["verdict"])}">{_e(c["verdict"])}</span></th>'
+            f'<span class="verdict v-{_e(c["verdict"])}">{_e(_verdict_text(c))}</span></th>'
         )
     body = []
     for check in report["checks"]:
@@ -613,11 +694,16 @@ def render_html(report: dict[str, Any], out_dir: Path) -> str:
     foot = ['<td colspan="3"><b>totals</b> (cell wall time)</td>']
     for c in cells:
         totals = "<br>".join(f"{n} {_e(k)}" for k, n in c["totals"].items()) or _e(c["error"][:160])
-        foot.append(
-            f'<td>{totals}<br><span class="small">{c["wall_s"]} s · '
-            f'<a href="{_e(c["dir"])}junit.xml">junit</a> · '
-            f'<a href="{_e(c["dir"])}pytest.log">log</a></span></td>'
-        )
+        # Only files the cell left (a cell whose pytest never started has no junit.xml); an
+        # older report without the list links both.
+        files = c.get("files", ["junit.xml", "pytest.log"])
+        links = [
+            f'<a href="{_e(c["dir"])}{name}">{label}</a>'
+            for name, label in (("junit.xml", "junit"), ("pytest.log", "log"))
+            if name in files
+        ]
+        small = " · ".join([f"{c['wall_s']} s", *links])
+        foot.append(f'<td>{totals}<br><span class="small">{small}</span></td>')
     notes = [
         f"<li><b>{_e(c['id'])}</b>: "
         f"{'also failed' if c['expected_failures'] else 'unexpected failures'}: "
@@ -640,16 +726,18 @@ def render_html(report: dict[str, Any], out_dir: Path) -> str:
     ]
     legend = "".join(f'<span class="{v[2]}">{_e(v[0])}</span>{_e(v[3])}<br>' for v in OUTCOMES.values())
     legend += f'<span class="exp">FAIL ✓</span>{_e(EXPECTED_MARK)}'
-    status = "PASS" if report["passed"] else "FAIL"
+    status = headline(report)
+    areas = areas_text(report)
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <title>codex-conformance matrix: {_e(report["name"])}</title><style>{CSS}</style></head><body>
 <h1>Compatibility matrix: {_e(report["name"])}
-<span class="verdict v-{"pass" if report["passed"] else "FAIL"}">{status}</span></h1>
+<span class="verdict v-{_e(headline_kind(report))}">{_e(status)}</span></h1>
 <div class="sub">{len(cells)} cells × {len(report["checks"])} checks · {report["wall_s"]} s
 {("· shard " + _e(report["shard"])) if report["shard"] else ""}{" · merged" if report["merged"] else ""}
 · generated {_e(report["generated"])}
 · rows: checks (area, contract references), columns: plugin × Codex × platform</div>
+{f'<div class="sub areas">per area (conforming/total): {_e(areas)}</div>' if areas else ""}
 {'<ul class="notes">' + "".join(notes) + "</ul>" if notes else ""}
 <table><thead><tr>{"".join(head)}</tr></thead>
 <tbody>{"".join(body)}</tbody><tfoot><tr>{"".join(foot)}</tr></tfoot></table>

@@ -14,6 +14,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from codex_conformance.reports.verdict import Verdict, judge
+
 
 @dataclass
 class CheckResult:
@@ -28,6 +30,7 @@ class CheckResult:
     worker: str = ""  # the xdist worker that ran it ("" in a plain run)
     invariants: list[str] = field(default_factory=list)  # session invariants it broke
     known_invariants: list[str] = field(default_factory=list)  # ... as a manifest knows
+    known_by: list[str] = field(default_factory=list)  # the manifests of its known deviation
 
 
 @dataclass
@@ -37,6 +40,7 @@ class Summary:
     checks: dict[str, CheckResult] = field(default_factory=dict)
     boundary: list[dict[str, Any]] = field(default_factory=list)  # boundary.Row JSON, per route
     stale: list[str] = field(default_factory=list)  # invariant deviation entries no session needed
+    invariant_manifests: dict[str, list[str]] = field(default_factory=dict)  # known invariant -> manifests
 
     def record(self, result: CheckResult) -> None:
         self.checks[result.id] = result
@@ -53,14 +57,22 @@ class Summary:
                 broken.setdefault(invariant, []).append(check.id)
         return {k: sorted(v) for k, v in sorted(broken.items())}
 
+    def entries(self) -> list[dict[str, Any]]:
+        """The checks as summary.json holds them (empty fields left out)."""
+        return [
+            {k: v for k, v in asdict(c).items() if v not in ("", None, []) or k in ("id", "outcome")}
+            for c in self.checks.values()
+        ]
+
+    def verdict(self) -> Verdict:
+        return judge(self.entries(), self.broken_invariants(), self.broken_invariants(known=True), self.stale)
+
     def write(self, path: Path, clean: Callable[[Any], Any] = lambda data: data) -> None:
         """Write the summary; ``clean`` masks credentials (artifacts.Redactor.data)."""
         data = {
             "cell": self.cell,
-            "checks": [
-                {k: v for k, v in asdict(c).items() if v not in ("", None, []) or k in ("id", "outcome")}
-                for c in self.checks.values()
-            ],
+            "verdict": self.verdict().to_json(),
+            "checks": self.entries(),
             "totals": {
                 outcome: sum(1 for c in self.checks.values() if c.outcome == outcome)
                 for outcome in sorted({c.outcome for c in self.checks.values()})
@@ -68,6 +80,7 @@ class Summary:
             "invariants": self.broken_invariants(),
             "known_invariants": self.broken_invariants(known=True),
             **({"stale_deviations": self.stale} if self.stale else {}),
+            "known_invariant_manifests": self.invariant_manifests,
             "wall_s": round(time.time() - self.started, 2),
         }
         data = clean(data)

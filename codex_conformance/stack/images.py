@@ -27,7 +27,7 @@ import docker.errors
 from codex_conformance.errors import SuiteError
 from codex_conformance.inputs import downloads
 from codex_conformance.inputs.userland import DEFAULT_USERLAND
-from codex_conformance.paths import IMAGES_DIR, REPO_ROOT, cache_dir
+from codex_conformance.paths import IMAGES_DIR, PACKAGE_DIR, cache_dir
 from codex_conformance.progress import phase, say
 from codex_conformance.stack.resources import LABEL_PREFIX
 
@@ -244,7 +244,7 @@ class Images:
         base = self.base()
         source = IMAGES_DIR / "services"
         wheels = downloads.wheels(source / "requirements.txt")
-        package = REPO_ROOT / "codex_conformance"
+        package = PACKAGE_DIR
         modules = [package / name for name in SERVICE_MODULES]
         digest = hashlib.sha256(self._image_id(base).encode())
         _hash_files(digest, source, _tree(source))

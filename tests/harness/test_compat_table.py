@@ -110,4 +110,4 @@ def test_all_not_applicable_cell_has_its_own_verdict() -> None:
     cell.outcomes = {"TUI-HOOK-REVIEW": CheckOutcome("not-applicable", "not applicable on Codex 0.118.0")}
     assert cell.verdict == "not-applicable"
     cell.outcomes["ENF-SSRF"] = CheckOutcome("passed")
-    assert cell.verdict == "pass"
+    assert cell.verdict == "conforms"

@@ -332,17 +332,22 @@ def shards(tmp_path: Path) -> Path:
 
 def test_cell_verdicts(shards: Path) -> None:
     cells = {c.id: c for c in (matrix_report.load_cell(d) for d in sorted((shards / "matrix").iterdir()))}
-    assert cells["good"].verdict == "pass"
-    assert cells["stale"].verdict == "pass" and cells["stale"].stale == ["INST-DOC"]
+    # "good" fails only as a known deviation says: it does not conform, and says so.
+    assert cells["good"].verdict == "deviations"
+    assert cells["good"].verdict_text == "does not conform: 1 deviation (all known)"
+    assert cells["stale"].verdict == "stale" and cells["stale"].stale == ["INST-DOC"]
+    assert cells["stale"].verdict_text == "conforms; stale known-deviation entries: INST-DOC"
     assert cells["stale"].outcomes["INST-DOC"].outcome == "xpassed"
     assert cells["mutant"].verdict == "killed" and cells["mutant"].caught == ["ENF-SSRF"]
-    assert cells["bad"].verdict == "FAIL" and cells["bad"].unexpected == ["ENF-ALLOW"]
-    assert cells["broken"].verdict == "ERROR" and "usage: bad input" in cells["broken"].error
+    assert cells["mutant"].verdict_text == "killed by ENF-SSRF"
+    assert cells["bad"].verdict == "regression" and cells["bad"].unexpected == ["ENF-ALLOW"]
+    assert cells["bad"].verdict_text == "regression: 1 unexpected failure"
+    assert cells["broken"].verdict == "error" and "usage: bad input" in cells["broken"].error
     assert cells["bad"].outcomes["ENF-ALLOW"].evidence == "matrix/bad/artifacts/ENF-ALLOW/"
 
 
 def test_merge_combines_shard_directories(shards: Path) -> None:
-    assert matrix.merge(shards) == 1  # "bad" and "broken" fail the matrix
+    assert matrix.merge(shards) == 4  # "broken" is a harness error, worse than "bad"'s regression
     report = json.loads((shards / "matrix.json").read_text())
     assert [c["id"] for c in report["cells"]] == ["good", "stale", "mutant", "bad", "broken"]
     assert report["merged"] and not report["passed"]
@@ -361,7 +366,7 @@ def test_merge_combines_shard_directories(shards: Path) -> None:
             matrix.Cell("gone", 1, "reference", "0.159.0", "reference"),
         ],
     )
-    assert matrix.merge(shards, only) == 0
+    assert matrix.merge(shards, only) == 1  # its one cell fails only as a known deviation says
     assert [c["id"] for c in json.loads((shards / "matrix.json").read_text())["cells"]] == ["good"]
 
 
@@ -409,7 +414,12 @@ def test_html_is_self_contained_with_links_legend_and_totals(shards: Path) -> No
     assert "no <audit> & gone" in html.unescape(page)  # the reason, on hover
     assert "<audit>" not in page  # escaped
     assert "totals" in table.text and "legend" in page
-    assert "killed" in table.text and "ERROR" in table.text
+    assert "killed by ENF-SSRF" in table.text and any(t.startswith("harness error") for t in table.text)
+    # The headline says what the matrix means: its worst cell is a harness error.
+    report = json.loads((shards / "matrix.json").read_text())
+    assert report["verdict"]["kind"] == "error" and report["verdict"]["exit_code"] == 4
+    assert report["verdict"]["text"] in table.text
+    assert "regression: 1 unexpected failure" in table.text  # the "bad" cell's own verdict
 
 
 def _row(route: str, governed: bool, side_effect: bool) -> dict[str, Any]:
