@@ -8,7 +8,8 @@
 - ``reporting``: report properties, outcomes (``outcome``), artifacts (``artifacts``),
   credentials masked (``masking``);
 - ``summary``: the registered reporter that writes ``reports/summary.json`` and the verdict;
-- ``progress``: the images before the workers, then a line on what the run is doing (registered by ``options``).
+- ``progress``: the images before the workers, then a line on what the run is doing
+  (registered by ``options``).
 """
 
 pytest_plugins = [
