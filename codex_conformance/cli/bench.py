@@ -7,6 +7,11 @@ numbers worse, never a check red. Phases (each can be skipped with ``--skip``):
   wall time, the per-check median and p95 (from the one-worker run) and the speed-ups.
 - ``cold``: the suite's images removed from the engine (downloads stay in the host cache,
   as on any machine that ran it once), then a full run with 4 workers: build + run.
+- ``cpu``: where a warm run's CPU goes (cpu_accounting.py): CPU-seconds per check split by
+  component, the machine's busy share; with ``--against DIR`` (another checkout of the
+  suite, e.g. ``git archive`` of an older commit) or ``--against-env K=V`` (the same
+  checkout with other settings), both sides run alternately in one invocation and their
+  ratios are reported, so a change is judged on the same machine in the same minutes.
 - ``overhead``: the integration guide's "Latency Considerations" (pre-check 2-5 ms, PII
   scan 1-3 ms, total 3-10 ms per governed call) against what this machine measures:
   a ten-command Codex session with the hooks trusted vs. not (the difference per governed
@@ -25,6 +30,7 @@ import shlex
 import statistics
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,18 +38,19 @@ import docker
 
 from codex_conformance.checks.runner import Runner
 from codex_conformance.cli.child_run import run_suite
+from codex_conformance.cli.cpu_accounting import COMPONENTS, Accounting
 from codex_conformance.codex.install import SessionPaths
 from codex_conformance.errors import SuiteError
 from codex_conformance.inputs.plugin_source import PluginSource
 from codex_conformance.inputs.preflight import DEFAULT_CODEX_VERSION
-from codex_conformance.paths import REFERENCE_PLUGIN, reports_dir
+from codex_conformance.paths import REFERENCE_PLUGIN, REPO_ROOT, reports_dir
 from codex_conformance.progress import phase, say
 from codex_conformance.stack.images import REPO, Images
 from codex_conformance.stack.resources import RunLabels, connect, new_run_id, owner_token
 from codex_conformance.stack.stack import Stack, StackConfig, StackLauncher
 
 GUIDE_CLAIM_MS = {"pre_check": [2, 5], "pii_detection": [1, 3], "total": [3, 10]}
-PHASES = ("warm", "cold", "overhead")
+PHASES = ("warm", "cold", "overhead", "cpu")
 
 
 def percentiles(samples: list[float]) -> dict[str, float]:
@@ -122,6 +129,94 @@ def cold(out: Path) -> dict[str, Any]:
         "aim": "cold run under 5 min",
         "note": "npm tarballs and wheels stay in the host download cache",
     }
+
+
+# -- CPU per check ------------------------------------------------------------------------
+def hook_scripts(plugin: Path) -> list[str]:
+    """The script names hooks.json runs (a hook process is named after its script)."""
+    document = json.loads((plugin / "hooks" / "hooks.json").read_text())
+    names = set()
+    for groups in document.get("hooks", {}).values():
+        for group in groups:
+            for hook in group.get("hooks", []):
+                for word in shlex.split(hook.get("command", "")):
+                    if word.endswith(".sh"):
+                        names.add(Path(word).name)
+    return sorted(names)
+
+
+@dataclass(frozen=True)
+class Side:
+    name: str
+    root: Path
+    env: dict[str, str]
+
+
+def cpu_run(side: Side, out: Path, workers: int, scripts: list[str]) -> dict[str, Any]:
+    """One measured warm run of the whole catalogue."""
+    accounting = Accounting(out.parent / f"{out.name}.acct")
+    with accounting.measure(scripts, os.getpid()) as measured:
+        run = run_suite(out, env=side.env, workers=workers, root=side.root)
+    summary = run.summary()
+    m = measured[0]
+    checks = len(summary["checks"])
+    return {
+        "checks": checks,
+        "totals": summary["totals"],
+        "wall_s": run.wall_s,
+        "cpu_s": m.total_s,
+        "cpu_s_per_check": round(m.total_s / checks, 3),
+        "components_s": m.components,
+        "components_s_per_check": {k: round(v / checks, 3) for k, v in m.components.items()},
+        "processes": m.exited,
+        "machine_busy": round(m.busy_s / m.available_s, 3) if m.available_s else None,
+        "top_commands": {k: {"runs": n, "cpu_s": c} for k, (n, c) in m.commands.items()},
+    }
+
+
+def _median_of(runs: list[dict[str, Any]], key: str) -> float:
+    return round(statistics.median(r[key] for r in runs), 3)
+
+
+def cpu(out: Path, sides: list[Side], workers: int, rounds: int) -> dict[str, Any]:
+    """Each side's warm run, alternating ``rounds`` times; medians, and each side against the
+    first (``ratio`` < 1: cheaper than the first side)."""
+    reason = Accounting.available()
+    if reason:
+        raise SuiteError(f"bench cpu: {reason}")
+    plugin = PluginSource.from_path(os.environ.get("PLUGIN") or REFERENCE_PLUGIN)
+    scripts = hook_scripts(plugin.path)
+    for side in sides:  # images built (or found) outside the measurement
+        with phase(f"cpu: warming up {side.name}"):
+            run_suite(out / f"cpu-{side.name}-warmup", env=side.env, checks=["ENF-SSRF"], root=side.root)
+    runs: dict[str, list[dict[str, Any]]] = {side.name: [] for side in sides}
+    for number in range(rounds):
+        for side in sides:
+            with phase(f"cpu: {side.name}, round {number + 1}/{rounds}, {workers} workers"):
+                runs[side.name].append(cpu_run(side, out / f"cpu-{side.name}-{number}", workers, scripts))
+    result: dict[str, Any] = {"workers": workers, "rounds": rounds, "hook_scripts": scripts, "sides": {}}
+    for side in sides:
+        side_runs = runs[side.name]
+        components = {
+            k: round(statistics.median(r["components_s_per_check"][k] for r in side_runs), 3)
+            for k in COMPONENTS
+        }
+        result["sides"][side.name] = {
+            "root": str(side.root),
+            "env": side.env,
+            "cpu_s_per_check": _median_of(side_runs, "cpu_s_per_check"),
+            "wall_s": _median_of(side_runs, "wall_s"),
+            "components_s_per_check": components,
+            "runs": side_runs,
+        }
+    first = result["sides"][sides[0].name]
+    for side in sides[1:]:
+        other = result["sides"][side.name]
+        other["ratio"] = {
+            "cpu_s_per_check": round(other["cpu_s_per_check"] / first["cpu_s_per_check"], 3),
+            "wall_s": round(other["wall_s"] / first["wall_s"], 3),
+        }
+    return result
 
 
 # -- hook overhead ---------------------------------------------------------------------
@@ -255,6 +350,14 @@ def main(argv: list[str] | None = None) -> int:
         help="worker counts of the warm runs (default 1,2,4; speed-ups against the first)",
     )
     parser.add_argument("--hook-runs", type=int, default=50, help="runs of each hook script (default 50)")
+    parser.add_argument(
+        "--cpu-workers", type=int, default=4, help="workers of the cpu phase's runs (default 4)"
+    )
+    parser.add_argument("--cpu-rounds", type=int, default=1, help="alternating runs per side (default 1)")
+    parser.add_argument("--against", type=Path, help="cpu: another checkout of the suite to compare")
+    parser.add_argument(
+        "--against-env", action="append", default=[], metavar="K=V", help="cpu: this checkout with K=V set"
+    )
     args = parser.parse_args(argv)
     skip = {s.strip() for s in args.skip.split(",") if s.strip()}
     if skip - set(PHASES):
@@ -275,6 +378,19 @@ def main(argv: list[str] | None = None) -> int:
             result["hook_overhead"] = overhead(args.rounds, args.hook_runs)
         if "warm" not in skip:
             result["warm"] = warm(out, tuple(int(w) for w in args.warm_workers.split(",")))
+        if "cpu" not in skip:
+            sides = [Side("this", REPO_ROOT, {})]
+            if args.against:
+                if not (args.against / "e2e").is_dir():
+                    parser.error(f"--against {args.against}: not a checkout of the suite (no e2e/)")
+                sides.append(Side(f"against:{args.against}", args.against.resolve(), {}))
+            if args.against_env:
+                bad = [e for e in args.against_env if "=" not in e]
+                if bad:
+                    parser.error(f"--against-env takes K=V, not {bad[0]!r}")
+                env = dict(e.split("=", 1) for e in args.against_env)
+                sides.append(Side(f"env:{','.join(args.against_env)}", REPO_ROOT, env))
+            result["cpu"] = cpu(out, sides, args.cpu_workers, args.cpu_rounds)
         if "cold" not in skip:
             result["cold"] = cold(out)
     except SuiteError as exc:

@@ -52,12 +52,14 @@ def run_suite(
     checks: Sequence[str] = (),
     workers: int = 0,
     args: Sequence[str] = (),
+    root: Path = REPO_ROOT,
 ) -> ChildRun:
     """Run the e2e suite in a child process writing ``reports``.
 
     ``env`` adds to this process's environment (the cell: PLUGIN, CODEX_VERSION, ...),
     ``checks`` selects, ``workers`` runs that many xdist workers (0: in the child process
-    itself), ``args`` are further pytest arguments."""
+    itself), ``args`` are further pytest arguments, ``root`` another checkout of the suite to
+    run instead of this one (the benchmark's side-by-side mode: its package first on the path)."""
     reports.mkdir(parents=True, exist_ok=True)
     command = [sys.executable, *BASE_ARGS, *args]
     if checks:
@@ -65,10 +67,12 @@ def run_suite(
     if workers:
         command += ["-n", str(workers), "--dist", "worksteal"]
     child_env = {**os.environ, **(env or {}), "CODEX_CONFORMANCE_REPORTS": str(reports)}
+    if root != REPO_ROOT:
+        child_env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(root), child_env.get("PYTHONPATH", "")]))
     log = reports / LOG_NAME
     started = time.monotonic()
     with log.open("w") as out:
         proc = subprocess.run(
-            command, cwd=REPO_ROOT, env=child_env, stdout=out, stderr=subprocess.STDOUT, check=False
+            command, cwd=root, env=child_env, stdout=out, stderr=subprocess.STDOUT, check=False
         )
     return ChildRun(proc.returncode, round(time.monotonic() - started, 1), reports, log)

@@ -1,0 +1,225 @@
+"""Where a run's CPU goes: BSD process accounting of every process that exits during it, the
+engine daemons' own counters, and the machine's, split by component.
+
+A warm run is CPU-bound on a 2-core machine, so its wall time is the CPU per check times
+the catalogue: a change is judged by the CPU it saves, and by whose. The kernel writes one
+record per exited process (``acct(2)``, every PID namespace's processes included, so the
+containers' too) with its command name, user, parent and CPU time; the long-lived engine
+daemons (dockerd, containerd) never exit, so their ``/proc/<pid>/stat`` is read before and
+after. Components, first match wins:
+
+- ``runtime``: the container runtime and engine's exec path (runc, the shims, docker-init,
+  the docker CLI the sessions run) and the engine daemons;
+- ``codex``: the Codex CLI (a process named ``codex``, or one of its threads: the kernel
+  records the name of the thread that exited last);
+- ``hooks``: the plugin's hook processes (a hook script named in hooks.json, and everything
+  below it: bash, jq, curl);
+- ``tests``: the test processes (the run's pytest processes and what they start);
+- ``services``: everything else inside the suite's containers (its Python servers, the
+  commands the suite runs in the boxes, the commands the model runs).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import struct
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ACCT_V3 = struct.Struct("<BBHIIIIIIf8H16s")  # struct acct_v3 (linux/acct.h), 64 bytes
+AHZ = 100  # ticks per second of ac_utime/ac_stime
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+RUNTIME = ("runc", "exe", "docker-init", "docker", "containerd-shim", "containerd-shim-runc-v2")
+ENGINE_DAEMONS = ("dockerd", "containerd")
+COMPONENTS = ("codex", "hooks", "services", "runtime", "tests")
+
+
+def _comp_t(value: int) -> int:
+    """comp_t: a 13-bit mantissa and a base-8 exponent (linux/acct.h)."""
+    return (value & 0x1FFF) << (3 * ((value >> 13) & 7))
+
+
+@dataclass(frozen=True)
+class Record:
+    pid: int
+    ppid: int
+    uid: int
+    comm: str
+    started: float  # seconds since the epoch (ac_btime: whole seconds)
+    elapsed_s: float
+    cpu_s: float
+
+
+def parse(data: bytes) -> list[Record]:
+    """Every acct v3 record in ``data`` (others, e.g. a v1 kernel's, are skipped)."""
+    records = []
+    for offset in range(0, len(data) - ACCT_V3.size + 1, ACCT_V3.size):
+        fields = ACCT_V3.unpack_from(data, offset)
+        version = fields[1] & 0x7F
+        if version != 3:
+            continue
+        _, _, _, _, uid, _, pid, ppid, btime, etime, utime, stime, *_rest, comm = fields
+        records.append(
+            Record(
+                pid=pid,
+                ppid=ppid,
+                uid=uid,
+                comm=comm.split(b"\0", 1)[0].decode(errors="replace"),
+                started=float(btime),
+                elapsed_s=float(etime) / AHZ,
+                cpu_s=(_comp_t(utime) + _comp_t(stime)) / AHZ,
+            )
+        )
+    return records
+
+
+class Tree:
+    """Parents among the records: a pid is reused over a long run, so a child's parent is
+    the record of that pid alive when the child started."""
+
+    def __init__(self, records: list[Record]) -> None:
+        self.by_pid: dict[int, list[Record]] = {}
+        for record in records:
+            self.by_pid.setdefault(record.pid, []).append(record)
+
+    def parent(self, record: Record) -> Record | None:
+        candidates = [
+            r
+            for r in self.by_pid.get(record.ppid, [])
+            if r.started <= record.started + 1 and record.started <= r.started + r.elapsed_s + 1
+        ]
+        return max(candidates, key=lambda r: r.started) if candidates else None
+
+    def ancestors(self, record: Record) -> Iterator[Record]:
+        seen = 0
+        current = self.parent(record)
+        while current is not None and seen < 64:
+            yield current
+            current = self.parent(current)
+            seen += 1
+
+
+def classify(records: list[Record], hook_scripts: Iterable[str], test_root_pid: int) -> dict[str, float]:
+    """CPU-seconds per component (module docstring) over the exited processes."""
+    scripts = {name[:15] for name in hook_scripts}
+    tree = Tree(records)
+    # The shell Codex may start a hook command in (``sh -c ./scripts/x.sh``) is the hook's.
+    launchers = {
+        id(parent)
+        for record in records
+        if record.comm in scripts
+        for parent in [tree.parent(record)]
+        if parent is not None and parent.comm in ("sh", "bash", "dash")
+    }
+    totals = dict.fromkeys(COMPONENTS, 0.0)
+    for record in records:
+        chain = [record, *tree.ancestors(record)]
+        if record.comm in RUNTIME or record.comm.startswith(("runc", "containerd-shim")):
+            component = "runtime"
+        elif record.comm == "codex" or _is_codex_thread(record, tree):
+            component = "codex"
+        elif any(r.comm in scripts for r in chain) or id(record) in launchers:
+            component = "hooks"
+        elif any(r.pid == test_root_pid or r.ppid == test_root_pid for r in chain) and not any(
+            r.comm.startswith("containerd-shim") for r in chain
+        ):
+            component = "tests"
+        else:
+            component = "services"
+        totals[component] += record.cpu_s
+    return {k: round(v, 2) for k, v in totals.items()}
+
+
+def _is_codex_thread(record: Record, tree: Tree) -> bool:
+    """A process the kernel recorded under a thread's name: started as ``codex`` (its parent
+    is the session's shell or the exec) and not a hook or a command it ran (those have
+    names of their own). Codex's Tokio and SQLite threads are named like this."""
+    return record.comm.startswith(("tokio-", "sqlite", "codex-")) and record.uid != 0
+
+
+def proc_cpu_s(pid: int) -> float:
+    """utime + stime of a live process (and its reaped children), in seconds."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return sum(int(fields[i]) for i in (11, 12, 13, 14)) / CLK_TCK
+
+
+def daemons() -> dict[int, str]:
+    """The engine daemons' pids (their CPU is counted as runtime)."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                comm = (entry / "comm").read_text().strip()
+                if comm in ENGINE_DAEMONS:
+                    found[int(entry.name)] = comm
+    return found
+
+
+def machine_cpu_s() -> tuple[float, float]:
+    """(busy, total) CPU-seconds of the whole machine since boot (/proc/stat)."""
+    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = values[3] + values[4]
+    return (sum(values) - idle) / CLK_TCK, sum(values) / CLK_TCK
+
+
+@dataclass
+class Measurement:
+    components: dict[str, float]
+    exited: int  # processes accounted
+    busy_s: float  # the whole machine's busy CPU-seconds over the measurement
+    available_s: float  # ... and the CPU-seconds it had
+    commands: dict[str, tuple[int, float]] = field(default_factory=dict)  # comm -> (runs, cpu_s)
+
+    @property
+    def total_s(self) -> float:
+        return round(sum(self.components.values()), 2)
+
+
+class Accounting:
+    """Process accounting switched on around a block (root only: acct(2) needs CAP_SYS_PACCT)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.libc = ctypes.CDLL(None, use_errno=True)
+
+    @staticmethod
+    def available() -> str:
+        """ "" when accounting can run here, else why not (a skip reason)."""
+        if os.geteuid() != 0:
+            return "process accounting (acct(2)) needs root"
+        if not Path("/proc/sys/kernel/acct").exists():
+            return "this kernel has no BSD process accounting (CONFIG_BSD_PROCESS_ACCT)"
+        return ""
+
+    @contextlib.contextmanager
+    def measure(self, hook_scripts: Iterable[str], test_root_pid: int) -> Iterator[list[Measurement]]:
+        """Yields a list the measurement is appended to when the block ends."""
+        self.path.unlink(missing_ok=True)
+        self.path.touch(mode=0o600)
+        engine = daemons()
+        before = {pid: proc_cpu_s(pid) for pid in engine}
+        busy0, total0 = machine_cpu_s()
+        if self.libc.acct(str(self.path).encode()) != 0:
+            raise OSError(ctypes.get_errno(), "acct() failed")
+        out: list[Measurement] = []
+        try:
+            yield out
+        finally:
+            self.libc.acct(None)  # every record is written when it returns
+        busy1, total1 = machine_cpu_s()
+        records = parse(self.path.read_bytes())
+        components = classify(records, hook_scripts, test_root_pid)
+        for pid, cpu in before.items():
+            with contextlib.suppress(OSError):
+                components["runtime"] = round(components["runtime"] + proc_cpu_s(pid) - cpu, 2)
+        commands: dict[str, tuple[int, float]] = {}
+        for record in records:
+            runs, cpu = commands.get(record.comm, (0, 0.0))
+            commands[record.comm] = (runs + 1, round(cpu + record.cpu_s, 2))
+        top = dict(sorted(commands.items(), key=lambda item: -item[1][1])[:15])
+        out.append(
+            Measurement(components, len(records), round(busy1 - busy0, 1), round(total1 - total0, 1), top)
+        )
