@@ -136,12 +136,16 @@ def _mixed(piece: str) -> bool:
     )
 
 
-def _fragments(forms: dict[str, str]) -> dict[str, str]:
-    """Every FRAGMENT-long piece of every token-like form -> what it is a piece of."""
+def _fragments(forms: dict[str, str] | None) -> dict[str, str]:
+    """Every FRAGMENT-long piece of every token-like form -> what it is a piece of; ``None``:
+    the registered forms, cached until the next registration (every string a report masks
+    asks, so rebuilding the pieces per call was most of a run's test-process CPU)."""
     global _fragment_cache
-    key = (_version, id(forms)) if forms is not _known else (_version, 0)
+    key = (_version, 0) if forms is None else (_version, id(forms))
     if _fragment_cache[:2] == key:
         return _fragment_cache[2]
+    if forms is None:
+        forms = known()
     pieces: dict[str, str] = {}
     for form, what in forms.items():
         if _TOKEN_LIKE.fullmatch(form):
@@ -168,13 +172,14 @@ def find(text: str, forms: dict[str, str] | None = None, fragments: bool = False
     """What credentials ``text`` holds: any registered form (``forms`` overrides), base64 of
     text that holds one (``base64(tenant:secret)`` for any tenant), and with ``fragments`` a
     piece of a token left by a truncated repr (what a report file may hold)."""
+    given = forms
     forms = known() if forms is None else forms
     found = {what for form, what in forms.items() if form in text}
     for run in _B64_RUN.findall(text):
         if run not in forms and (what := _hidden(run, forms)) is not None:
             found.add(what)
     if fragments:
-        pieces = _fragments(forms)
+        pieces = _fragments(given)
         found |= {w for run in _TOKEN_RUN.findall(text) if (w := _piece_of(run, pieces)) is not None}
     return found
 
@@ -182,9 +187,9 @@ def find(text: str, forms: dict[str, str] | None = None, fragments: bool = False
 def mask_encoded(text: str, mask: str, forms: dict[str, str] | None = None) -> str:
     """``text`` with every base64 run that hides a credential, and every run of token
     characters holding a piece of one, replaced by ``mask``."""
+    pieces = _fragments(forms)
     forms = known() if forms is None else forms
     text = _B64_RUN.sub(lambda m: mask if _hidden(m.group(0), forms) is not None else m.group(0), text)
-    pieces = _fragments(forms)
     return _TOKEN_RUN.sub(lambda m: mask if _piece_of(m.group(0), pieces) is not None else m.group(0), text)
 
 

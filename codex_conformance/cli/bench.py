@@ -132,19 +132,6 @@ def cold(out: Path) -> dict[str, Any]:
 
 
 # -- CPU per check ------------------------------------------------------------------------
-def hook_scripts(plugin: Path) -> list[str]:
-    """The script names hooks.json runs (a hook process is named after its script)."""
-    document = json.loads((plugin / "hooks" / "hooks.json").read_text())
-    names = set()
-    for groups in document.get("hooks", {}).values():
-        for group in groups:
-            for hook in group.get("hooks", []):
-                for word in shlex.split(hook.get("command", "")):
-                    if word.endswith(".sh"):
-                        names.add(Path(word).name)
-    return sorted(names)
-
-
 @dataclass(frozen=True)
 class Side:
     name: str
@@ -152,10 +139,10 @@ class Side:
     env: dict[str, str]
 
 
-def cpu_run(side: Side, out: Path, workers: int, scripts: list[str]) -> dict[str, Any]:
+def cpu_run(side: Side, out: Path, workers: int) -> dict[str, Any]:
     """One measured warm run of the whole catalogue."""
     accounting = Accounting(out.parent / f"{out.name}.acct")
-    with accounting.measure(scripts, os.getpid()) as measured:
+    with accounting.measure(os.getpid()) as measured:
         run = run_suite(out, env=side.env, workers=workers, root=side.root)
     summary = run.summary()
     m = measured[0]
@@ -184,8 +171,6 @@ def cpu(out: Path, sides: list[Side], workers: int, rounds: int) -> dict[str, An
     reason = Accounting.available()
     if reason:
         raise SuiteError(f"bench cpu: {reason}")
-    plugin = PluginSource.from_path(os.environ.get("PLUGIN") or REFERENCE_PLUGIN)
-    scripts = hook_scripts(plugin.path)
     for side in sides:  # images built (or found) outside the measurement
         with phase(f"cpu: warming up {side.name}"):
             run_suite(out / f"cpu-{side.name}-warmup", env=side.env, checks=["ENF-SSRF"], root=side.root)
@@ -193,8 +178,8 @@ def cpu(out: Path, sides: list[Side], workers: int, rounds: int) -> dict[str, An
     for number in range(rounds):
         for side in sides:
             with phase(f"cpu: {side.name}, round {number + 1}/{rounds}, {workers} workers"):
-                runs[side.name].append(cpu_run(side, out / f"cpu-{side.name}-{number}", workers, scripts))
-    result: dict[str, Any] = {"workers": workers, "rounds": rounds, "hook_scripts": scripts, "sides": {}}
+                runs[side.name].append(cpu_run(side, out / f"cpu-{side.name}-{number}", workers))
+    result: dict[str, Any] = {"workers": workers, "rounds": rounds, "sides": {}}
     for side in sides:
         side_runs = runs[side.name]
         components = {

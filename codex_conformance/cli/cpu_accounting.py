@@ -10,13 +10,15 @@ after. Components, first match wins:
 
 - ``runtime``: the container runtime and engine's exec path (runc, the shims, docker-init,
   the docker CLI the sessions run) and the engine daemons;
-- ``codex``: the Codex CLI (a process named ``codex``, or one of its threads: the kernel
-  records the name of the thread that exited last);
-- ``hooks``: the plugin's hook processes (a hook script named in hooks.json, and everything
-  below it: bash, jq, curl);
+- ``codex``: the Codex CLI (a process named ``codex``, or after one of its threads: the kernel
+  records the name of the thread that exited last, e.g. ``sqlx-sqlite-wor``, ``async-io``);
+- ``hooks``: the processes Codex starts: the plugin's hooks (bash, jq, curl, ...), and the
+  commands the model runs, which the scenarios keep to a few trivial ones;
 - ``tests``: the test processes (the run's pytest processes and what they start);
 - ``services``: everything else inside the suite's containers (its Python servers, the
-  commands the suite runs in the boxes, the commands the model runs).
+  commands the suite runs in the boxes, the commands the model runs);
+- ``other``: processes of the machine's that are none of the run's (reported, never counted
+  in the run's CPU).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ import contextlib
 import ctypes
 import os
 import struct
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,7 +36,7 @@ AHZ = 100  # ticks per second of ac_utime/ac_stime
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 RUNTIME = ("runc", "exe", "docker-init", "docker", "containerd-shim", "containerd-shim-runc-v2")
 ENGINE_DAEMONS = ("dockerd", "containerd")
-COMPONENTS = ("codex", "hooks", "services", "runtime", "tests")
+COMPONENTS = ("codex", "hooks", "services", "runtime", "tests")  # the run's; plus "other"
 
 
 def _comp_t(value: int) -> int:
@@ -102,42 +104,36 @@ class Tree:
             seen += 1
 
 
-def classify(records: list[Record], hook_scripts: Iterable[str], test_root_pid: int) -> dict[str, float]:
+# Names a Codex process is recorded under: its own, or one of its threads'.
+CODEX_NAMES = ("codex", "codex-", "tokio-", "sqlx-", "notify-rs", "async-io", "blocking-")
+
+
+def is_codex(record: Record) -> bool:
+    return record.comm == "codex" or (record.uid != 0 and record.comm.startswith(CODEX_NAMES))
+
+
+def classify(records: list[Record], test_root_pid: int) -> dict[str, float]:
     """CPU-seconds per component (module docstring) over the exited processes."""
-    scripts = {name[:15] for name in hook_scripts}
     tree = Tree(records)
-    # The shell Codex may start a hook command in (``sh -c ./scripts/x.sh``) is the hook's.
-    launchers = {
-        id(parent)
-        for record in records
-        if record.comm in scripts
-        for parent in [tree.parent(record)]
-        if parent is not None and parent.comm in ("sh", "bash", "dash")
-    }
-    totals = dict.fromkeys(COMPONENTS, 0.0)
+    totals = dict.fromkeys((*COMPONENTS, "other"), 0.0)
     for record in records:
         chain = [record, *tree.ancestors(record)]
         if record.comm in RUNTIME or record.comm.startswith(("runc", "containerd-shim")):
             component = "runtime"
-        elif record.comm == "codex" or _is_codex_thread(record, tree):
+        elif is_codex(record):
             component = "codex"
-        elif any(r.comm in scripts for r in chain) or id(record) in launchers:
+        elif any(is_codex(r) for r in chain[1:]):
             component = "hooks"
         elif any(r.pid == test_root_pid or r.ppid == test_root_pid for r in chain) and not any(
             r.comm.startswith("containerd-shim") for r in chain
         ):
             component = "tests"
-        else:
+        elif any(r.comm.startswith("containerd-shim") for r in chain):
             component = "services"
+        else:
+            component = "other"
         totals[component] += record.cpu_s
     return {k: round(v, 2) for k, v in totals.items()}
-
-
-def _is_codex_thread(record: Record, tree: Tree) -> bool:
-    """A process the kernel recorded under a thread's name: started as ``codex`` (its parent
-    is the session's shell or the exec) and not a hook or a command it ran (those have
-    names of their own). Codex's Tokio and SQLite threads are named like this."""
-    return record.comm.startswith(("tokio-", "sqlite", "codex-")) and record.uid != 0
 
 
 def proc_cpu_s(pid: int) -> float:
@@ -175,7 +171,8 @@ class Measurement:
 
     @property
     def total_s(self) -> float:
-        return round(sum(self.components.values()), 2)
+        """The run's CPU-seconds (every component but ``other``)."""
+        return round(sum(v for k, v in self.components.items() if k in COMPONENTS), 2)
 
 
 class Accounting:
@@ -195,7 +192,7 @@ class Accounting:
         return ""
 
     @contextlib.contextmanager
-    def measure(self, hook_scripts: Iterable[str], test_root_pid: int) -> Iterator[list[Measurement]]:
+    def measure(self, test_root_pid: int) -> Iterator[list[Measurement]]:
         """Yields a list the measurement is appended to when the block ends."""
         self.path.unlink(missing_ok=True)
         self.path.touch(mode=0o600)
@@ -211,7 +208,7 @@ class Accounting:
             self.libc.acct(None)  # every record is written when it returns
         busy1, total1 = machine_cpu_s()
         records = parse(self.path.read_bytes())
-        components = classify(records, hook_scripts, test_root_pid)
+        components = classify(records, test_root_pid)
         for pid, cpu in before.items():
             with contextlib.suppress(OSError):
                 components["runtime"] = round(components["runtime"] + proc_cpu_s(pid) - cpu, 2)

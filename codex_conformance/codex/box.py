@@ -17,6 +17,7 @@ class Exec(Protocol):
     exit_code: int
     stdout: str
     stderr: str
+    timed_out: bool
 
 
 class Box(Protocol):
@@ -28,6 +29,7 @@ class Box(Protocol):
         user: str | None = None,
         env: dict[str, str] | None = None,
         workdir: str | None = None,
+        timeout_s: float | None = None,
     ) -> Exec: ...
 
     def run_ok(self, command: list[str], **kwargs: Any) -> Exec: ...

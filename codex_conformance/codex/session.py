@@ -1,7 +1,7 @@
 """Drive one non-interactive ``codex exec`` session inside the codex container.
 
-pexpect runs ``docker exec`` so the session is bounded by a deadline on its output
-(EOF), never by a sleep, and a stuck session is stopped and reported with everything it
+The box runs it (the codex box's agent, stack/containers.py) bounded by a deadline, never
+by a sleep: a stuck session is killed at the deadline and reported with everything it
 printed. Flags (contract/codex.md §0, §3): ``--skip-git-repo-check`` (cwd is no git repo),
 the cell's mode (modes.py: ``--dangerously-bypass-approvals-and-sandbox`` or a sandbox),
 unbounded connection retries and analytics off, stdin from /dev/null (exec otherwise
@@ -13,18 +13,13 @@ event stream leaves out hook runs, while the human log on stderr records each on
 from __future__ import annotations
 
 import posixpath
-import re
 import shlex
-import shutil
 import time
 from dataclasses import dataclass
-
-import pexpect
 
 from codex_conformance.codex.box import Box
 from codex_conformance.codex.install import SessionPaths
 from codex_conformance.codex.modes import DEFAULT_MODE, exec_flags
-from codex_conformance.errors import SuiteError
 from codex_conformance.poll import poll_until
 
 DEFAULT_DEADLINE_S = 90.0
@@ -40,13 +35,6 @@ class SessionResult:
     stderr: str  # Codex's human-readable log: hook runs, tool calls, errors
     duration_s: float
     timed_out: bool = False
-
-
-def _docker_cli() -> str:
-    cli = shutil.which("docker")
-    if cli is None:
-        raise SuiteError("the docker CLI is not on PATH: it runs the Codex sessions (docker exec)")
-    return cli
 
 
 def run_exec(
@@ -65,31 +53,14 @@ def run_exec(
         f"cd {shlex.quote(paths.work)} && exec {shlex.join(codex)} </dev/null 2>{shlex.quote(stderr_path)}"
     )
     session_env = {"HOME": paths.home, "CODEX_HOME": paths.codex_home, **env}
-    env_args = [arg for k, v in session_env.items() for arg in ("-e", f"{k}={v}")]
-    argv = ["exec", "-u", "agent", *env_args, box.get_container_id(), "bash", "-c", script]
     start = time.monotonic()
-    child = pexpect.spawn(
-        _docker_cli(),
-        argv,
-        encoding="utf-8",
-        codec_errors="replace",
-        timeout=deadline_s,
-        echo=False,
-        dimensions=(50, 200),
-    )
-    timed_out = False
-    try:
-        child.expect(pexpect.EOF, timeout=deadline_s)
-    except pexpect.TIMEOUT:
-        timed_out = True
-        marker = re.search(r"\[scenario:([^\]]+)\]", prompt)
-        box.run(["pkill", "-KILL", "-f", marker.group(1) if marker else "codex exec"])
-        child.expect(pexpect.EOF, timeout=10)
-    finally:
-        child.close()
+    result = box.run(["bash", "-c", script], user="agent", env=session_env, timeout_s=deadline_s)
     duration = time.monotonic() - start
-    stdout = (child.before or "").replace("\r\n", "\n")
-    return SessionResult(codex, child.exitstatus, stdout, _read_log(box, stderr_path), duration, timed_out)
+    # Codex's own log is in the file; what else the wrapper printed (a shell error) follows.
+    stdout = result.stdout + (f"\n{result.stderr}" if result.stderr.strip() else "")
+    return SessionResult(
+        codex, result.exit_code, stdout, _read_log(box, stderr_path), duration, result.timed_out
+    )
 
 
 def _read_log(box: Box, path: str, deadline_s: float = 5.0) -> str:

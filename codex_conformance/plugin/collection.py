@@ -1,14 +1,17 @@
 """Collection: every item's metadata parsed once, ``--checks`` selection, known deviations
-marked, ``--list-checks``, and one line (not a collection of errors) when no engine answers."""
+marked, the slowest checks first, ``--list-checks``, and one line (not a collection of
+errors) when no engine answers."""
 
 from __future__ import annotations
 
 import fnmatch
+import json
 import sys
 
 import pytest
 
 from codex_conformance.errors import SuiteError
+from codex_conformance.paths import reports_dir
 from codex_conformance.plugin import metadata
 from codex_conformance.plugin.state import STATE
 from codex_conformance.stack.resources import connect
@@ -38,7 +41,56 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             # Only the check's own assertion is the known failure: an error in the harness
             # (a stack that did not start) must still fail the run.
             item.add_marker(pytest.mark.xfail(strict=True, raises=AssertionError, reason=known.named))
+    if not (config.getoption("--list-checks") or config.getoption("collectonly")):  # the catalogue's order
+        workers = int(getattr(config, "workerinput", {}).get("workercount", 1))
+        items[:] = slowest_first(items, expected_durations(), workers)
     config.stash[COLLECTED] = True
+
+
+# A first run's guess at the slow checks, by area (the timeout checks hold a hook 8-18 s;
+# the bootstrap and telemetry checks wait out quiet windows); later runs use the durations
+# the last run measured.
+AREA_GUESS_S = {"timeouts": 15.0, "bootstrap": 10.0, "telemetry": 8.0, "auth": 8.0}
+DEFAULT_GUESS_S = 3.0
+
+
+def expected_durations() -> dict[str, float]:
+    """Check ID -> seconds, from the last run's summary.json in the reports directory."""
+    try:
+        checks = json.loads((reports_dir() / "summary.json").read_text())["checks"]
+        return {c["id"]: float(c["duration_s"]) for c in checks}
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+
+
+def slowest_first(items: list[pytest.Item], durations: dict[str, float], workers: int) -> list[pytest.Item]:
+    """The items, longest expected first, so a slow check never starts last and runs alone
+    at the end. xdist's worksteal scheduler gives each of ``workers`` a contiguous share of
+    the list first (and steals from a queue's end), so the ranked items are dealt round-robin
+    into those shares: each worker starts on its share of the slow ones. Every worker
+    computes the same order (xdist requires it): the inputs are the same files."""
+
+    def expected(item: pytest.Item) -> float:
+        meta = metadata.check_of(item)
+        if meta is None:
+            return 0.0
+        return durations.get(meta.id, AREA_GUESS_S.get(meta.area, DEFAULT_GUESS_S))
+
+    ranked = sorted(items, key=expected, reverse=True)  # stable: ties keep the file order
+    if workers <= 1:
+        return ranked
+    sizes, left = [], len(ranked)
+    for share in range(workers):  # the shares' sizes, as worksteal splits them
+        sizes.append(left // (workers - share))
+        left -= sizes[-1]
+    shares: list[list[pytest.Item]] = [[] for _ in range(workers)]
+    turn = 0
+    for item in ranked:  # round-robin over the shares that still have room
+        while len(shares[turn % workers]) >= sizes[turn % workers]:
+            turn += 1
+        shares[turn % workers].append(item)
+        turn += 1
+    return [item for share in shares for item in share]
 
 
 def catalogue(items: list[pytest.Item]) -> str:

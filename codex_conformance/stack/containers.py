@@ -9,6 +9,7 @@ carries the container's recent logs and a hint, so a stack that fails to come up
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import io
 import json
@@ -32,7 +33,7 @@ from testcontainers.core.waiting_utils import WaitStrategy, WaitStrategyTarget
 
 from codex_conformance import credentials
 from codex_conformance.errors import HarnessError
-from codex_conformance.paths import IMAGES_DIR
+from codex_conformance.paths import IMAGES_DIR, PACKAGE_DIR
 from codex_conformance.poll import poll_until
 from codex_conformance.stack import reach as reaches
 from codex_conformance.stack.resources import RunLabels
@@ -64,12 +65,29 @@ class ExecResult:
     exit_code: int
     stdout: str
     stderr: str
+    timed_out: bool = False  # killed at its deadline (a run with ``timeout_s``)
 
     def describe(self) -> str:
         return (
             f"$ {' '.join(self.command)}\n(exit {self.exit_code})\n"
             f"--- stdout ---\n{tail(self.stdout)}\n--- stderr ---\n{tail(self.stderr)}"
         )
+
+
+def tree_tar(source: Path, target: str, owner: int) -> bytes:
+    """A host directory as a tar rooted at ``target`` (modes kept, owned by ``owner``)."""
+    buffer = io.BytesIO()
+
+    def own(info: tarfile.TarInfo) -> tarfile.TarInfo | None:
+        if "__pycache__" in info.name or info.name.split("/")[-1] == ".git":
+            return None
+        info.uid = info.gid = owner
+        info.uname = info.gname = ""
+        return info
+
+    with tarfile.open(fileobj=buffer, mode="w") as archive:
+        archive.add(source, arcname=target.lstrip("/"), filter=own)
+    return buffer.getvalue()
 
 
 class HttpReady(WaitStrategy):
@@ -208,7 +226,10 @@ class SuiteContainer(DockerContainer):
         user: str | None = None,
         env: dict[str, str] | None = None,
         workdir: str | None = None,
+        timeout_s: float | None = None,
     ) -> ExecResult:
+        if timeout_s is not None:
+            raise HarnessError(f"the {self.kind} container runs no command with a deadline")
         result = self.container.exec_run(
             command, user=user or "", environment=env, workdir=workdir, demux=True
         )
@@ -283,18 +304,7 @@ class SuiteContainer(DockerContainer):
 
     def put_tree(self, source: Path, target: str, owner: int = 1000) -> None:
         """Copy a host directory into the container, keeping file modes (scripts stay 0755)."""
-        buffer = io.BytesIO()
-
-        def own(info: tarfile.TarInfo) -> tarfile.TarInfo | None:
-            if "__pycache__" in info.name or info.name.split("/")[-1] == ".git":
-                return None
-            info.uid = info.gid = owner
-            info.uname = info.gname = ""
-            return info
-
-        with tarfile.open(fileobj=buffer, mode="w") as archive:
-            archive.add(source, arcname=target.lstrip("/"), filter=own)
-        self.container.put_archive("/", buffer.getvalue())
+        self.container.put_archive("/", tree_tar(source, target, owner))
 
 
 class ModelDouble(SuiteContainer):
@@ -474,12 +484,23 @@ def seccomp_profile() -> str:
     return json.dumps(json.loads(SECCOMP_PROFILE.read_text()), separators=(",", ":"))
 
 
+AGENT_SOURCE = PACKAGE_DIR / "services" / "boxagent" / "__main__.py"
+SESSIONS_DIR = "/sessions"  # the image's directory of the sessions (images/codex/Dockerfile)
+# A command with no deadline of its own (an install step, a file listing) still ends: the
+# agent's answer is awaited this long before the run is the suite's error.
+AGENT_ANSWER_S = 900.0
+
+
 class CodexBox(SuiteContainer):
-    """The real Codex binary, idle; every session is an exec in a fresh HOME."""
+    """The real Codex binary, idle, with the box agent (services/boxagent) as its main
+    process: every command, file read and file write of a session goes over the agent's
+    attached stdin/stdout, one engine connection for the container's life, instead of a
+    ``docker exec`` or an archive call each. Sessions run in a fresh HOME each."""
 
     kind = "codex"
 
     CA_PATH = "/usr/local/share/ca-certificates/codex-conformance-run.crt"
+    USER = "agent"  # the image's user: a command with no user runs as it, as under docker exec
 
     def __init__(
         self, image: str, labels: RunLabels, network: SuiteNetwork, name: str, dns_server: str, ca_pem: bytes
@@ -487,23 +508,124 @@ class CodexBox(SuiteContainer):
         # Docker's embedded DNS answers the run's own names and forwards every other name
         # to the upstream server given here: the run's sinkhole, never the outside world.
         # The seccomp profile that lets bubblewrap create its namespaces (the file says why
-        # and what it still refuses): nothing else about the container is relaxed.
+        # and what it still refuses): nothing else about the container is relaxed. The
+        # agent runs as root (it runs commands as root or as the agent user).
         super().__init__(
             image,
             labels,
             network,
             name,
-            command=["sleep", "infinity"],
+            command=["python3", "-u", "-c", AGENT_SOURCE.read_text()],
             dns=[dns_server],
             security_opt=[f"seccomp={seccomp_profile()}"],
+            stdin_open=True,
+            user="root",
         )
+        # Every session's HOME, CODEX_HOME (Codex's SQLite state) and work dir in memory:
+        # Codex syncs its databases on every turn, which on an overlay filesystem costs CPU
+        # and disk for state thrown away with the session. Written by the agent (an archive
+        # call cannot write into a tmpfs mount).
+        self.tmpfs[SESSIONS_DIR] = "rw,exec,nosuid,nodev,uid=1000,gid=1000,mode=0755"
         self.with_copy_into_container(ca_pem, self.CA_PATH, 0o644)
+        self.waiting_for(LogReady("box agent ready"))
+        self._channel: reaches.RelayChannel | None = None
 
     def start(self) -> CodexBox:
         super().start()
+        container = self.container
+
+        def logs() -> str:
+            return f"\n--- last logs of the codex box ---\n{tail(self.logs_text())}"
+
+        self._channel = reaches.RelayChannel(container.client.api, container.id, logs)
+        self._channel.ping()
         # The run CA joins the system bundle every OpenSSL/curl client in the box reads.
         self.run_ok(["update-ca-certificates"], user="root")
         return self
+
+    def stop(self, force: bool = True, delete_volume: bool = True) -> None:
+        if self._channel is not None:
+            self._channel.close()
+            self._channel = None
+        super().stop(force, delete_volume)
+
+    def _call(self, request: dict[str, Any], timeout_s: float = AGENT_ANSWER_S) -> dict[str, Any]:
+        if self._channel is None:
+            raise HarnessError("the codex box's agent is not connected (the box was not started)")
+        try:
+            answer = self._channel.call(request, timeout_s)
+        except TimeoutError:
+            raise HarnessError(
+                f"the codex box's agent did not answer {request['op']} within {timeout_s:.0f} s"
+            ) from None
+        if "error" in answer:
+            raise HarnessError(f"the codex box's agent failed {request['op']}: {answer['error']}")
+        return answer
+
+    def run(
+        self,
+        command: list[str],
+        user: str | None = None,
+        env: dict[str, str] | None = None,
+        workdir: str | None = None,
+        timeout_s: float | None = None,
+    ) -> ExecResult:
+        """A command in the box (what ``docker exec`` did); ``timeout_s``: its process group
+        is killed then (exit 137, ``timed_out``)."""
+        answer = self._call(
+            {
+                "op": "run",
+                "argv": list(command),
+                "user": user or self.USER,
+                "env": env or {},
+                "cwd": workdir,
+                "timeout": timeout_s,
+            },
+            AGENT_ANSWER_S if timeout_s is None else timeout_s + 30.0,
+        )
+        return ExecResult(
+            list(command),
+            int(answer["exit_code"]),
+            base64.b64decode(answer["stdout"]).decode(errors="replace"),
+            base64.b64decode(answer["stderr"]).decode(errors="replace"),
+            bool(answer.get("timed_out")),
+        )
+
+    def read_file(self, path: str) -> str | None:
+        answer = self._call({"op": "read", "path": path})
+        if answer.get("missing"):
+            return None
+        return base64.b64decode(answer["data"]).decode(errors="replace")
+
+    def read_tree(self, path: str) -> dict[str, str]:
+        answer = self._call({"op": "read_tree", "path": path})
+        return {k: base64.b64decode(v).decode(errors="replace") for k, v in answer["files"].items()}
+
+    def put_files(
+        self,
+        files: Mapping[str, bytes | str],
+        owner: int = 1000,
+        mode: int = 0o644,
+        modes: dict[str, int] | None = None,
+    ) -> None:
+        entries = []
+        for path, content in files.items():
+            data = content.encode() if isinstance(content, str) else content
+            entries.append(
+                {
+                    "path": "/" + path.lstrip("/"),
+                    "data": base64.b64encode(data).decode("ascii"),
+                    "mode": (modes or {}).get(path, mode),
+                    "uid": owner,
+                    "gid": owner,
+                }
+            )
+        self._call({"op": "put", "files": entries})
+
+    def put_tree(self, source: Path, target: str, owner: int = 1000) -> None:
+        self._call(
+            {"op": "put_tar", "tar": base64.b64encode(tree_tar(source, target, owner)).decode("ascii")}
+        )
 
 
 class DnsSink(SuiteContainer):

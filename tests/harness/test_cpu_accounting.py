@@ -39,13 +39,21 @@ def test_components_by_name_and_ancestry() -> None:
         Record(102, 101, 0, "docker", 1001.0, 5.0, 0.5),  # the docker CLI a session runs
         Record(200, 1, 0, "containerd-shim", 1000.0, 60.0, 0.25),
         Record(201, 200, 0, "python3", 1000.0, 60.0, 1.5),  # a service in its container
-        Record(300, 200, 1000, "codex", 1002.0, 4.0, 1.25),
-        Record(301, 300, 1000, "sh", 1003.0, 0.5, 0.01),
-        Record(302, 301, 1000, "pre-tool-check.", 1003.0, 0.5, 0.04),
-        Record(303, 302, 1000, "jq", 1003.0, 0.1, 0.05),
-        Record(304, 300, 1000, "bash", 1003.0, 0.1, 0.02),  # a command the model ran
+        Record(300, 200, 1000, "sqlx-sqlite-wor", 1002.0, 4.0, 1.25),  # Codex, by its last thread
+        Record(301, 300, 1000, "bash", 1003.0, 0.5, 0.01),  # a hook script
+        Record(303, 301, 1000, "jq", 1003.0, 0.1, 0.05),
+        Record(304, 300, 1000, "bash", 1003.0, 0.1, 0.04),  # a command the model ran
+        Record(306, 200, 0, "find", 1003.0, 0.1, 0.02),  # a suite step in the box
         Record(305, 1, 0, "runc", 1003.0, 0.1, 0.2),
+        Record(400, 1, 0, "make", 1003.0, 0.1, 0.75),  # the machine's, not the run's
     ]
-    split = classify(records, ["pre-tool-check.sh"], test_root)
-    # The shell that launched the hook script is the hook's; the model's command is not.
-    assert split == {"codex": 1.25, "hooks": 0.1, "services": 1.52, "runtime": 0.95, "tests": 5.0}
+    split = classify(records, test_root)
+    # Everything Codex starts counts as hooks (the scenarios' own commands are trivial).
+    assert split == {
+        "codex": 1.25,
+        "hooks": 0.1,
+        "services": 1.52,
+        "runtime": 0.95,
+        "tests": 5.0,
+        "other": 0.75,
+    }

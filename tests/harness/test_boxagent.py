@@ -1,0 +1,111 @@
+"""The codex box's agent (services/boxagent), spoken to over its stdin and stdout as the
+codex box does, here as a local process: each operation does what the engine call it
+replaces did."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import os
+import subprocess
+import sys
+import tarfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from codex_conformance.stack.containers import AGENT_SOURCE
+
+
+class Agent:
+    def __init__(self) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-u", "-c", AGENT_SOURCE.read_text()],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert self.process.stderr is not None
+        assert self.process.stderr.readline().strip() == "box agent ready"
+        self.next_id = 0
+
+    def call(self, **request: Any) -> dict[str, Any]:
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self.next_id += 1
+        self.process.stdin.write(json.dumps({**request, "id": self.next_id}) + "\n")
+        self.process.stdin.flush()
+        answer: dict[str, Any] = json.loads(self.process.stdout.readline())
+        assert answer.pop("id") == self.next_id
+        return answer
+
+
+@pytest.fixture
+def agent() -> Iterator[Agent]:
+    running = Agent()
+    yield running
+    assert running.process.stdin is not None
+    running.process.stdin.close()  # a closed stdin ends the agent
+    assert running.process.wait(timeout=10) == 0
+
+
+def _text(value: str) -> str:
+    return base64.b64decode(value).decode()
+
+
+def test_ping_both_spellings(agent: Agent) -> None:
+    assert agent.call(op="ping") == {"pong": True}
+    assert agent.call(ping=True) == {"pong": True}  # the relay channel's ping
+
+
+def test_run_returns_exit_streams_and_takes_env_and_cwd(agent: Agent, tmp_path: Path) -> None:
+    answer = agent.call(
+        op="run",
+        argv=["sh", "-c", 'echo "$X:$(pwd)"; echo err >&2; exit 3'],
+        env={"X": "v"},
+        cwd=str(tmp_path),
+    )
+    assert answer["exit_code"] == 3 and not answer["timed_out"]
+    assert _text(answer["stdout"]) == f"v:{tmp_path}\n" and _text(answer["stderr"]) == "err\n"
+
+
+def test_a_run_past_its_deadline_is_killed_with_its_group(agent: Agent) -> None:
+    answer = agent.call(op="run", argv=["sh", "-c", "echo started; sleep 30 & sleep 30"], timeout=0.5)
+    assert answer["timed_out"] and answer["exit_code"] == 137
+    assert _text(answer["stdout"]) == "started\n"  # what it printed before the deadline is kept
+
+
+def test_files_written_read_and_listed(agent: Agent, tmp_path: Path) -> None:
+    target = tmp_path / "new" / "dir" / "f.txt"
+    uid, gid = os.getuid(), os.getgid()
+    data = base64.b64encode(b"hello").decode()
+    assert agent.call(
+        op="put", files=[{"path": str(target), "data": data, "mode": 0o600, "uid": uid, "gid": gid}]
+    )
+    assert target.read_text() == "hello" and target.stat().st_mode & 0o777 == 0o600
+    assert (tmp_path / "new").stat().st_mode & 0o777 == 0o755  # parents made as the archive call did
+    assert _text(agent.call(op="read", path=str(target))["data"]) == "hello"
+    assert agent.call(op="read", path=str(tmp_path / "absent")) == {"missing": True}
+    assert agent.call(op="read", path=str(tmp_path)) == {"missing": True}  # a directory is no file
+    (tmp_path / "new" / "link").symlink_to(target)
+    files = agent.call(op="read_tree", path=str(tmp_path / "new"))["files"]
+    assert {k: _text(v) for k, v in files.items()} == {"dir/f.txt": "hello"}  # links left out
+
+
+def test_a_tar_is_unpacked_with_its_modes(agent: Agent, tmp_path: Path) -> None:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as archive:
+        info = tarfile.TarInfo(str(tmp_path / "tree" / "run.sh").lstrip("/"))
+        info.size, info.mode, info.uid, info.gid = 2, 0o755, os.getuid(), os.getgid()
+        archive.addfile(info, io.BytesIO(b"ok"))
+    assert agent.call(op="put_tar", tar=base64.b64encode(buffer.getvalue()).decode()) == {"ok": True}
+    assert (tmp_path / "tree" / "run.sh").stat().st_mode & 0o777 == 0o755
+
+
+def test_a_failed_request_is_an_error_answer_and_the_agent_goes_on(agent: Agent) -> None:
+    assert "error" in agent.call(op="run", argv=["/no/such/binary"])
+    assert "error" in agent.call(op="nonsense")
+    assert agent.call(op="ping") == {"pong": True}
