@@ -23,6 +23,9 @@ REFERENCE_PLUGIN = FIXTURES_DIR / "plugins" / "reference"
 # Variants of the reference plugin: an overlay of files laid over a copy of it.
 VARIANTS = {"strict": FIXTURES_DIR / "plugins" / "strict"}
 REPORTS_ENV = "CODEX_CONFORMANCE_REPORTS"
+# The last run's summary.json, moved aside by ``codex-conformance run`` before a new run:
+# its durations order the next run's checks (plugin/collection.py).
+PREVIOUS_SUMMARY = "summary.previous.json"
 
 
 def cache_dir() -> Path:

@@ -39,7 +39,14 @@ from codex_conformance.errors import SuiteError
 from codex_conformance.inputs.downloads import resolve_version
 from codex_conformance.inputs.preflight import DEFAULT_CODEX_VERSION, validate
 from codex_conformance.inputs.userland import DEFAULT_USERLAND, validate_userland
-from codex_conformance.paths import IMAGES_DIR, PACKAGE_DIR, REPO_ROOT, REPORTS_ENV, SCRIPTS_DIR
+from codex_conformance.paths import (
+    IMAGES_DIR,
+    PACKAGE_DIR,
+    PREVIOUS_SUMMARY,
+    REPO_ROOT,
+    REPORTS_ENV,
+    SCRIPTS_DIR,
+)
 from codex_conformance.reports import allure_report
 from codex_conformance.reports.verdict import EXIT_CODES
 from codex_conformance.stack.images import Images, build_lock
@@ -119,7 +126,8 @@ def run(args: argparse.Namespace, pytest_args: Sequence[str]) -> int:
     _, platform = _preflight()
     _ensure_engine(compose=platform.startswith("compose:"))
     summary = reports / "summary.json"
-    summary.unlink(missing_ok=True)  # a summary after the run is this run's
+    if summary.exists():  # a summary after the run is this run's; the last one orders its checks
+        summary.replace(reports / PREVIOUS_SUMMARY)
     command = [sys.executable, "-m", "pytest", "e2e"]
     if args.workers:
         command += ["-n", str(args.workers), "--dist", "worksteal"]

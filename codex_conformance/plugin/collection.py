@@ -11,7 +11,7 @@ import sys
 import pytest
 
 from codex_conformance.errors import SuiteError
-from codex_conformance.paths import reports_dir
+from codex_conformance.paths import PREVIOUS_SUMMARY, reports_dir
 from codex_conformance.plugin import metadata
 from codex_conformance.plugin.state import STATE
 from codex_conformance.stack.resources import connect
@@ -55,12 +55,15 @@ DEFAULT_GUESS_S = 3.0
 
 
 def expected_durations() -> dict[str, float]:
-    """Check ID -> seconds, from the last run's summary.json in the reports directory."""
-    try:
-        checks = json.loads((reports_dir() / "summary.json").read_text())["checks"]
-        return {c["id"]: float(c["duration_s"]) for c in checks}
-    except (OSError, ValueError, KeyError, TypeError):
-        return {}
+    """Check ID -> seconds, from the last run's summary in the reports directory (its
+    summary.json, or the copy ``codex-conformance run`` moved aside before this run)."""
+    for name in ("summary.json", PREVIOUS_SUMMARY):
+        try:
+            checks = json.loads((reports_dir() / name).read_text())["checks"]
+            return {c["id"]: float(c["duration_s"]) for c in checks}
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+    return {}
 
 
 def slowest_first(items: list[pytest.Item], durations: dict[str, float], workers: int) -> list[pytest.Item]:

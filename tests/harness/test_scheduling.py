@@ -3,11 +3,14 @@ scheduler hands its workers (plugin/collection.py)."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
+from codex_conformance.paths import PREVIOUS_SUMMARY, REPORTS_ENV
 from codex_conformance.plugin import collection, metadata
 
 
@@ -28,3 +31,15 @@ def test_slowest_checks_first_dealt_into_the_shares_worksteal_hands_out(
     shares = [four[0:2], four[2:4], four[4:6], four[6:9]]
     assert [s[0].check_id for s in shares] == ["C1", "C6", "C7", "C3"]
     assert sorted(i.check_id for i in four) == sorted(i.check_id for i in items)
+
+
+def test_durations_come_from_the_last_summary_or_the_copy_moved_aside(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(REPORTS_ENV, str(tmp_path))
+    assert collection.expected_durations() == {}
+    summary = {"checks": [{"id": "ENF-SSRF", "outcome": "passed", "duration_s": 4.5}]}
+    (tmp_path / PREVIOUS_SUMMARY).write_text(json.dumps(summary))
+    assert collection.expected_durations() == {"ENF-SSRF": 4.5}
+    (tmp_path / "summary.json").write_text(json.dumps({"checks": [{"id": "ENF-SSRF", "duration_s": 9}]}))
+    assert collection.expected_durations() == {"ENF-SSRF": 9.0}
