@@ -121,6 +121,7 @@ class Runner:
         self.stack, self.plugin, self.check_id, self.mode = stack, plugin, check_id, mode
         self.observations: list[Observation] = []
         self.tui_runs: list[TuiRun] = []
+        self.ended: list[str] = []  # what earlier sessions left running, killed before the next
 
     def run(
         self,
@@ -323,9 +324,14 @@ class Runner:
     # -- what run() and run_tui() share --------------------------------------------------
     def _reset_platform(self) -> None:
         """A fresh platform and outside-host recorders: each session sees only its own traffic.
-        Earlier sessions are sealed first: their evidence would be gone after the reset."""
+        Earlier sessions are sealed first: their evidence would be gone after the reset. Then
+        what they (or an earlier check's, on this worker's box) left running is killed: a
+        hook's detached heartbeat of the last session could otherwise reach the recorders
+        after their reset and count as this session's (a telemetry ping in a session with
+        telemetry off)."""
         for obs in self.observations:
             obs.seal()
+        self.ended += self.stack.codex.end_sessions()
         self.stack.platform_client.reset()
         for recorder in self.stack.outside.values():
             recorder.reset()

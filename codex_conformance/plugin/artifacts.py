@@ -27,6 +27,8 @@ def write_failure(item: pytest.Item, state: SuiteState, longrepr: str) -> None:
     if runner is not None:
         for n, obs in enumerate(runner.observations, 1):
             obs.write_evidence(writer, n, state.redactor)
+        if runner.ended:
+            writer.write_text("ended-before-sessions.txt", "\n".join(runner.ended) + "\n")
     if state.stack is not None:
         for kind, text in state.stack.logs().items():
             writer.write_text(f"container-{kind.replace(' ', '-')}.log", text)

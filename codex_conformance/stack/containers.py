@@ -591,6 +591,18 @@ class CodexBox(SuiteContainer):
             bool(answer.get("timed_out")),
         )
 
+    def end_sessions(self, deadline_s: float = 5.0) -> list[str]:
+        """Kill what earlier sessions left running as the session user (a hook's detached
+        heartbeat or version check, a background command) and wait until none lives: the
+        next session's recorders then see only its own traffic. Returns their command lines."""
+        answer = self._call({"op": "end_user", "user": self.USER, "deadline": deadline_s}, deadline_s + 30.0)
+        if answer["left"]:
+            raise HarnessError(
+                f"the codex box still runs {len(answer['left'])} process(es) of {self.USER} "
+                f"{deadline_s:.0f} s after SIGKILL: {answer['left'][:5]}"
+            )
+        return list(answer["ended"])
+
     def read_file(self, path: str) -> str | None:
         answer = self._call({"op": "read", "path": path})
         if answer.get("missing"):

@@ -8,6 +8,7 @@ import base64
 import io
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -21,9 +22,9 @@ from codex_conformance.stack.containers import AGENT_SOURCE
 
 
 class Agent:
-    def __init__(self) -> None:
+    def __init__(self, prefix: tuple[str, ...] = ()) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, "-u", "-c", AGENT_SOURCE.read_text()],
+            [*prefix, sys.executable, "-u", "-c", AGENT_SOURCE.read_text()],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -49,6 +50,22 @@ def agent() -> Iterator[Agent]:
     yield running
     assert running.process.stdin is not None
     running.process.stdin.close()  # a closed stdin ends the agent
+    assert running.process.wait(timeout=10) == 0
+
+
+@pytest.fixture
+def contained_agent() -> Iterator[Agent]:
+    """The agent in a PID namespace of its own (it is PID 1 there, as in the box): it sees,
+    and can kill, only the processes started in it."""
+    if os.geteuid() != 0 or shutil.which("unshare") is None:
+        pytest.skip("a PID namespace needs root and unshare(1)")
+    probe = subprocess.run(["unshare", "--pid", "--fork", "--mount-proc", "true"], capture_output=True)
+    if probe.returncode != 0:
+        pytest.skip(f"unshare --pid failed here: {probe.stderr.decode().strip()}")
+    running = Agent(("unshare", "--pid", "--fork", "--mount-proc"))
+    yield running
+    assert running.process.stdin is not None
+    running.process.stdin.close()
     assert running.process.wait(timeout=10) == 0
 
 
@@ -109,3 +126,12 @@ def test_a_failed_request_is_an_error_answer_and_the_agent_goes_on(agent: Agent)
     assert "error" in agent.call(op="run", argv=["/no/such/binary"])
     assert "error" in agent.call(op="nonsense")
     assert agent.call(op="ping") == {"pong": True}
+
+
+def test_end_user_kills_what_a_session_left_running(contained_agent: Agent) -> None:
+    left = contained_agent.call(op="run", argv=["sh", "-c", "sleep 300 >/dev/null 2>&1 &"], user="nobody")
+    assert left["exit_code"] == 0  # returned while its detached child runs on
+    answer = contained_agent.call(op="end_user", user="nobody", deadline=5.0)
+    assert answer == {"ended": ["sleep 300"], "left": []}
+    assert contained_agent.call(op="end_user", user="nobody", deadline=5.0) == {"ended": [], "left": []}
+    assert contained_agent.call(op="ping") == {"pong": True}  # root's own agent untouched

@@ -20,7 +20,9 @@ Protocol, one JSON object per line each way (bytes as base64):
     -> {"id": 5, "op": "put", "files": [{"path": "/x", "data": "...", "mode": 420, "uid": 1000,
         "gid": 1000}]}                                <- {"id": 5, "ok": true}
     -> {"id": 6, "op": "put_tar", "tar": "..."}       <- {"id": 6, "ok": true}
-    <- {"id": 7, "error": "..."}                      (the request failed; the agent goes on)
+    -> {"id": 7, "op": "end_user", "user": "agent", "deadline": 5.0}
+                                                      <- {"id": 7, "ended": ["cmdline", ...], "left": []}
+    <- {"id": 8, "error": "..."}                      (the request failed; the agent goes on)
 
 ``run`` does what ``docker exec`` did: the user's uid and gid (and HOME from /etc/passwd when
 the container's environment has none), the container's environment plus the request's, the container's
@@ -42,6 +44,7 @@ import subprocess
 import sys
 import tarfile
 import threading
+import time
 from typing import Any
 
 _write_lock = threading.Lock()
@@ -143,7 +146,51 @@ def _put_tar(request: dict[str, Any]) -> dict[str, Any]:
     return {"ok": True}
 
 
-OPS = {"run": _run, "read": _read, "read_tree": _read_tree, "put": _put, "put_tar": _put_tar}
+def _processes_of(uid: int) -> dict[int, str]:
+    """Live (not zombie) processes of ``uid``: pid -> command line."""
+    found: dict[int, str] = {}
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/status", encoding="utf-8", errors="replace") as handle:
+                status = dict(line.split(":\t", 1) for line in handle.read().splitlines() if ":\t" in line)
+            dead = status.get("State", "").startswith(("Z", "X"))
+            if dead or int(status.get("Uid", "-1").split()[0]) != uid:
+                continue
+            with open(f"/proc/{name}/cmdline", "rb") as handle:
+                found[int(name)] = handle.read().replace(b"\0", b" ").decode(errors="replace").strip()
+        except (OSError, ValueError):
+            continue  # gone while reading
+    return found
+
+
+def _end_user(request: dict[str, Any]) -> dict[str, Any]:
+    """Kill every process of the user (what a session left running: a hook's detached
+    heartbeat, a background command) and wait until none lives, up to ``deadline`` s.
+    ``left``: what still lived then."""
+    uid = pwd.getpwnam(request["user"]).pw_uid
+    deadline = time.monotonic() + float(request.get("deadline", 5.0))
+    ended: dict[int, str] = {}
+    while True:
+        alive = _processes_of(uid)
+        if not alive or time.monotonic() >= deadline:
+            return {"ended": sorted(ended.values()), "left": sorted(alive.values())}
+        for pid, command in alive.items():
+            ended.setdefault(pid, command)
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+        time.sleep(0.02)  # the kernel tears them down; polled against the deadline
+
+
+OPS = {
+    "end_user": _end_user,
+    "run": _run,
+    "read": _read,
+    "read_tree": _read_tree,
+    "put": _put,
+    "put_tar": _put_tar,
+}
 
 
 def _serve(request: dict[str, Any]) -> None:
