@@ -1,7 +1,7 @@
 """Drive the interactive Codex TUI under a pty and assert on the screen a user would see.
 
 ``codex --no-daemon`` (contract/codex.md §7: without it the TUI leaves an app-server
-daemon behind) runs through ``docker exec -it`` under pexpect; everything it prints is
+daemon behind) runs through ``docker exec -it`` on a pty (pty_process.py); everything it prints is
 fed into a fixed-size ``pyte`` screen, so checks read the *rendered* text, and is kept as
 an asciicast v2 recording (``[t, "o", data]`` events, plus ``"i"`` for the keys sent).
 Every wait is a screen condition with a deadline (``wait_for_text``): output is read as it
@@ -31,9 +31,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pexpect
 import pyte
 
+from codex_conformance.codex.pty_process import PtyProcess
 from codex_conformance.errors import HarnessError, SuiteError
 
 COLUMNS, ROWS = 120, 40
@@ -351,7 +351,7 @@ class TuiSession:
         self.command = ["codex", *(["--no-daemon"] if no_daemon else []), *args]
         self.pid_file = pid_file or f"{home}/.codex-tui.pid"
         self.terminal = Terminal(columns, rows, reply=self._reply, title=title)
-        self.child: pexpect.spawn | None = None
+        self.child: PtyProcess | None = None
         self.exit_code: int | None = None
         self.started = 0.0
         self.duration_s = 0.0
@@ -368,9 +368,7 @@ class TuiSession:
         env_args = [arg for k, v in self.env.items() for arg in ("-e", f"{k}={v}")]
         argv = ["exec", "-it", "-u", "agent", *env_args, self.container_id, "bash", "-c", script]
         self.started = time.monotonic()
-        self.child = pexpect.spawn(
-            _docker_cli(), argv, echo=False, dimensions=(self.terminal.rows, self.terminal.columns)
-        )
+        self.child = PtyProcess([_docker_cli(), *argv], self.terminal.rows, self.terminal.columns)
         return self
 
     def _reply(self, data: str) -> None:
@@ -379,12 +377,7 @@ class TuiSession:
 
     def _read(self, timeout: float) -> bytes | None:
         assert self.child is not None
-        try:
-            return self.child.read_nonblocking(65536, timeout=timeout)
-        except pexpect.TIMEOUT:
-            return b""
-        except pexpect.EOF:
-            return None
+        return self.child.read(65536, timeout)
 
     @property
     def alive(self) -> bool:
@@ -639,8 +632,7 @@ class TuiSession:
             kill(f"kill -KILL $(cat {shlex.quote(self.pid_file)}) 2>/dev/null")
             self._drain(10.0)
         self.final_screen = self.terminal.text()
-        self.child.close(force=True)
-        self.exit_code = self.child.exitstatus
+        self.exit_code = self.child.close()
         self.duration_s = time.monotonic() - self.started
         self.child = None
         return self.exit_code

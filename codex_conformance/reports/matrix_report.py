@@ -29,9 +29,6 @@ from codex_conformance.inputs.userland import DEFAULT_USERLAND
 from codex_conformance.reports.verdict import Verdict, combine, judge
 
 FAILING = ("failed", "error")
-# "not-applicable": every check that ran was not applicable on that Codex (it lacks what
-# they need, capabilities.py): no verdict on the plugin either way, so no failure of the matrix.
-PASSING_VERDICTS = ("conforms", "killed", "not-applicable")
 # outcome -> (short label, markdown label, css class, meaning for the legend)
 OUTCOMES: dict[str, tuple[str, str, str, str]] = {
     "passed": ("pass", "pass", "pass", "the check passed"),

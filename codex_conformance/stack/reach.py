@@ -246,11 +246,19 @@ class RelayChannel:
             raise SuiteError(f"the relay answered a ping with {answer}{self._logs()}")
 
     def close(self) -> None:
+        """Shut the connection, let the reader end, then close the HTTP response docker-py
+        keeps on the socket (``_response``) before the socket itself: left to the garbage
+        collector, urllib3's finalizer flushes the closed file and Python 3.13 reports it
+        as an unraisable exception in whatever test runs then."""
         with contextlib.suppress(OSError):
             self._raw.shutdown(socket.SHUT_RDWR)
+        self._reader.join(timeout=5)
+        response = getattr(self._socket, "_response", None)
+        if response is not None:
+            with contextlib.suppress(Exception):
+                response.close()
         with contextlib.suppress(OSError):
             self._socket.close()
-        self._reader.join(timeout=5)
 
 
 class RelayTransport(httpx.BaseTransport):

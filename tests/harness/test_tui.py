@@ -7,10 +7,10 @@ import re
 import sys
 from pathlib import Path
 
-import pexpect
 import pytest
 
 from codex_conformance.codex import tui
+from codex_conformance.codex.pty_process import PtyProcess
 from codex_conformance.codex.tui import (
     FOLDER_TRUST,
     Terminal,
@@ -153,7 +153,7 @@ def dialog_session(tmp_path: Path, ignore: int) -> TuiSession:
     script = tmp_path / "dialog.py"
     script.write_text(DIALOG.replace("> 1.", "\u203a 1."))
     session = TuiSession("none", "/h", "/w", {}, columns=40, rows=6)
-    session.child = pexpect.spawn(sys.executable, [str(script), str(ignore)], echo=False, dimensions=(6, 40))
+    session.child = PtyProcess([sys.executable, str(script), str(ignore)], rows=6, columns=40)
     return session
 
 
@@ -168,7 +168,7 @@ def test_confirm_presses_enter_again_while_the_dialog_stays(
         assert session.confirm(r"Trust and continue", FOLDER_TRUST, 5) == lost + 1
         assert "ready" in session.screen()
     finally:
-        session.child.terminate(force=True)
+        session.child.close()
 
 
 def test_confirm_gives_up_at_its_deadline_with_the_screen(
@@ -181,4 +181,4 @@ def test_confirm_gives_up_at_its_deadline_with_the_screen(
         with pytest.raises(TuiWaitError, match=r"Trust this folder"):
             session.confirm(r"Trust and continue", FOLDER_TRUST, 1.2)
     finally:
-        session.child.terminate(force=True)
+        session.child.close()
