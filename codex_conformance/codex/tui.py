@@ -40,6 +40,12 @@ COLUMNS, ROWS = 120, 40
 DEFAULT_WAIT_S = 20.0
 # How long a dialog may stay up after Enter before Enter counts as lost and is pressed again.
 CONFIRM_RETRY_S = 3.0
+# How long a dialog's output must have been quiet before the first key is sent (confirm).
+SETTLE_S = 0.3
+SETTLE_MAX_S = 3.0  # a screen that keeps changing (a spinner) is answered after this anyway
+# Before every key: the screen quiet this long, waited for at most KEY_SETTLE_MAX_S (send).
+KEY_QUIET_S = 0.1
+KEY_SETTLE_MAX_S = 1.0
 # Keys as a terminal sends them (xterm; crossterm reads these).
 KEYS = {
     "enter": "\r",
@@ -352,6 +358,7 @@ class TuiSession:
         self.pid_file = pid_file or f"{home}/.codex-tui.pid"
         self.terminal = Terminal(columns, rows, reply=self._reply, title=title)
         self.child: PtyProcess | None = None
+        self.output_ended = False  # EOF read: the TUI is gone (its exit status may lag)
         self.exit_code: int | None = None
         self.started = 0.0
         self.duration_s = 0.0
@@ -377,7 +384,10 @@ class TuiSession:
 
     def _read(self, timeout: float) -> bytes | None:
         assert self.child is not None
-        return self.child.read(65536, timeout)
+        data = self.child.read(65536, timeout)
+        if data is None:
+            self.output_ended = True
+        return data
 
     @property
     def alive(self) -> bool:
@@ -411,6 +421,25 @@ class TuiSession:
             if not data:
                 return
             self.terminal.feed(data)
+
+    def settle(self, timeout: float = DEFAULT_WAIT_S, quiet_s: float | None = None) -> None:
+        """Render output until none has come for ``quiet_s`` (SETTLE_S), or the deadline or
+        the end of the process: the screen has stopped changing and what was drawn last
+        is taking input. A condition with a deadline, not a pause: a busy TUI is waited
+        for, a quiet one costs ``quiet_s``."""
+        quiet = SETTLE_S if quiet_s is None else quiet_s
+        deadline = time.monotonic() + timeout
+        last = time.monotonic()
+        while self.child is not None:
+            now = time.monotonic()
+            if now - last >= quiet or now >= deadline:
+                return
+            data = self._read(min(quiet - (now - last), deadline - now))
+            if data is None:
+                return
+            if data:
+                self.terminal.feed(data)
+                last = time.monotonic()
 
     def wait_for_text(
         self, pattern: str | re.Pattern[str], timeout: float = DEFAULT_WAIT_S, flat: bool = False
@@ -447,7 +476,12 @@ class TuiSession:
 
     # -- typing ----------------------------------------------------------------------
     def send(self, data: str) -> None:
+        """Type ``data`` once the screen has been quiet for KEY_QUIET_S (at most
+        KEY_SETTLE_MAX_S): a key sent while Codex draws a new screen can land in the input
+        drain it runs before a security decision (confirm) and be dropped. pexpect, which
+        drove the TUI before, paused 50 ms before every send for much the same reason."""
         assert self.child is not None
+        self.settle(KEY_SETTLE_MAX_S, KEY_QUIET_S)
         self.terminal.record_input(data)
         self.child.send(data.encode())
 
@@ -526,14 +560,19 @@ class TuiSession:
         """Pick ``option`` in ``dialog`` (None: a notice, no list) with Enter and wait for
         the dialog to close.
 
-        An Enter that lands while Codex is still settling its first frames (it re-renders
-        once our terminal answers its colour queries) can be dropped: seen once in ten soak
-        runs, the dialog then stays up for good. So, as a person would, Enter is pressed
-        again while the same dialog is still up after CONFIRM_RETRY_S. Returns the presses.
+        Codex drains the terminal's input before a screen takes a security decision (trust,
+        hooks: ``discard_pending_terminal_input``, Codex 0.16x): a key that lands during the
+        drain is dropped, and one that keeps it from settling makes Codex exit with "timed
+        out discarding buffered terminal input" (seen once in CI, the Enter sent 9 ms after
+        the dialog was drawn). So, as a person reads before answering, the first key goes
+        only once the dialog's output has been quiet for SETTLE_S; and Enter is pressed
+        again while the same dialog is still up after CONFIRM_RETRY_S. A TUI that exited
+        ends the wait at once. Returns the presses.
         """
         __tracebackhide__ = True
         deadline = time.monotonic() + timeout
         presses = 0
+        self.settle(min(SETTLE_MAX_S, max(0.1, deadline - time.monotonic())))
         while True:
             if option is not None:
                 self.select(option, max(0.1, deadline - time.monotonic()))
@@ -544,7 +583,7 @@ class TuiSession:
                 self.wait_for_gone(dialog, max(0.1, min(CONFIRM_RETRY_S, remaining)))
                 return presses
             except TuiWaitError:
-                if remaining <= CONFIRM_RETRY_S:
+                if remaining <= CONFIRM_RETRY_S or self.output_ended or not self.alive:
                     raise
             self.pump()
             if not dialog.search(self.screen()):

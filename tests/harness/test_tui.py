@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -180,5 +181,36 @@ def test_confirm_gives_up_at_its_deadline_with_the_screen(
         session.wait_for_text(FOLDER_TRUST, 5)
         with pytest.raises(TuiWaitError, match=r"Trust this folder"):
             session.confirm(r"Trust and continue", FOLDER_TRUST, 1.2)
+    finally:
+        session.child.close()
+
+
+EXITING_DIALOG = """
+import sys
+sys.stdout.write("\\x1b[2J\\x1b[1;1HTrust this folder?\\r\\n\u203a 1. Trust and continue\\r\\n")
+sys.stdout.flush()
+sys.stdin.readline()
+sys.stdout.write("Error: timed out discarding buffered terminal input\\r\\n")
+sys.stdout.flush()
+"""
+
+
+def test_confirm_waits_for_a_quiet_screen_and_stops_when_the_tui_exits(tmp_path: Path) -> None:
+    script = tmp_path / "exiting.py"
+    script.write_text(EXITING_DIALOG)
+    session = TuiSession("none", "/h", "/w", {}, columns=60, rows=6)
+    session.child = PtyProcess([sys.executable, str(script)], rows=6, columns=60)
+    sent: list[float] = []
+    original = session.send
+    session.send = lambda data: (sent.append(time.monotonic()), original(data))[1]  # type: ignore[method-assign]
+    try:
+        session.wait_for_text(FOLDER_TRUST, 5)
+        drawn = time.monotonic()
+        started = time.monotonic()
+        with pytest.raises(TuiWaitError, match=r"exited first"):
+            session.confirm(r"Trust and continue", FOLDER_TRUST, 20)
+        assert len(sent) == 1, f"{len(sent)} Enters sent to a TUI that had exited"
+        assert sent[0] - drawn >= tui.SETTLE_S - 0.05  # the first key only once the screen was quiet
+        assert time.monotonic() - started < 5  # not the whole 20 s
     finally:
         session.child.close()
