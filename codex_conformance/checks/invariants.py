@@ -125,23 +125,52 @@ class Sealed:
     saas_requests: list[dict[str, Any]] = field(default_factory=list)
 
 
+# -- where a session can write: walked once per codex box, as the session user -----------
+# Every entry the session user may write (access(2) as that user: its groups and ACLs
+# count), with its type: a session creates or changes files only in these directories and
+# these files, so the file probe walks them instead of the whole filesystem (whose walk
+# was most of the probe's cost, the image's /usr above all).
+WRITABLE_PROBE = r"""
+find / \( -path /proc -o -path /sys \) -prune -o -writable -printf '%y\t%p\n' 2>/dev/null
+exit 0
+"""
+
+
+def writable_roots(probe_output: str) -> list[str]:
+    """The fewest paths whose walks cover every directory and regular file the
+    WRITABLE_PROBE listed (devices, sockets and links are no files a hook leaves; a link's
+    target is listed on its own when writable)."""
+    paths = sorted(
+        path
+        for kind, _, path in (line.partition("\t") for line in probe_output.splitlines())
+        if kind in ("d", "f") and path.startswith("/")
+    )
+    roots: list[str] = []
+    for path in paths:
+        if not any(path == root or path.startswith(root.rstrip("/") + "/") for root in roots):
+            roots.append(path)
+    return roots
+
+
 # -- the file probe, one exec as root in the codex container -----------------------------
-# $1: epoch seconds the session started; the rest: secret forms to look for. Lines out:
+# $1: epoch seconds the session started; the rest: secret forms to look for; PROBE_ROOTS:
+# the paths to walk, one per line (writable_roots). Lines out:
 #   C<TAB>mode<TAB>path   a file created or changed (ctime) since then
 #   R<TAB>path            ... that another user (nobody) can read
 #   S<TAB>path:form       ... that holds a secret form
-# /proc, /sys, /dev and /run are not files a hook leaves behind (but /dev/shm is), nor the
-# engine's bind mounts in /etc.
 FILE_PROBE = r"""
 t=$1; shift
 run=/run/codex-conformance-probe.$$
 printf '%s\n' "$@" > "$run.pat"
-# One walk of the filesystem (it was a third of the suite's own CPU in a box as three):
-# the changed entries' lines, their paths, and the paths of the regular files to search.
-find / /dev/shm \( -path /proc -o -path /sys -o -path /dev -o -path /run -o -path /etc/hosts \
-    -o -path /etc/hostname -o -path /etc/resolv.conf \) -prune \
+# One walk of where the session could write: the changed entries' lines, their paths, and
+# the paths of the regular files to search.
+IFS='
+'
+# shellcheck disable=SC2086  # split on newlines into the paths to walk
+find $PROBE_ROOTS \( -path /proc -o -path /sys \) -prune \
   -o ! -type d -newerct "@$t" -fprintf "$run.c" 'C\t%m\t%p\n' -fprint0 "$run.z" \
      \( -type f -size -8M -fprint0 "$run.f" -o -true \) 2>/dev/null
+unset IFS
 cat "$run.c"
 setpriv --reuid=65534 --regid=65534 --clear-groups \
   xargs -0 -r sh -c 'for f; do [ -r "$f" ] && printf "R\t%s\n" "$f"; done' - < "$run.z"

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 from codex_conformance import credentials
 from codex_conformance.checks import invariants
 from codex_conformance.checks import scenario as scenarios
+from codex_conformance.codex.box import Box
 from codex_conformance.codex.hook_observer import HookCall, observer_dir, parse_all
 from codex_conformance.codex.install import SessionPaths
 from codex_conformance.codex.session import SessionResult
@@ -42,6 +43,19 @@ CODEX_OWN_EGRESS = ("github.com", "githubusercontent.com", "chatgpt.com", "opena
 
 def is_codex_own_egress(name: str) -> bool:
     return any(name == host or name.endswith("." + host) for host in CODEX_OWN_EGRESS)
+
+
+_ROOTS: dict[str, list[str]] = {}  # codex box container id -> invariants.writable_roots
+
+
+def _writable_roots(box: Box) -> list[str]:
+    """Where the session user can write in ``box``: listed once per box (its filesystem
+    outside the sessions does not change), the whole filesystem if nothing was listed."""
+    key = box.get_container_id()
+    if key not in _ROOTS:
+        listing = box.run(["sh", "-c", invariants.WRITABLE_PROBE], user="agent")
+        _ROOTS[key] = invariants.writable_roots(listing.stdout) or ["/"]
+    return _ROOTS[key]
 
 
 @dataclass
@@ -217,7 +231,9 @@ class Observation:
                 credentials.register_registration(request["response"])
         forms = sorted(invariants.session_secrets(self))
         probe = stack.codex.run(
-            ["sh", "-c", invariants.FILE_PROBE, "-", f"{self.started_at:.3f}", *forms], user="root"
+            ["sh", "-c", invariants.FILE_PROBE, "-", f"{self.started_at:.3f}", *forms],
+            user="root",
+            env={"PROBE_ROOTS": "\n".join(_writable_roots(stack.codex))},
         )
         changes, secret_files = invariants.parse_probe(probe.stdout)
         self.sealed = invariants.Sealed(

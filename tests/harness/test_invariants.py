@@ -126,3 +126,31 @@ def test_what_the_scenario_itself_says_is_no_leak() -> None:
 def test_community_mode_names_the_saas_host() -> None:
     sealed = invariants.Sealed(connections={"try.getaxonflow.com": 3})
     assert invariants.evaluate(observation(env={}), sealed) == []
+
+
+def test_writable_roots_are_the_fewest_paths_covering_every_writable_dir_and_file() -> None:
+    listing = "\n".join(
+        [
+            "c\t/dev/null",
+            "l\t/dev/stdout",
+            "d\t/dev/shm",
+            "d\t/tmp",
+            "d\t/tmp/x",
+            "f\t/tmp/x/f",
+            "d\t/home/agent",
+            "f\t/etc/world-writable.conf",
+            "l\t/var/lock",
+            "d\t/run/lock",
+            "d\t/tmpfoo",
+            "",
+        ]
+    )
+    assert invariants.writable_roots(listing) == [
+        "/dev/shm",
+        "/etc/world-writable.conf",
+        "/home/agent",
+        "/run/lock",
+        "/tmp",
+        "/tmpfoo",  # a sibling whose name starts like /tmp is a root of its own
+    ]
+    assert invariants.writable_roots("") == []
