@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import pyte
+from wcwidth import wcwidth
 
 from codex_conformance.codex.pty_process import PtyProcess
 from codex_conformance.errors import HarnessError, SuiteError
@@ -116,6 +117,21 @@ class _AnsweringScreen(pyte.Screen):
     def write_process_input(self, data: str) -> None:  # pyte: DSR / DA answers
         self._reply(data)
 
+    def row_text(self, y: int) -> str:
+        """Row ``y`` as text, as pyte's ``display`` renders it (a wide character's stub
+        cell skipped), trailing blanks trimmed."""
+        line = self.buffer[y]
+        cells: list[str] = []
+        skip = False
+        for x in range(self.columns):
+            if skip:
+                skip = False
+                continue
+            data = line[x].data
+            skip = wcwidth(data[0]) == 2 if data else False
+            cells.append(data)
+        return "".join(cells).rstrip()
+
 
 # OSC 10/11 (default foreground/background colour queries): pyte ignores OSC, a terminal
 # answers them; the TUI otherwise waits for its query timeout.
@@ -150,6 +166,8 @@ class Terminal:
         self._started_at = time.time()
         self._reply = reply or (lambda data: None)
         self.screen = _AnsweringScreen(columns, rows, self._answer)
+        self._rows = [""] * rows  # text() per row, kept up to date from pyte's dirty rows
+        self._text: str | None = None
         self.stream = pyte.Stream(self.screen)
         self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
         self.events: list[tuple[float, str, str]] = []
@@ -216,8 +234,18 @@ class Terminal:
         self.events.append((self._elapsed(), "i", data))
 
     def text(self) -> str:
-        """The rendered screen, one line per row, trailing blanks trimmed."""
-        return "\n".join(line.rstrip() for line in self.screen.display).rstrip("\n")
+        """The rendered screen, one line per row, trailing blanks trimmed. Only the rows
+        pyte marked dirty since the last call are rendered again: a wait asks for the
+        screen after every chunk of output, and rendering all of it each time was most of
+        the test processes' CPU in the TUI checks."""
+        dirty = self.screen.dirty
+        if dirty or self._text is None:
+            for y in dirty if self._text is not None else range(self.rows):
+                if 0 <= y < self.rows:
+                    self._rows[y] = self.screen.row_text(y)
+            dirty.clear()
+            self._text = "\n".join(self._rows).rstrip("\n")
+        return self._text
 
     def cast(self) -> str:
         """The recording as asciicast v2: a JSON header line, then one event per line."""

@@ -23,11 +23,13 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import functools
 import ipaddress
 import itertools
 import json
 import os
 import socket
+import ssl
 import struct
 import threading
 from collections.abc import Callable
@@ -128,12 +130,20 @@ class Reach(Protocol):
     def close(self) -> None: ...
 
 
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    return ssl.create_default_context()
+
+
 class GuardedTransport(httpx.HTTPTransport):
     """httpx's transport, refusing any host outside ``allowed`` networks and loopback: a
     container address the route check did not prove is never sent a packet."""
 
     def __init__(self, allowed: list[ipaddress.IPv4Network]) -> None:
-        super().__init__()
+        # One TLS context for every transport of the process: httpx would build one per
+        # transport, loading the CA bundle each time (most of a stack's start-up CPU in the
+        # test process); the suite's own servers speak plain HTTP anyway.
+        super().__init__(verify=_tls_context())
         self.allowed = allowed
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:

@@ -214,3 +214,25 @@ def test_confirm_waits_for_a_quiet_screen_and_stops_when_the_tui_exits(tmp_path:
         assert time.monotonic() - started < 5  # not the whole 20 s
     finally:
         session.child.close()
+
+
+def test_text_renders_only_dirty_rows_and_matches_pytes_whole_render() -> None:
+    terminal = Terminal(columns=20, rows=5)
+
+    def whole() -> str:
+        return "\n".join(line.rstrip() for line in terminal.screen.display).rstrip("\n")
+
+    chunks = [
+        "\x1b[2J\x1b[1;1Hhello",
+        "\r\nworld  \x1b[3;5H漢字 wide",
+        "\x1b[1;1H\x1b[2K",  # erase a line
+        "\x1b[5;1Hbottom\n\n\n",  # scroll
+        "\x1b[?2026h\x1b[2;3Hframe\x1b[?2026l",
+        "\x1b[1;18H😀x",  # wide char at the edge
+        "\x1b[2J",
+        "\x1bc" + "after reset",
+    ]
+    for chunk in chunks:
+        terminal.feed(chunk.encode())
+        assert terminal.text() == whole(), chunk
+        assert terminal.text() == whole()  # cached, unchanged
