@@ -12,6 +12,11 @@ numbers worse, never a check red. Phases (each can be skipped with ``--skip``):
   suite, e.g. ``git archive`` of an older commit) or ``--against-env K=V`` (the same
   checkout with other settings), both sides run alternately in one invocation and their
   ratios are reported, so a change is judged on the same machine in the same minutes.
+- ``matrix``: a matrix file (default ``matrices/codex-range.toml``, whose published-plugin
+  cells need ``AXONFLOW_PLUGIN_GIT``, a local clone, offline) run whole or one shard of it
+  (``--matrix-shard i/N``): its images prepared first and timed apart, then its cells,
+  whose rate is the matrix's cost to a user: cells per hour, checks per hour, and each
+  cell's wall time and verdict.
 - ``overhead``: the integration guide's "Latency Considerations" (pre-check 2-5 ms, PII
   scan 1-3 ms, total 3-10 ms per governed call) against what this machine measures:
   a ten-command Codex session with the hooks trusted vs. not (the difference per governed
@@ -27,6 +32,7 @@ import math
 import os
 import platform
 import shlex
+import shutil
 import statistics
 import sys
 import time
@@ -37,6 +43,7 @@ from typing import Any
 import docker
 
 from codex_conformance.checks.runner import Runner
+from codex_conformance.cli import matrix as matrices
 from codex_conformance.cli.child_run import run_suite
 from codex_conformance.cli.cpu_accounting import COMPONENTS, Accounting
 from codex_conformance.codex.install import SessionPaths
@@ -50,7 +57,8 @@ from codex_conformance.stack.resources import RunLabels, connect, new_run_id, ow
 from codex_conformance.stack.stack import Stack, StackConfig, StackLauncher
 
 GUIDE_CLAIM_MS = {"pre_check": [2, 5], "pii_detection": [1, 3], "total": [3, 10]}
-PHASES = ("warm", "cold", "overhead", "cpu")
+PHASES = ("warm", "cold", "overhead", "cpu", "matrix")
+DEFAULT_MATRIX = REPO_ROOT / "matrices" / "codex-range.toml"
 
 
 def percentiles(samples: list[float]) -> dict[str, float]:
@@ -204,6 +212,55 @@ def cpu(out: Path, sides: list[Side], workers: int, rounds: int) -> dict[str, An
     return result
 
 
+# -- matrix throughput -------------------------------------------------------------------
+def matrix_rate(out: Path, path: Path, shard_text: str, workers: int, jobs: int) -> dict[str, Any]:
+    """The matrix's cells run as ``make matrix`` runs them; images (one per Codex version,
+    downloaded and built on first use) are prepared and timed before the cells' clock."""
+    document = matrices.load(path)
+    cells = matrices.shard(document.cells, shard_text)
+    if not cells:
+        raise SuiteError(f"bench matrix: shard {shard_text} of {path} has no cells")
+    resolved = matrices.resolve(cells)
+    started = time.monotonic()
+    matrices.prepare_images(sorted({(resolved[c.id].codex_version, c.userland) for c in cells}))
+    images_s = round(time.monotonic() - started, 1)
+    root = out / f"matrix-{document.name}"
+    shutil.rmtree(root, ignore_errors=True)
+    options = matrices.RunOptions(workers=workers, jobs=jobs, shard=shard_text)
+    started = time.monotonic()
+    with phase(f"matrix: {document.name}, {len(cells)} cells, {jobs} at a time, {workers} workers each"):
+        status = matrices.run(document, options, root=root)
+    wall_s = time.monotonic() - started
+    report = json.loads((root / "matrix.json").read_text())
+    cell_rows = report["cells"]
+    checks = sum(sum(c["totals"].values()) for c in cell_rows)
+    return {
+        "matrix": document.name,
+        "file": str(path),
+        "shard": shard_text,
+        "cells": len(cells),
+        "of_cells": len(document.cells),
+        "workers_per_cell": workers,
+        "jobs": jobs,
+        "images_s": images_s,
+        "wall_s": round(wall_s, 1),
+        "cells_per_hour": round(len(cells) * 3600 / wall_s, 1),
+        "checks_per_hour": round(checks * 3600 / wall_s, 1),
+        "verdict": report.get("verdict", {}).get("kind", ""),
+        "exit_status": status,
+        "per_cell": [
+            {
+                "id": c["id"],
+                "codex": c["codex"],
+                "wall_s": c["wall_s"],
+                "verdict": c["verdict"],
+                "checks": sum(c["totals"].values()),
+            }
+            for c in cell_rows
+        ],
+    }
+
+
 # -- hook overhead ---------------------------------------------------------------------
 def hook_stdin(event: str, paths: SessionPaths) -> str:
     """What Codex gives a hook on stdin (contract/codex.md §4.5, a recorded dump)."""
@@ -341,6 +398,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cpu-rounds", type=int, default=1, help="alternating runs per side (default 1)")
     parser.add_argument("--against", type=Path, help="cpu: another checkout of the suite to compare")
     parser.add_argument(
+        "--matrix", type=Path, default=DEFAULT_MATRIX, help="matrix: the matrix file (default codex-range)"
+    )
+    parser.add_argument("--matrix-shard", default="", help="matrix: run shard i/N of its cells only")
+    parser.add_argument("--matrix-workers", type=int, default=2, help="matrix: xdist workers per cell")
+    parser.add_argument("--matrix-jobs", type=int, default=1, help="matrix: cells at a time")
+    parser.add_argument(
         "--against-env", action="append", default=[], metavar="K=V", help="cpu: this checkout with K=V set"
     )
     args = parser.parse_args(argv)
@@ -376,6 +439,14 @@ def main(argv: list[str] | None = None) -> int:
                 env = dict(e.split("=", 1) for e in args.against_env)
                 sides.append(Side(f"env:{','.join(args.against_env)}", REPO_ROOT, env))
             result["cpu"] = cpu(out, sides, args.cpu_workers, args.cpu_rounds)
+        if "matrix" not in skip:
+            if not args.matrix.is_file():
+                parser.error(f"--matrix {args.matrix}: no such matrix file")
+            if args.matrix_shard:
+                matrices.parse_shard(args.matrix_shard)
+            result["matrix"] = matrix_rate(
+                out, args.matrix, args.matrix_shard, args.matrix_workers, args.matrix_jobs
+            )
         if "cold" not in skip:
             result["cold"] = cold(out)
     except SuiteError as exc:

@@ -1,7 +1,15 @@
-"""The pure parts of ``make bench`` and ``make soak``: percentiles and flake detection."""
+"""The pure parts of ``make bench`` and ``make soak``: percentiles, flake detection, the
+matrix rate's arithmetic (its matrix run faked)."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
+import pytest
+
+from codex_conformance.cli import bench
+from codex_conformance.cli import matrix as matrices
 from codex_conformance.cli.bench import percentiles
 from codex_conformance.cli.soak import render_markdown, varying
 
@@ -37,3 +45,41 @@ def test_soak_report_names_each_varying_check() -> None:
     text = render_markdown(document)
     assert "**Checks whose outcome varied: 1**" in text
     assert "- TEL-NO-STALL: failed x1, passed x1" in text
+
+
+def test_matrix_rate_times_images_apart_and_counts_cells_per_hour(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    matrix_file = tmp_path / "m.toml"
+    matrix_file.write_text('name = "m"\n[axes]\nplugin = ["reference"]\ncodex = ["0.169.0", "0.118.0"]\n')
+    calls: list[str] = []
+
+    def resolve(cells: list[matrices.Cell]) -> dict[str, matrices.Resolved]:
+        return {c.id: matrices.Resolved(tmp_path, "axonflow", "1", "", (), c.codex) for c in cells}
+
+    def run(document: matrices.Matrix, options: matrices.RunOptions, root: Path) -> int:
+        calls.append(f"run {options.shard} {options.workers} {options.jobs}")
+        root.mkdir(parents=True)
+        cells = [
+            {"id": c.id, "codex": c.codex, "wall_s": 10.0, "verdict": "conforms", "totals": {"passed": 3}}
+            for c in matrices.shard(document.cells, options.shard)
+        ]
+        (root / "matrix.json").write_text(json.dumps({"cells": cells, "verdict": {"kind": "conforms"}}))
+        return 0
+
+    monkeypatch.setattr(matrices, "resolve", resolve)
+    monkeypatch.setattr(matrices, "prepare_images", lambda versions: calls.append(f"images {versions}"))
+    monkeypatch.setattr(matrices, "run", run)
+    result = bench.matrix_rate(tmp_path, matrix_file, "2/2", workers=3, jobs=2)
+    assert calls == ["images [('0.118.0', 'bookworm')]", "run 2/2 3 2"]
+    assert (result["cells"], result["of_cells"], result["verdict"]) == (1, 2, "conforms")
+    assert result["cells_per_hour"] > 0 and result["checks_per_hour"] == pytest.approx(
+        3 * result["cells_per_hour"], rel=0.01
+    )
+    (row,) = result["per_cell"]
+    assert {k: row[k] for k in ("codex", "wall_s", "verdict", "checks")} == {
+        "codex": "0.118.0",
+        "wall_s": 10.0,
+        "verdict": "conforms",
+        "checks": 3,
+    }
