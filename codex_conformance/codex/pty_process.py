@@ -20,7 +20,7 @@ import subprocess
 import termios
 from collections.abc import Sequence
 
-# What ``wait`` gives a process that does not end after SIGTERM, before SIGKILL.
+# How long ``close`` lets the child end after SIGTERM before it sends SIGKILL.
 TERM_GRACE_S = 2.0
 
 

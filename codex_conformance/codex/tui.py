@@ -1,13 +1,14 @@
 """Drive the interactive Codex TUI under a pty and assert on the screen a user would see.
 
 ``codex --no-daemon`` (contract/codex.md §7: without it the TUI leaves an app-server
-daemon behind) runs through ``docker exec -it`` on a pty (pty_process.py); everything it prints is
-fed into a fixed-size ``pyte`` screen, so checks read the *rendered* text, and is kept as
-an asciicast v2 recording (``[t, "o", data]`` events, plus ``"i"`` for the keys sent).
-Every wait is a screen condition with a deadline (``wait_for_text``): output is read as it
-arrives and the screen checked after each chunk; nothing sleeps. A wait that misses its
-deadline raises :class:`TuiWaitError` (a HarnessError) carrying the last screen;
-``expect_text`` is the check's wait, failing as a :class:`ExpectedScreenError`.
+daemon behind) runs through ``docker exec -it`` on a terminal of its own (pty_process.py);
+everything it prints is fed into a fixed-size ``pyte`` screen, so checks read the
+*rendered* text, and is kept as an asciicast v2 recording (``[t, "o", data]`` events,
+plus ``"i"`` for the keys sent). Every wait is a screen condition with a deadline
+(``wait_for_text``): output is read as it arrives and the screen checked after each
+chunk; nothing sleeps. A wait that misses its deadline raises :class:`TuiWaitError` (a
+HarnessError) carrying the last screen; ``expect_text`` is the check's wait, failing as
+a :class:`ExpectedScreenError`.
 
 The TUI asks its terminal about itself (cursor position, device attributes, default
 colours); the screen answers those queries like a terminal emulator would.
