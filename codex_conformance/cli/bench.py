@@ -13,7 +13,7 @@ numbers worse, never a check red. Phases (each can be skipped with ``--skip``):
   checkout with other settings), both sides run alternately in one invocation and their
   ratios are reported, so a change is judged on the same machine in the same minutes.
 - ``matrix``: a matrix file (default ``matrices/codex-range.toml``, whose published-plugin
-  cells need ``AXONFLOW_PLUGIN_GIT``, a local clone, offline) run whole or one shard of it
+  cells clone ``AXONFLOW_PLUGIN_GIT``, GitHub unless set) run whole or one shard of it
   (``--matrix-shard i/N``): its images prepared first and timed apart, then its cells,
   whose rate is the matrix's cost to a user: cells per hour, checks per hour, and each
   cell's wall time and verdict.
@@ -215,7 +215,8 @@ def cpu(out: Path, sides: list[Side], workers: int, rounds: int) -> dict[str, An
 # -- matrix throughput -------------------------------------------------------------------
 def matrix_rate(out: Path, path: Path, shard_text: str, workers: int, jobs: int) -> dict[str, Any]:
     """The matrix's cells run as ``make matrix`` runs them; images (one per Codex version,
-    downloaded and built on first use) are prepared and timed before the cells' clock."""
+    downloaded and built on first use) are prepared and timed before the cells' clock, and
+    the inputs resolved once for both."""
     document = matrices.load(path)
     cells = matrices.shard(document.cells, shard_text)
     if not cells:
@@ -229,7 +230,7 @@ def matrix_rate(out: Path, path: Path, shard_text: str, workers: int, jobs: int)
     options = matrices.RunOptions(workers=workers, jobs=jobs, shard=shard_text)
     started = time.monotonic()
     with phase(f"matrix: {document.name}, {len(cells)} cells, {jobs} at a time, {workers} workers each"):
-        status = matrices.run(document, options, root=root)
+        status = matrices.run(document, options, root=root, resolved=resolved)
     wall_s = time.monotonic() - started
     report = json.loads((root / "matrix.json").read_text())
     cell_rows = report["cells"]

@@ -320,8 +320,11 @@ class RunOptions:
     checks: tuple[str, ...] = field(default_factory=tuple)
 
 
-def run(matrix: Matrix, options: RunOptions, root: Path | None = None) -> int:
-    """Run the (shard of the) matrix and write its report; 0 when every cell passes."""
+def run(
+    matrix: Matrix, options: RunOptions, root: Path | None = None, resolved: dict[str, Resolved] | None = None
+) -> int:
+    """Run the (shard of the) matrix and write its report; 0 when every cell passes.
+    ``resolved``: the cells' inputs when the caller validated them already (bench)."""
     root = root or reports_dir()
     cells = shard(matrix.cells, options.shard)
     if options.checks:
@@ -333,7 +336,7 @@ def run(matrix: Matrix, options: RunOptions, root: Path | None = None) -> int:
         say(f"matrix {matrix.name}: shard {options.shard} has no cells")
         return 0
     started = time.monotonic()
-    resolved = resolve(cells)
+    resolved = resolved if resolved is not None else resolve(cells)
     say(
         f"matrix {matrix.name}: {len(cells)} of {len(matrix.cells)} cells"
         f"{f' (shard {options.shard})' if options.shard else ''}, {options.workers} workers per cell, "

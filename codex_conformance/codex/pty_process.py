@@ -45,7 +45,6 @@ class PtyProcess:
         finally:
             os.close(slave)  # the child holds it now: EOF on the master once the child's side closes
         self.fd = master
-        self.exit_code: int | None = None
 
     def send(self, data: bytes) -> None:
         view = memoryview(data)
@@ -84,5 +83,4 @@ class PtyProcess:
                 os.close(self.fd)
             self.fd = -1
         code = self.process.returncode
-        self.exit_code = code if code is not None and code >= 0 else None
-        return self.exit_code
+        return code if code is not None and code >= 0 else None

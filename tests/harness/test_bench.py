@@ -57,7 +57,13 @@ def test_matrix_rate_times_images_apart_and_counts_cells_per_hour(
     def resolve(cells: list[matrices.Cell]) -> dict[str, matrices.Resolved]:
         return {c.id: matrices.Resolved(tmp_path, "axonflow", "1", "", (), c.codex) for c in cells}
 
-    def run(document: matrices.Matrix, options: matrices.RunOptions, root: Path) -> int:
+    def run(
+        document: matrices.Matrix,
+        options: matrices.RunOptions,
+        root: Path,
+        resolved: dict[str, matrices.Resolved] | None = None,
+    ) -> int:
+        assert resolved is not None, "the bench resolved the cells already: run must not again"
         calls.append(f"run {options.shard} {options.workers} {options.jobs}")
         root.mkdir(parents=True)
         cells = [
