@@ -14,7 +14,7 @@ import pytest
 from codex_conformance import credentials
 from codex_conformance.checks.evidence import header, hook_events
 from codex_conformance.checks.runner import Runner
-from codex_conformance.stack.containers import ReferencePlatform
+from codex_conformance.stack.hub import ReferencePlatform
 from codex_conformance.stack.stack import Stack
 from codex_conformance.stack.targets import ReferenceTarget
 
@@ -33,7 +33,7 @@ def test_one_value_authenticates_both_planes(conformance: Runner, stack: Stack) 
     target = stack.target
     if not isinstance(target, ReferenceTarget) or target.enterprise_client is None:
         pytest.skip(f"platform target {stack.config.platform} has no enterprise-mode twin")
-    endpoint = f"http://{ReferencePlatform.ENTERPRISE_ALIAS}:{ReferencePlatform.PORT}"
+    endpoint = f"http://{ReferencePlatform.ENTERPRISE_ALIAS}:{ReferencePlatform.ENTERPRISE_PORT}"
     target.enterprise_client.reset()
     obs = conformance.run(
         "auth-both-planes",

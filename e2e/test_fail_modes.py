@@ -26,6 +26,7 @@ from codex_conformance.checks.evidence import (
     tool_output,
 )
 from codex_conformance.checks.runner import Runner
+from codex_conformance.stack.stack import UNTRUSTED_ENDPOINT
 from codex_conformance.stack.tls import UNTRUSTED_AGENT
 
 pytestmark = pytest.mark.area("fail-modes")
@@ -213,7 +214,7 @@ ROWS = [
     summary="an agent whose TLS certificate is not trusted is not talked to; the command runs",
 )
 def test_untrusted_tls_endpoint(conformance: Runner) -> None:
-    obs = conformance.run("fail-ssrf", env={"AXONFLOW_ENDPOINT": f"https://{UNTRUSTED_AGENT}"})
+    obs = conformance.run("fail-ssrf", env={"AXONFLOW_ENDPOINT": UNTRUSTED_ENDPOINT})
     assert obs.outside_connections(UNTRUSTED_AGENT), "the hook never tried the configured endpoint"
     assert obs.outside_requests(UNTRUSTED_AGENT) == [], (
         "a request was sent over a TLS connection the client should have refused: "

@@ -23,7 +23,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, cast
 
 import docker.errors
 import httpx
@@ -31,13 +31,11 @@ from testcontainers.core.container import DockerContainer
 from testcontainers.core.network import Network
 from testcontainers.core.waiting_utils import WaitStrategy, WaitStrategyTarget
 
-from codex_conformance import credentials
 from codex_conformance.errors import HarnessError
 from codex_conformance.paths import IMAGES_DIR, PACKAGE_DIR
 from codex_conformance.poll import poll_until
 from codex_conformance.stack import reach as reaches
 from codex_conformance.stack.resources import RunLabels
-from codex_conformance.stack.tls import ServerCert
 
 
 def tail(text: str, lines: int = 30) -> str:
@@ -90,6 +88,24 @@ def tree_tar(source: Path, target: str, owner: int) -> bytes:
     return buffer.getvalue()
 
 
+class Served(Protocol):
+    """What a readiness strategy asks of a server: a container of its own (SuiteContainer)
+    or one of several in a container (hub.HostedService)."""
+
+    kind: str
+
+    @property
+    def status(self) -> str: ...
+
+    def reload(self) -> None: ...
+
+    def url(self, port: int) -> str: ...
+
+    def http(self, port: int, timeout_s: float = 10.0) -> httpx.Client: ...
+
+    def logs_text(self) -> str: ...
+
+
 class HttpReady(WaitStrategy):
     """Ready when ``GET http://<ip>:<port><path>`` answers 200 from the test process."""
 
@@ -99,7 +115,9 @@ class HttpReady(WaitStrategy):
         self.with_startup_timeout(int(timeout_s))
 
     def wait_until_ready(self, container: WaitStrategyTarget) -> None:
-        assert isinstance(container, SuiteContainer)
+        self.wait_for(cast(Served, container))
+
+    def wait_for(self, container: Served) -> None:
         last_error = "no attempt"
         exited = False
 
@@ -138,7 +156,9 @@ class LogReady(WaitStrategy):
         self.with_startup_timeout(int(timeout_s))
 
     def wait_until_ready(self, container: WaitStrategyTarget) -> None:
-        assert isinstance(container, SuiteContainer)
+        self.wait_for(cast(Served, container))
+
+    def wait_for(self, container: Served) -> None:
         exited = False
 
         def logged() -> bool:
@@ -307,61 +327,6 @@ class SuiteContainer(DockerContainer):
         self.container.put_archive("/", tree_tar(source, target, owner))
 
 
-class ModelDouble(SuiteContainer):
-    kind = "model double"
-    PORT = 8000
-    ALIAS = "model.conformance.test"
-
-    def __init__(self, image: str, labels: RunLabels, network: SuiteNetwork, name: str) -> None:
-        super().__init__(
-            image,
-            labels,
-            network,
-            name,
-            aliases=(self.ALIAS,),
-            command=["python3", "-m", "codex_conformance.services.modeldouble", "--port", str(self.PORT)],
-        )
-        self.waiting_for(HttpReady(self.PORT, hint="is the services image current?"))
-
-
-class ReferencePlatform(SuiteContainer):
-    """The embedded reference AxonFlow agent (the ``reference`` platform target)."""
-
-    kind = "reference platform"
-    PORT = 8080
-    ALIAS = "axonflow.conformance.test"
-
-    ENTERPRISE_ALIAS = "axonflow-enterprise.conformance.test"
-
-    def __init__(
-        self,
-        image: str,
-        labels: RunLabels,
-        network: SuiteNetwork,
-        name: str,
-        extra_args: tuple[str, ...] = (),
-        alias: str = ALIAS,
-    ) -> None:
-        super().__init__(
-            image,
-            labels,
-            network,
-            name,
-            aliases=(alias,),
-            command=[
-                "python3",
-                "-m",
-                "codex_conformance.services.refplatform",
-                "--host",
-                "0.0.0.0",
-                "--port",
-                str(self.PORT),
-                *extra_args,
-            ],
-        )
-        self.waiting_for(HttpReady(self.PORT, hint="see the refplatform traceback above"))
-
-
 class RecordingProxy(SuiteContainer):
     """Records and forwards the plugin's traffic to a platform that cannot record itself."""
 
@@ -424,56 +389,6 @@ class LoopbackAgent(RecordingProxy):
     @property
     def network(self) -> SuiteNetwork:
         return self._codex.network
-
-
-class OutsideHost(SuiteContainer):
-    """A recorder under a real outside hostname (try./checkpoint.getaxonflow.com), TLS
-    from the run's CA; see recorder/ for what each role answers."""
-
-    kind = "outside host"
-    CONTROL_PORT = 8081
-
-    def __init__(
-        self,
-        image: str,
-        labels: RunLabels,
-        network: SuiteNetwork,
-        name: str,
-        role: str,
-        hostname: str,
-        cert: ServerCert,
-        upstream: str = "",
-    ) -> None:
-        super().__init__(
-            image,
-            labels,
-            network,
-            name,
-            aliases=(hostname,),
-            command=[
-                "python3",
-                "-m",
-                "codex_conformance.services.recorder",
-                "--role",
-                role,
-                "--upstream",
-                upstream,
-                "--cert",
-                "/certs/chain.pem",
-                "--key",
-                "/certs/key.pem",
-                "--control-port",
-                str(self.CONTROL_PORT),
-            ],
-        )
-        self.kind = f"outside host {hostname}"
-        self.hostname = hostname
-        # The tenant secret a Community-SaaS registration issues: the suite's, so it is
-        # registered for masking before the plugin ever stores it (credentials.py).
-        self.with_env("RECORDER_REGISTRATION_SECRET", credentials.REGISTRATION_SECRET)
-        self.with_copy_into_container(cert.chain_pem, "/certs/chain.pem", 0o644)
-        self.with_copy_into_container(cert.key_pem, "/certs/key.pem", 0o600)
-        self.waiting_for(HttpReady(self.CONTROL_PORT, path="/"))
 
 
 SECCOMP_PROFILE = IMAGES_DIR / "codex" / "seccomp.json"
@@ -638,27 +553,6 @@ class CodexBox(SuiteContainer):
         self._call(
             {"op": "put_tar", "tar": base64.b64encode(tree_tar(source, target, owner)).decode("ascii")}
         )
-
-
-class DnsSink(SuiteContainer):
-    """The run's upstream DNS: outside names fail fast and are logged (dnssink/)."""
-
-    kind = "dns sink"
-
-    def __init__(self, image: str, labels: RunLabels, network: SuiteNetwork, name: str) -> None:
-        super().__init__(
-            image, labels, network, name, command=["python3", "-m", "codex_conformance.services.dnssink"]
-        )
-        self.waiting_for(LogReady("dns sink listening"))
-
-    def queries(self, since: float = 0.0) -> list[str]:
-        """Names asked at or after ``since`` (epoch seconds; the container shares the host clock)."""
-        names = []
-        for line in self.logs_text().splitlines():
-            parts = line.split()
-            if parts[:1] == ["query"] and float(parts[-1].removeprefix("ts=")) >= since:
-                names.append(parts[1])
-        return names
 
 
 class Reaper(SuiteContainer):

@@ -31,14 +31,18 @@ from codex_conformance.stack import reach as reaches
 from codex_conformance.stack.clients import ModelClient, PlatformClient, RecorderClient
 from codex_conformance.stack.containers import (
     CodexBox,
-    DnsSink,
     LoopbackAgent,
-    ModelDouble,
-    OutsideHost,
     Reaper,
-    ReferencePlatform,
     Relay,
     SuiteNetwork,
+)
+from codex_conformance.stack.hub import (
+    DnsSink,
+    ModelDouble,
+    OutsideHost,
+    ReferencePlatform,
+    Role,
+    ServicesHub,
 )
 from codex_conformance.stack.images import Images, build_lock
 from codex_conformance.stack.resources import RunLabels, engine_answers, sweep
@@ -49,7 +53,7 @@ from codex_conformance.stack.targets import (
     UrlTarget,
     make_target,
 )
-from codex_conformance.stack.tls import OTHER_MCP_HOST, OUTSIDE_HOSTS, UNTRUSTED_AGENT, RunCA
+from codex_conformance.stack.tls import OTHER_MCP_HOST, OUTSIDE_HOSTS, UNTRUSTED_AGENT, RunCA, ServerCert
 
 T = TypeVar("T")
 PlatformTarget = ReferenceTarget | ComposeTarget | UrlTarget
@@ -58,6 +62,11 @@ REAPER_DIR_SUFFIX = "-reaper-"
 # How the codex container reaches the platform (AXONFLOW_ENDPOINT) and the model double.
 PLATFORM_ENDPOINT = f"http://{ReferencePlatform.ALIAS}:{ReferencePlatform.PORT}"
 MODEL_BASE_URL = f"http://{ModelDouble.ALIAS}:{ModelDouble.PORT}/v1"
+# The agent behind a certificate from a CA nobody trusts: in the services hub, beside the
+# Community-SaaS recorder that has port 443 there (hub.py).
+UNTRUSTED_PORT = 8443
+UNTRUSTED_CONTROL_PORT = 8082
+UNTRUSTED_ENDPOINT = f"https://{UNTRUSTED_AGENT}:{UNTRUSTED_PORT}"
 
 
 def remove_stale_reaper_dirs(min_age_s: float = 120.0) -> int:
@@ -130,6 +139,7 @@ class Stack:
     platform_client: PlatformClient
     outside: dict[str, RecorderClient]
     outside_containers: list[OutsideHost]
+    hubs: list[ServicesHub]  # the containers the servers above run in
     codex: CodexBox
     userland_tools: dict[str, str]
     capabilities: dict[str, Probed]
@@ -145,21 +155,16 @@ class Stack:
         first use (most checks never need it) and recorded like the outside hosts
         (``outside[OTHER_MCP_HOST]``, reset with them before every session)."""
         if OTHER_MCP_HOST not in self.outside:
-            host = self.enter(
-                OutsideHost(
-                    self.services_image,
-                    self.labels,
-                    self.network,
-                    f"{self.name}-mcp-tools",
-                    "mcp",
-                    OTHER_MCP_HOST,
-                    self.ca.issue(OTHER_MCP_HOST),
-                )
+            role = OutsideHost.role("mcp", "mcp", OTHER_MCP_HOST, self.ca.issue(OTHER_MCP_HOST))
+            hub = self.enter(
+                ServicesHub(self.services_image, self.labels, self.network, f"{self.name}-mcp-tools", [role])
             )
-            client = RecorderClient(host.http(OutsideHost.CONTROL_PORT))
+            host = hub.view(OutsideHost, "mcp")
+            client = RecorderClient(host.http(host.control_port))
             self.callback(client.close)
             self.outside[OTHER_MCP_HOST] = client
             self.outside_containers.append(host)
+            self.hubs.append(hub)
         return f"http://{OTHER_MCP_HOST}/mcp"
 
     def enter(self, resource: AbstractContextManager[T]) -> T:
@@ -194,8 +199,34 @@ class Stack:
         return MODEL_BASE_URL
 
     def logs(self) -> dict[str, str]:
-        containers = [self.dns, self.model, *self.target.containers(), *self.outside_containers, self.codex]
-        return {c.kind: c.logs_text() for c in containers}
+        """Each server's log (a hub's, split by server) and each container's, by kind."""
+        servers = [self.dns, self.model, *self.target.containers(), *self.outside_containers, self.codex]
+        return {s.kind: s.logs_text() for s in servers}
+
+
+def main_hub_roles(
+    target: PlatformTarget, outside_cert: ServerCert, untrusted_cert: ServerCert
+) -> list[Role]:
+    """The servers of a stack's main hub: all but the telemetry recorder, which has port 443
+    of an address of its own, as the Community-SaaS recorder has here (hub.py)."""
+    return [
+        DnsSink.role(),
+        ModelDouble.role(),
+        *target.roles(),
+        OutsideHost.role("saas", "saas", OUTSIDE_HOSTS[0], outside_cert, PLATFORM_ENDPOINT),
+        # The platform again, behind a certificate from a CA nobody trusts (a proxy to it,
+        # recorded like the outside hosts), on ports of its own beside the SaaS recorder.
+        OutsideHost.role(
+            "untrusted",
+            "proxy",
+            UNTRUSTED_AGENT,
+            untrusted_cert,
+            PLATFORM_ENDPOINT,
+            https_port=UNTRUSTED_PORT,
+            http_port=0,
+            control_port=UNTRUSTED_CONTROL_PORT,
+        ),
+    ]
 
 
 class StackLauncher:
@@ -232,19 +263,49 @@ class StackLauncher:
             network = enter(SuiteNetwork(self.labels, self.name))
             network.reach = self._choose_reach(network, services)
             say(f"stack {self.name}: reaching its containers {network.reach!r}")
-            dns = enter(DnsSink(services, self.labels, network, f"{self.name}-dns"))
-            model = enter(ModelDouble(services, self.labels, network, f"{self.name}-model"))
             target = make_target(self.config.platform)
+            ca = RunCA()
+            # Every server but the telemetry host in one container, that one in a second:
+            # the plugin's two hard-coded https:// hosts need port 443 each (hub.py).
+            outside_cert = ca.issue(*OUTSIDE_HOSTS)
+            roles = main_hub_roles(target, outside_cert, ca.issue(UNTRUSTED_AGENT, trusted=False))
+            hub = enter(ServicesHub(services, self.labels, network, f"{self.name}-services", roles))
+            telemetry_hub = enter(
+                ServicesHub(
+                    services,
+                    self.labels,
+                    network,
+                    f"{self.name}-telemetry",
+                    [OutsideHost.role("telemetry", "telemetry", OUTSIDE_HOSTS[1], outside_cert)],
+                )
+            )
+            dns = hub.view(DnsSink, "dns")
+            model = hub.view(ModelDouble, "model")
             platform_client = target.start(
                 TargetContext(
-                    self.client, self.labels, self.name, network, services, enter, self._resources.callback
+                    self.client,
+                    self.labels,
+                    self.name,
+                    network,
+                    services,
+                    enter,
+                    self._resources.callback,
+                    hub,
                 )
             )
             self._resources.callback(platform_client.close)
-            ca = RunCA()
-            outside, outside_containers = self._start_outside_hosts(services, network, ca)
+            outside_containers = [
+                hub.view(OutsideHost, "saas"),
+                telemetry_hub.view(OutsideHost, "telemetry"),
+                hub.view(OutsideHost, "untrusted"),
+            ]
+            outside: dict[str, RecorderClient] = {}
+            for host in outside_containers:
+                client = RecorderClient(host.http(host.control_port))
+                self._resources.callback(client.close)
+                outside[host.hostname] = client
             codex = enter(
-                CodexBox(codex_image, self.labels, network, f"{self.name}-codex", dns.ip, ca.cert_pem)
+                CodexBox(codex_image, self.labels, network, f"{self.name}-codex", hub.ip, ca.cert_pem)
             )
             # The bash, jq and curl the plugin's hooks run on, for every report of the cell.
             userland_tools = parse_userland_tools(
@@ -272,6 +333,7 @@ class StackLauncher:
             platform_client,
             outside,
             outside_containers,
+            [hub, telemetry_hub],
             codex,
             userland_tools,
             capabilities,
@@ -332,56 +394,6 @@ class StackLauncher:
         # the suite outlives the run (ExitStack runs callbacks last-in first-out).
         self._resources.callback(self._remove_quietly, reaper)
         self._resources.callback(link.close)
-
-    def _start_outside_hosts(
-        self, services: str, network: SuiteNetwork, ca: RunCA
-    ) -> tuple[dict[str, RecorderClient], list[OutsideHost]]:
-        """Recorders under the hostnames the plugin hard-codes (plugin.md §3.2 R5, R7).
-
-        The Community-SaaS host serves registration itself and the agent surface by
-        proxying to the run's platform (same contract); the telemetry host takes pings.
-        """
-        cert = ca.issue(*OUTSIDE_HOSTS)
-        outside: dict[str, RecorderClient] = {}
-        outside_containers: list[OutsideHost] = []
-        saas, telemetry = OUTSIDE_HOSTS
-        for role, hostname, upstream in (
-            ("saas", saas, PLATFORM_ENDPOINT),
-            ("telemetry", telemetry, ""),
-        ):
-            host = self._resources.enter_context(
-                OutsideHost(
-                    services,
-                    self.labels,
-                    network,
-                    f"{self.name}-{hostname.split('.')[0]}",
-                    role,
-                    hostname,
-                    cert,
-                    upstream,
-                )
-            )
-            client = RecorderClient(host.http(OutsideHost.CONTROL_PORT))
-            self._resources.callback(client.close)
-            outside[hostname] = client
-            outside_containers.append(host)
-        # The platform again, behind a certificate from a CA nobody trusts.
-        untrusted = self._resources.enter_context(
-            OutsideHost(
-                services,
-                self.labels,
-                network,
-                f"{self.name}-untrusted",
-                "proxy",
-                UNTRUSTED_AGENT,
-                ca.issue(UNTRUSTED_AGENT, trusted=False),
-                PLATFORM_ENDPOINT,
-            )
-        )
-        outside[UNTRUSTED_AGENT] = RecorderClient(untrusted.http(OutsideHost.CONTROL_PORT))
-        self._resources.callback(outside[UNTRUSTED_AGENT].close)
-        outside_containers.append(untrusted)
-        return outside, outside_containers
 
     @staticmethod
     def _remove_quietly(container: Reaper) -> None:

@@ -38,12 +38,8 @@ from codex_conformance.inputs.platform_spec import TargetSpec
 from codex_conformance.poll import poll_until
 from codex_conformance.progress import phase
 from codex_conformance.stack.clients import PlatformClient
-from codex_conformance.stack.containers import (
-    RecordingProxy,
-    ReferencePlatform,
-    SuiteContainer,
-    SuiteNetwork,
-)
+from codex_conformance.stack.containers import RecordingProxy, SuiteContainer, SuiteNetwork
+from codex_conformance.stack.hub import HostedService, ReferencePlatform, Role, ServicesHub
 from codex_conformance.stack.resources import RunLabels
 
 AGENT_ALIAS = ReferencePlatform.ALIAS
@@ -63,6 +59,7 @@ class TargetContext:
     services_image: str
     enter: Callable[[Any], Any]  # a container entered on the run's exit stack
     callback: Callable[[Callable[[], Any]], Any]  # a cleanup on the run's exit stack
+    hub: ServicesHub  # the run's servers, with the target's own ``roles()`` among them
 
 
 class ReferenceTarget:
@@ -76,34 +73,28 @@ class ReferenceTarget:
         self.enterprise: ReferencePlatform | None = None
         self.enterprise_client: PlatformClient | None = None
 
-    def start(self, ctx: TargetContext) -> PlatformClient:
-        services_image = ctx.services_image
-        self.container = ctx.enter(
-            ReferencePlatform(
-                services_image,
-                ctx.labels,
-                ctx.network,
-                f"{ctx.name}-platform",
-                extra_args=("--profile", self.profile),
-            )
-        )
-        # Its enterprise-mode twin: HTTP Basic required on every call, MCP included (§3.4),
-        # with the demo client (REFPLATFORM_CLIENTS default demo-client:demo-secret).
-        self.enterprise = ctx.enter(
-            ReferencePlatform(
-                services_image,
-                ctx.labels,
-                ctx.network,
-                f"{ctx.name}-enterprise",
-                extra_args=("--profile", self.profile, "--mode", "enterprise"),
+    def roles(self) -> list[Role]:
+        """The platform and its enterprise-mode twin (HTTP Basic required on every call, MCP
+        included, §3.4, with the demo client: REFPLATFORM_CLIENTS default
+        demo-client:demo-secret), on two ports of the run's services hub."""
+        return [
+            ReferencePlatform.role("platform", ("--profile", self.profile)),
+            ReferencePlatform.role(
+                "enterprise",
+                ("--profile", self.profile, "--mode", "enterprise"),
                 alias=ReferencePlatform.ENTERPRISE_ALIAS,
-            )
-        )
-        self.enterprise_client = PlatformClient(self.enterprise.http(ReferencePlatform.PORT))
-        ctx.callback(self.enterprise_client.close)
-        return PlatformClient(self.container.http(ReferencePlatform.PORT))
+                port=ReferencePlatform.ENTERPRISE_PORT,
+            ),
+        ]
 
-    def containers(self) -> list[SuiteContainer]:
+    def start(self, ctx: TargetContext) -> PlatformClient:
+        self.container = ctx.hub.view(ReferencePlatform, "platform")
+        self.enterprise = ctx.hub.view(ReferencePlatform, "enterprise")
+        self.enterprise_client = PlatformClient(self.enterprise.http(self.enterprise.port))
+        ctx.callback(self.enterprise_client.close)
+        return PlatformClient(self.container.http(self.container.port))
+
+    def containers(self) -> list[SuiteContainer | HostedService]:
         return [c for c in (self.container, self.enterprise) if c]
 
 
@@ -248,7 +239,10 @@ class ComposeTarget:
         if self._workdir is not None:
             shutil.rmtree(self._workdir, ignore_errors=True)
 
-    def containers(self) -> list[SuiteContainer]:
+    def roles(self) -> list[Role]:
+        return []  # its agent runs in containers of its own
+
+    def containers(self) -> list[SuiteContainer | HostedService]:
         return [self.proxy] if self.proxy else []
 
 
@@ -289,7 +283,10 @@ class UrlTarget:
         wait_healthy(self.proxy, self.spec.url)
         return PlatformClient(self.proxy.http(RecordingProxy.CONTROL_PORT))
 
-    def containers(self) -> list[SuiteContainer]:
+    def roles(self) -> list[Role]:
+        return []  # its agent runs in containers of its own
+
+    def containers(self) -> list[SuiteContainer | HostedService]:
         return [self.proxy] if self.proxy else []
 
 

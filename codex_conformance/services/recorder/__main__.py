@@ -353,12 +353,14 @@ def main() -> None:
     parser.add_argument("--cert", help="PEM certificate chain for TLS on --https-port")
     parser.add_argument("--key", help="PEM private key")
     parser.add_argument("--https-port", type=int, default=443)
-    parser.add_argument("--http-port", type=int, default=80)
+    parser.add_argument("--http-port", type=int, default=80, help="0: no plain-HTTP listener")
     parser.add_argument("--control-port", type=int, default=8081)
     args = parser.parse_args()
     Handler.role, Handler.upstream = args.role, args.upstream.rstrip("/")
 
-    servers: list[ThreadingHTTPServer] = [LoggingServer(("0.0.0.0", args.http_port), Handler)]
+    servers: list[ThreadingHTTPServer] = []
+    if args.http_port:  # 0: none (a second recorder sharing an address, services/hub)
+        servers.append(LoggingServer(("0.0.0.0", args.http_port), Handler))
     if args.cert and args.key:
         tls_handler = type("TlsHandler", (Handler,), {"scheme": "https"})
         tls = LoggingServer(("0.0.0.0", args.https_port), tls_handler)

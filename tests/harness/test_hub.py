@@ -1,0 +1,100 @@
+"""The services hub: several servers in one container, each its own process, each read
+back through its own lines (services/hub, stack/hub.py). Run here as a local process."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from codex_conformance.stack.containers import LogReady
+from codex_conformance.stack.hub import HostedService, Role, ServicesHub
+from codex_conformance.stack.stack import main_hub_roles
+from codex_conformance.stack.targets import ReferenceTarget
+from codex_conformance.stack.tls import ServerCert
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def run_hub(roles: list[dict[str, object]], timeout_s: float = 20.0) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "HUB_ROLES": json.dumps(roles), "PYTHONPATH": str(REPO)}
+    return subprocess.run(
+        [sys.executable, "-m", "codex_conformance.services.hub"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout_s,
+        check=False,
+    )
+
+
+def test_each_line_is_prefixed_with_its_server_and_one_exit_stops_the_hub() -> None:
+    # "quits" prints (stdout and stderr both) and exits 3; "stays" would run for a minute:
+    # the hub must report the exit, stop the other server and exit 1 well before that.
+    quits = [
+        sys.executable,
+        "-c",
+        "import sys; print('ready a'); print('oops', file=sys.stderr); sys.exit(3)",
+    ]
+    stays = [sys.executable, "-c", "import time; print('ready b', flush=True); time.sleep(60)"]
+    result = run_hub([{"name": "stays", "argv": stays}, {"name": "quits", "argv": quits}])
+    lines = result.stdout.splitlines()
+    assert result.returncode == 1, result
+    assert "quits| ready a" in lines and "quits| oops" in lines, lines
+    assert lines[-1] == "hub: quits exited 3", lines
+
+
+class FakeHub(ServicesHub):
+    """A hub whose container log is given (no engine): for the log split alone."""
+
+    def __init__(self, roles: list[Role], log: str) -> None:  # no container is created
+        self.roles = {role.name: role for role in roles}
+        self._log = log
+
+    def logs_text(self) -> str:
+        return self._log
+
+
+def role(name: str) -> Role:
+    return Role(name, name, ["true"], LogReady("x"))
+
+
+def test_a_server_reads_only_its_own_lines_and_the_hubs() -> None:
+    hub = FakeHub(
+        [role("dns"), role("saas"), role("saas2")],
+        "dns| query a.example type=1 from=10.0.0.2 ts=5.000\n"
+        "saas| recorder saas listening\n"
+        "saas2| recorder proxy listening\n"
+        "dns| query b.example type=1 from=10.0.0.2 ts=9.000\n"
+        "hub: saas exited 1\n",
+    )
+    assert hub.role_logs("saas") == "recorder saas listening\nhub: saas exited 1\n"
+    assert hub.role_logs("saas2") == "recorder proxy listening\nhub: saas exited 1\n"
+    view = HostedService(hub, hub.roles["dns"])
+    assert view.logs_text().splitlines()[:2] == [
+        "query a.example type=1 from=10.0.0.2 ts=5.000",
+        "query b.example type=1 from=10.0.0.2 ts=9.000",
+    ]
+
+
+def test_the_hub_refuses_two_servers_of_one_name() -> None:
+    with pytest.raises(ValueError, match="distinct names"):
+        ServicesHub("image", None, None, "n", [role("a"), role("a")])  # type: ignore[arg-type]
+
+
+def test_the_servers_sharing_a_hub_share_no_port() -> None:
+    # stack.py puts these in one container: two on one port would fail only at start-up,
+    # or worse, one would answer for the other.
+    cert = ServerCert(b"chain", b"key")
+    roles = main_hub_roles(ReferenceTarget(), cert, cert)
+    ports = [port for r in roles for port in r.ports.values() if port] + [53]  # the DNS sink
+    assert len(ports) == len(set(ports)), sorted(ports)
+    assert len({r.name for r in roles}) == len(roles)
+    # and each answers to its own names: the hostnames the plugin and the checks use.
+    aliases = {alias for r in roles for alias in r.aliases}
+    assert {"try.getaxonflow.com", "axonflow-untrusted.conformance.test"} <= aliases
+    assert "checkpoint.getaxonflow.com" not in aliases  # port 443 is the SaaS recorder's here
