@@ -34,6 +34,7 @@ from pathlib import Path
 from codex_conformance.cli import bench as bench_cli
 from codex_conformance.cli import matrix as matrix_cli
 from codex_conformance.cli import validate as validate_cli
+from codex_conformance.cli.child_run import with_bytecode_cache
 from codex_conformance.codex.modes import validate_mode
 from codex_conformance.errors import SuiteError
 from codex_conformance.inputs.downloads import resolve_version
@@ -138,7 +139,7 @@ def run(args: argparse.Namespace, pytest_args: Sequence[str]) -> int:
         *(["--checks", args.checks] if args.checks else []),
         *pytest_args,
     ]
-    proc = subprocess.Popen(command, cwd=REPO_ROOT)
+    proc = subprocess.Popen(command, cwd=REPO_ROOT, env=with_bytecode_cache(os.environ))
     try:
         code = proc.wait()
     except KeyboardInterrupt:  # the child got the same Ctrl-C and tears its stack down

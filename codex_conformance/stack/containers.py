@@ -441,7 +441,7 @@ class CodexBox(SuiteContainer):
         # and disk for state thrown away with the session. Written by the agent (an archive
         # call cannot write into a tmpfs mount).
         self.tmpfs[SESSIONS_DIR] = "rw,exec,nosuid,nodev,uid=1000,gid=1000,mode=0755"
-        self.with_copy_into_container(ca_pem, self.CA_PATH, 0o644)
+        self._ca_pem = ca_pem
         self.waiting_for(LogReady("box agent ready"))
         self._channel: reaches.RelayChannel | None = None
 
@@ -455,6 +455,8 @@ class CodexBox(SuiteContainer):
         self._channel = reaches.RelayChannel(container.client.api, container.id, logs)
         self._channel.ping()
         # The run CA joins the system bundle every OpenSSL/curl client in the box reads.
+        # Written by the agent: an archive call costs the engine a re-exec of itself.
+        self.put_files({self.CA_PATH: self._ca_pem}, owner=0)
         self.run_ok(["update-ca-certificates"], user="root")
         return self
 

@@ -11,6 +11,7 @@ import pytest
 from codex_conformance.cli import bench
 from codex_conformance.cli import matrix as matrices
 from codex_conformance.cli.bench import percentiles
+from codex_conformance.cli.child_run import with_bytecode_cache
 from codex_conformance.cli.soak import render_markdown, varying
 
 
@@ -89,3 +90,15 @@ def test_matrix_rate_times_images_apart_and_counts_cells_per_hour(
         "verdict": "conforms",
         "checks": 3,
     }
+
+
+def test_child_runs_compile_into_the_suite_cache_not_the_checkout(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CODEX_CONFORMANCE_CACHE", str(tmp_path))
+    env = with_bytecode_cache({"PYTHONDONTWRITEBYTECODE": "1", "PATH": "/bin"})
+    assert env == {"PATH": "/bin", "PYTHONPYCACHEPREFIX": str(tmp_path / "pycache")}
+    # A prefix the caller chose, or no wish to keep compiled files out: left as it is.
+    chosen = {"PYTHONDONTWRITEBYTECODE": "1", "PYTHONPYCACHEPREFIX": "/elsewhere"}
+    assert with_bytecode_cache(chosen) == chosen
+    assert with_bytecode_cache({"PATH": "/bin"}) == {"PATH": "/bin"}

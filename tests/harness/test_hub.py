@@ -3,6 +3,7 @@ back through its own lines (services/hub, stack/hub.py). Run here as a local pro
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import subprocess
@@ -20,8 +21,10 @@ from codex_conformance.stack.tls import ServerCert
 REPO = Path(__file__).resolve().parents[2]
 
 
-def run_hub(roles: list[dict[str, object]], timeout_s: float = 20.0) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "HUB_ROLES": json.dumps(roles), "PYTHONPATH": str(REPO)}
+def run_hub(
+    roles: list[dict[str, object]], files: str = "[]", timeout_s: float = 20.0
+) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "HUB_ROLES": json.dumps(roles), "HUB_FILES": files, "PYTHONPATH": str(REPO)}
     return subprocess.run(
         [sys.executable, "-m", "codex_conformance.services.hub"],
         env=env,
@@ -46,6 +49,20 @@ def test_each_line_is_prefixed_with_its_server_and_one_exit_stops_the_hub() -> N
     assert result.returncode == 1, result
     assert "quits| ready a" in lines and "quits| oops" in lines, lines
     assert lines[-1] == "hub: quits exited 3", lines
+
+
+def test_the_servers_files_are_written_before_any_server_starts(tmp_path: Path) -> None:
+    key = tmp_path / "certs" / "saas" / "key.pem"
+    files = json.dumps([{"path": str(key), "mode": 0o600, "data": base64.b64encode(b"KEY").decode()}])
+    # The server reads its file at once, and must not see the variable that carried it.
+    reads = [
+        sys.executable,
+        "-c",
+        f"import os; print(open({str(key)!r}).read(), oct(os.stat({str(key)!r}).st_mode & 0o777), "
+        "'HUB_FILES' in os.environ)",
+    ]
+    result = run_hub([{"name": "saas", "argv": reads}], files)
+    assert "saas| KEY 0o600 False" in result.stdout.splitlines(), result
 
 
 class FakeHub(ServicesHub):

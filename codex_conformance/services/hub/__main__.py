@@ -1,7 +1,8 @@
 """Several of the suite's servers in one container: one process each, one log.
 
 Start command: ``python3 -m codex_conformance.services.hub`` with ``HUB_ROLES`` set to a JSON
-list of ``{"name": ..., "argv": [...]}``.
+list of ``{"name": ..., "argv": [...]}``, and ``HUB_FILES`` to the files they read (written
+before any starts; the servers do not inherit the variable).
 
 Why: a container costs the engine far more CPU to start and remove (runc, the network
 endpoint, the shim) than a Python server costs to start, and a stack used to start one
@@ -17,6 +18,7 @@ queries). A child that exits takes the hub down with it (exit 1, after ``hub: <n
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import signal
@@ -38,7 +40,18 @@ def forward(name: str, stream: IO[bytes]) -> None:
             sys.stdout.flush()
 
 
+def write_files(spec: str) -> None:
+    """``HUB_FILES``: a JSON list of ``{"path", "mode", "data"}`` (data in base64)."""
+    for entry in json.loads(spec):
+        os.makedirs(os.path.dirname(entry["path"]), exist_ok=True)
+        fd = os.open(entry["path"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, entry["mode"])
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(base64.b64decode(entry["data"]))
+        os.chmod(entry["path"], entry["mode"])
+
+
 def main() -> int:
+    write_files(os.environ.pop("HUB_FILES", "[]"))
     roles = json.loads(os.environ["HUB_ROLES"])
     children: list[tuple[str, subprocess.Popen[bytes]]] = []
     ended = threading.Event()
