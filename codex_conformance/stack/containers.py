@@ -234,8 +234,14 @@ class SuiteContainer(DockerContainer):
             raise HarnessError(f"{self.kind}: the run network's reach was not chosen before use")
         return reaches.client(network.reach, self.url(port), timeout_s)
 
-    def logs_text(self) -> str:
+    def logs_text(self, since: float | None = None) -> str:
+        """The container's log; with ``since`` (epoch seconds) only what the engine received
+        from then on (whole seconds: a second more than asked may come back)."""
         try:
+            if since is not None:
+                return self.container.logs(stdout=True, stderr=True, since=max(0, int(since))).decode(
+                    errors="replace"
+                )
             return self.container.logs(stdout=True, stderr=True).decode(errors="replace")
         except Exception as exc:  # the container may already be gone
             return f"(no logs: {exc})"

@@ -72,7 +72,7 @@ class FakeHub(ServicesHub):
         self.roles = {role.name: role for role in roles}
         self._log = log
 
-    def logs_text(self) -> str:
+    def logs_text(self, since: float | None = None) -> str:
         return self._log
 
 
