@@ -40,7 +40,7 @@ class Role:
     argv: list[str]
     ready: HttpReady | LogReady
     aliases: tuple[str, ...] = ()
-    ports: dict[str, int] = field(default_factory=dict)
+    ports: dict[str, int] = field(default_factory=dict)  # every port it listens on (0: none)
     env: dict[str, str] = field(default_factory=dict)
     files: tuple[tuple[bytes, str, int], ...] = ()  # (content, path, mode)
 
@@ -158,6 +158,7 @@ class ModelDouble(HostedService):
             ["python3", "-m", "codex_conformance.services.modeldouble", "--port", str(cls.PORT)],
             HttpReady(cls.PORT, hint="is the services image current?"),
             aliases=(cls.ALIAS,),
+            ports={"http": cls.PORT},
         )
 
 
@@ -270,6 +271,7 @@ class DnsSink(HostedService):
             "dns sink",
             ["python3", "-m", "codex_conformance.services.dnssink"],
             LogReady("dns sink listening"),
+            ports={"dns": 53},  # services/dnssink's default, where the codex box asks
         )
 
     def queries(self, since: float = 0.0) -> list[str]:

@@ -139,7 +139,6 @@ class Stack:
     platform_client: PlatformClient
     outside: dict[str, RecorderClient]
     outside_containers: list[OutsideHost]
-    hubs: list[ServicesHub]  # the containers the servers above run in
     codex: CodexBox
     userland_tools: dict[str, str]
     capabilities: dict[str, Probed]
@@ -164,7 +163,6 @@ class Stack:
             self.callback(client.close)
             self.outside[OTHER_MCP_HOST] = client
             self.outside_containers.append(host)
-            self.hubs.append(hub)
         return f"http://{OTHER_MCP_HOST}/mcp"
 
     def enter(self, resource: AbstractContextManager[T]) -> T:
@@ -333,7 +331,6 @@ class StackLauncher:
             platform_client,
             outside,
             outside_containers,
-            [hub, telemetry_hub],
             codex,
             userland_tools,
             capabilities,

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from codex_conformance.stack.containers import LogReady
-from codex_conformance.stack.hub import HostedService, Role, ServicesHub
+from codex_conformance.stack.hub import DnsSink, HostedService, Role, ServicesHub
 from codex_conformance.stack.stack import main_hub_roles
 from codex_conformance.stack.targets import ReferenceTarget
 from codex_conformance.stack.tls import ServerCert
@@ -92,10 +92,13 @@ def test_a_server_reads_only_its_own_lines_and_the_hubs() -> None:
     assert hub.role_logs("saas") == "recorder saas listening\nhub: saas exited 1\n"
     assert hub.role_logs("saas2") == "recorder proxy listening\nhub: saas exited 1\n"
     view = HostedService(hub, hub.roles["dns"])
-    assert view.logs_text().splitlines()[:2] == [
+    assert view.logs_text().splitlines() == [
         "query a.example type=1 from=10.0.0.2 ts=5.000",
         "query b.example type=1 from=10.0.0.2 ts=9.000",
+        "hub: saas exited 1",
     ]
+    # The DNS sink's view reads its queries from its lines alone, from ``since`` on.
+    assert DnsSink(hub, hub.roles["dns"]).queries(since=6.0) == ["b.example"]
 
 
 def test_the_hub_refuses_two_servers_of_one_name() -> None:
@@ -108,7 +111,8 @@ def test_the_servers_sharing_a_hub_share_no_port() -> None:
     # or worse, one would answer for the other.
     cert = ServerCert(b"chain", b"key")
     roles = main_hub_roles(ReferenceTarget(), cert, cert)
-    ports = [port for r in roles for port in r.ports.values() if port] + [53]  # the DNS sink
+    ports = [port for r in roles for port in r.ports.values() if port]
+    assert {53, 8000, 8080, 8090, 443, 80, 8081, 8443, 8082} == set(ports), sorted(ports)
     assert len(ports) == len(set(ports)), sorted(ports)
     assert len({r.name for r in roles}) == len(roles)
     # and each answers to its own names: the hostnames the plugin and the checks use.
