@@ -5,14 +5,13 @@ errors) when no engine answers."""
 from __future__ import annotations
 
 import fnmatch
-import json
 import sys
 
 import pytest
 
 from codex_conformance.errors import SuiteError
-from codex_conformance.paths import PREVIOUS_SUMMARY, reports_dir
 from codex_conformance.plugin import metadata
+from codex_conformance.plugin.scheduling import expected_durations, measured_durations
 from codex_conformance.plugin.state import STATE
 from codex_conformance.stack.resources import connect
 
@@ -41,45 +40,23 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             # Only the check's own assertion is the known failure: an error in the harness
             # (a stack that did not start) must still fail the run.
             item.add_marker(pytest.mark.xfail(strict=True, raises=AssertionError, reason=known.named))
-    if not (config.getoption("--list-checks") or config.getoption("collectonly")):  # the catalogue's order
+    listing = config.getoption("--list-checks") or config.getoption("collectonly")
+    if not listing and config.getoption("--schedule") == "xdist":  # paced: scheduling.py orders
         workers = int(getattr(config, "workerinput", {}).get("workercount", 1))
-        items[:] = slowest_first(items, expected_durations(), workers)
+        items[:] = slowest_first(items, measured_durations(), workers)
     config.stash[COLLECTED] = True
 
 
-# A first run's guess at the slow checks, by area (the timeout checks hold a hook 8-18 s;
-# the bootstrap and telemetry checks wait out quiet windows); later runs use the durations
-# the last run measured.
-AREA_GUESS_S = {"timeouts": 15.0, "bootstrap": 10.0, "telemetry": 8.0, "auth": 8.0}
-DEFAULT_GUESS_S = 3.0
-
-
-def expected_durations() -> dict[str, float]:
-    """Check ID -> seconds, from the last run's summary in the reports directory (its
-    summary.json, or the copy ``codex-conformance run`` moved aside before this run)."""
-    for name in ("summary.json", PREVIOUS_SUMMARY):
-        try:
-            checks = json.loads((reports_dir() / name).read_text())["checks"]
-            return {c["id"]: float(c["duration_s"]) for c in checks}
-        except (OSError, ValueError, KeyError, TypeError):
-            continue
-    return {}
-
-
-def slowest_first(items: list[pytest.Item], durations: dict[str, float], workers: int) -> list[pytest.Item]:
+def slowest_first(items: list[pytest.Item], measured: dict[str, float], workers: int) -> list[pytest.Item]:
     """The items, longest expected first, so a slow check never starts last and runs alone
     at the end. xdist's worksteal scheduler gives each of ``workers`` a contiguous share of
     the list first (and steals from a queue's end), so the ranked items are dealt round-robin
     into those shares: each worker starts on its share of the slow ones. Every worker
     computes the same order (xdist requires it): the inputs are the same files."""
 
-    def expected(item: pytest.Item) -> float:
-        meta = metadata.check_of(item)
-        if meta is None:
-            return 0.0
-        return durations.get(meta.id, AREA_GUESS_S.get(meta.area, DEFAULT_GUESS_S))
-
-    ranked = sorted(items, key=expected, reverse=True)  # stable: ties keep the file order
+    expected = expected_durations([i.nodeid for i in items], measured)
+    order = sorted(range(len(items)), key=lambda i: -expected[i])  # ties keep the file order
+    ranked = [items[i] for i in order]
     if workers <= 1:
         return ranked
     sizes, left = [], len(ranked)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
+import time
 from collections.abc import Iterator
 
 import allure
@@ -91,6 +92,7 @@ def stack(request: pytest.FixtureRequest) -> Iterator[Stack]:
         labels = RunLabels(state.run_id, owner_token())
         config = StackConfig(state.codex_version, state.platform, state.userland)
         with contextlib.ExitStack() as scope:
+            began = time.monotonic()
             # The allure "build" phase: images found or built, the stack started.
             with allure.step(
                 f"build: images for Codex {state.codex_version} on {state.userland} "
@@ -98,6 +100,7 @@ def stack(request: pytest.FixtureRequest) -> Iterator[Stack]:
             ):
                 started = scope.enter_context(StackLauncher(client, Images(client), labels, config))
             state.stack = started
+            state.stack_start_s = time.monotonic() - began
             yield started
         state.stack = None
         if engine_answers() is not None:

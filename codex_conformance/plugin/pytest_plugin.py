@@ -3,6 +3,7 @@
 - ``options``: the cell's inputs, validated into the run's state (``state``);
 - ``collection``: each item's metadata parsed once into its stash (``metadata``),
   ``--checks``, known deviations, ``--list-checks``;
+- ``scheduling``: under xdist, which check a worker runs next (the waiting ones spread);
 - ``fixtures``: the stack, a runner per check, the cell, the boundary map;
 - ``judging``: every session's invariants after the check's body;
 - ``reporting``: report properties, outcomes (``outcome``), artifacts (``artifacts``),
@@ -14,6 +15,7 @@
 
 pytest_plugins = [
     "codex_conformance.plugin.options",
+    "codex_conformance.plugin.scheduling",
     "codex_conformance.plugin.collection",
     "codex_conformance.plugin.fixtures",
     "codex_conformance.plugin.judging",

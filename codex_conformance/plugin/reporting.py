@@ -22,6 +22,7 @@ from codex_conformance.plugin.state import (
     INVARIANTS_PROPERTY,
     KNOWN_BROKEN,
     KNOWN_INVARIANTS_PROPERTY,
+    STACK_START_PROPERTY,
     STATE,
     engine_address,
     worker_id,
@@ -39,6 +40,10 @@ def pytest_runtest_makereport(
         clean_report(report, item.config.stash[STATE].redactor)
         return report
     report.user_properties.append((CHECK_PROPERTY, meta.to_json(worker_id(item.config))))
+    state = item.config.stash[STATE]
+    if call.when == "setup" and state.stack_start_s is not None:
+        report.user_properties.append((STACK_START_PROPERTY, round(state.stack_start_s, 3)))
+        state.stack_start_s = None
     if call.when == "call" and item.stash.get(BROKEN, None):
         report.user_properties.append((INVARIANTS_PROPERTY, item.stash[BROKEN]))
     if call.when == "call" and item.stash.get(KNOWN_BROKEN, None):

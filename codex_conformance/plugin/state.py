@@ -34,6 +34,9 @@ class SuiteState:
     known_invariants: list[deviations.Deviation] = field(default_factory=list)
     stack: Stack | None = None
     run_id: str = ""
+    # Seconds the stack took to start, until the first check's setup report carries them
+    # (that check's duration is its own, not the stack's: scheduling.py plans with it).
+    stack_start_s: float | None = None
 
     def cell(self) -> dict[str, str]:
         """The cell's coordinates, as deviation manifests select on them."""
@@ -59,6 +62,7 @@ INVARIANTS_PROPERTY = "codex-conformance-invariants"  # IDs of the invariants a 
 HARNESS_PROPERTY = "codex-conformance-harness-error"  # the suite failed, not the plugin
 KNOWN_INVARIANTS_PROPERTY = "codex-conformance-known-invariants"  # broken as a manifest knows
 KNOWN_ENTRIES_PROPERTY = "codex-conformance-invariant-entries"  # the manifest entries that knew them
+STACK_START_PROPERTY = "codex-conformance-stack-start"  # seconds of the setup that started the stack
 
 
 def is_worker(config: pytest.Config) -> bool:

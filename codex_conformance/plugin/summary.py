@@ -22,6 +22,7 @@ from codex_conformance.plugin.state import (
     KNOWN_ENTRIES_PROPERTY,
     KNOWN_INVARIANTS_PROPERTY,
     REACH_PROPERTY,
+    STACK_START_PROPERTY,
     USERLAND_PROPERTY,
     SuiteState,
     is_worker,
@@ -72,11 +73,14 @@ class SummaryReporter:
             return
         reports = self.pending.pop(report.nodeid)
         result, reason = outcome(reports)
+        stack_start = sum(float(_properties(r).get(STACK_START_PROPERTY, 0.0)) for r in reports)
         self.summary.record(
             CheckResult(
                 id=check["id"],
+                nodeid=report.nodeid,
                 outcome=result,
-                duration_s=round(sum(r.duration for r in reports), 3),
+                # The check's own time: the stack its setup started is the worker's.
+                duration_s=round(max(0.0, sum(r.duration for r in reports) - stack_start), 3),
                 area=check["area"],
                 contract=list(check["contract"]),
                 summary=check["summary"],

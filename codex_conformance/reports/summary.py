@@ -28,6 +28,7 @@ class CheckResult:
     reason: str = ""
     required: bool = False
     worker: str = ""  # the xdist worker that ran it ("" in a plain run)
+    nodeid: str = ""  # pytest's node id (the scheduler's key for the next run, scheduling.py)
     invariants: list[str] = field(default_factory=list)  # session invariants it broke
     known_invariants: list[str] = field(default_factory=list)  # ... as a manifest knows
     known_by: list[str] = field(default_factory=list)  # the manifests of its known deviation
