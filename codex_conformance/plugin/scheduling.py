@@ -13,8 +13,10 @@ longest remaining of the long checks while fewer than their fair share of worker
 one, otherwise the longest remaining of the others. The long checks' share is the
 workers times their part of the remaining expected time, rounded up, so they are spread
 over the run instead of stacked at its start, and a run where they are behind gives
-them more workers as it goes. Expected times come from the last run's summary (by node
-id), or for a check it never ran from its area's guess.
+them more workers as it goes; a long check that takes as long as the work left per
+worker starts at once, whatever the share, so the run ends on short checks. Expected
+times come from the last run's summary (by node id), or for a check it never ran from
+its area's guess.
 """
 
 from __future__ import annotations
@@ -92,9 +94,15 @@ class Pacer:
             return 0
         return max(1, math.ceil(workers * long_s / total_s - 1e-9))
 
+    def due(self, workers: int) -> bool:
+        """Whether the longest long item left must start now: it takes as long as the
+        work left per worker, so given any later it would end the run alone."""
+        left_s = sum(self.expected[i] for i in self.long + self.short)
+        return bool(self.long) and self.expected[self.long[0]] * workers >= left_s
+
     def next(self, workers: int, holding_long: int) -> int | None:
         """The index to give a worker now, or None when nothing is left."""
-        if self.long and (holding_long < self.share(workers) or not self.short):
+        if self.long and (holding_long < self.share(workers) or not self.short or self.due(workers)):
             return self.long.pop(0)
         if self.short:
             return self.short.pop(0)

@@ -53,6 +53,15 @@ class PlatformClient(_Client):
         return self._json("GET", "/health")
 
 
+class DnsClient(_Client):
+    """The DNS sink's record of the names asked (services/dnssink)."""
+
+    def queries(self, since: float = 0.0) -> list[str]:
+        """Names asked at or after ``since`` (epoch seconds; the container shares the host clock)."""
+        found = self._json("GET", "/_suite/queries", params={"since": repr(since)})["queries"]
+        return [str(query["name"]) for query in found]
+
+
 class RecorderClient(_Client):
     """A recorder standing in for an outside host (recorder/): its requests and staged answers."""
 

@@ -23,6 +23,7 @@ import httpx
 from testcontainers.core.waiting_utils import WaitStrategy, WaitStrategyTarget
 
 from codex_conformance import credentials
+from codex_conformance.stack.clients import DnsClient
 from codex_conformance.stack.containers import HttpReady, LogReady, SuiteContainer, SuiteNetwork
 from codex_conformance.stack.resources import RunLabels
 from codex_conformance.stack.tls import ServerCert
@@ -86,14 +87,23 @@ class ServicesHub(SuiteContainer):
     def role_logs(self, name: str, since: float | None = None) -> str:
         """The lines role ``name`` printed (from ``since`` on, epoch seconds), without the
         hub's prefix."""
-        prefix = f"{name}{PREFIX_SEPARATOR}"
-        others = tuple(f"{other}{PREFIX_SEPARATOR}" for other in self.roles if other != name)
-        own = [  # its lines, and the hub's own (why it stopped), never another role's
-            line.removeprefix(prefix)
-            for line in self.logs_text(since).splitlines()
-            if not line.startswith(others)
-        ]
-        return "\n".join(own) + ("\n" if own else "")
+        return self.split_logs(since, self.logs_text(since))[name]
+
+    def split_logs(self, since: float | None = None, text: str | None = None) -> dict[str, str]:
+        """Every role's lines (``role_logs``) out of one read of the hub's log: each role's
+        own, and the hub's own (why it stopped), never another role's."""
+        text = self.logs_text(since) if text is None else text
+        prefixes = {f"{name}{PREFIX_SEPARATOR}": name for name in self.roles}
+        lines: dict[str, list[str]] = {name: [] for name in self.roles}
+        for line in text.splitlines():
+            head, separator, _ = line.partition(PREFIX_SEPARATOR)
+            owner = prefixes.get(head + separator) if separator else None
+            if owner is not None:
+                lines[owner].append(line[len(head) + len(separator) :])
+            else:
+                for own in lines.values():
+                    own.append(line)
+        return {name: "\n".join(own) + ("\n" if own else "") for name, own in lines.items()}
 
     def view(self, cls: type[H], name: str) -> H:
         return cls(self, self.roles[name])
@@ -262,26 +272,30 @@ class OutsideHost(HostedService):
 
 
 class DnsSink(HostedService):
-    """The run's upstream DNS: outside names fail fast and are logged (services/dnssink)."""
+    """The run's upstream DNS: outside names fail fast and are logged (services/dnssink).
+    The names are read after every session over the sink's control port (a read of the
+    hub's log through the engine cost the engine an inspect and a log read each)."""
+
+    CONTROL_PORT = 8053
+    _client: DnsClient | None = None
 
     @classmethod
     def role(cls) -> Role:
         return Role(
             "dns",
             "dns sink",
-            ["python3", "-m", "codex_conformance.services.dnssink"],
+            ["python3", "-m", "codex_conformance.services.dnssink", "--control-port", str(cls.CONTROL_PORT)],
             LogReady("dns sink listening"),
-            ports={"dns": 53},  # services/dnssink's default, where the codex box asks
+            ports={"dns": 53, "control": cls.CONTROL_PORT},  # 53: where the codex box asks
         )
 
     def queries(self, since: float = 0.0) -> list[str]:
         """Names asked at or after ``since`` (epoch seconds; the container shares the host clock)."""
-        names = []
-        # The engine's own time of each line is at or after the time the sink wrote in it:
-        # from a second before ``since`` on, it sends all that can match (not the whole log,
-        # which grows by every session's servers' lines).
-        for line in self.logs_text(since - 1 if since else None).splitlines():
-            parts = line.split()
-            if parts[:1] == ["query"] and float(parts[-1].removeprefix("ts=")) >= since:
-                names.append(parts[1])
-        return names
+        if self._client is None:
+            self._client = DnsClient(self.http(self.CONTROL_PORT))
+        return self._client.queries(since)
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None

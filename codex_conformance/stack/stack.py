@@ -38,6 +38,7 @@ from codex_conformance.stack.containers import (
 )
 from codex_conformance.stack.hub import (
     DnsSink,
+    HostedService,
     ModelDouble,
     OutsideHost,
     ReferencePlatform,
@@ -199,7 +200,17 @@ class Stack:
     def logs(self) -> dict[str, str]:
         """Each server's log (a hub's, split by server) and each container's, by kind."""
         servers = [self.dns, self.model, *self.target.containers(), *self.outside_containers, self.codex]
-        return {s.kind: s.logs_text() for s in servers}
+        hubs: dict[int, dict[str, str]] = {}  # one read of each hub's log, split by server
+        logs = {}
+        for server in servers:
+            if isinstance(server, HostedService):
+                split = hubs.get(id(server.hub))
+                if split is None:
+                    split = hubs[id(server.hub)] = server.hub.split_logs()
+                logs[server.kind] = split[server.spec.name]
+            else:
+                logs[server.kind] = server.logs_text()
+        return logs
 
 
 def main_hub_roles(
@@ -278,6 +289,7 @@ class StackLauncher:
                 )
             )
             dns = hub.view(DnsSink, "dns")
+            self._resources.callback(dns.close)
             model = hub.view(ModelDouble, "model")
             platform_client = target.start(
                 TargetContext(

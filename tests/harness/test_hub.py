@@ -6,12 +6,16 @@ from __future__ import annotations
 import base64
 import json
 import os
+import socket
+import struct
 import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
 
+from codex_conformance.stack.clients import DnsClient
 from codex_conformance.stack.containers import LogReady
 from codex_conformance.stack.hub import DnsSink, HostedService, Role, ServicesHub
 from codex_conformance.stack.stack import main_hub_roles
@@ -97,8 +101,9 @@ def test_a_server_reads_only_its_own_lines_and_the_hubs() -> None:
         "query b.example type=1 from=10.0.0.2 ts=9.000",
         "hub: saas exited 1",
     ]
-    # The DNS sink's view reads its queries from its lines alone, from ``since`` on.
-    assert DnsSink(hub, hub.roles["dns"]).queries(since=6.0) == ["b.example"]
+    # One read of the log, split: the same lines per server as each server's own read.
+    assert hub.split_logs() == {name: hub.role_logs(name) for name in ("dns", "saas", "saas2")}
+    assert hub.split_logs(text="saas2| x | y\nsaas| z\n")["saas2"] == "x | y\n"
 
 
 def test_the_hub_refuses_two_servers_of_one_name() -> None:
@@ -112,10 +117,57 @@ def test_the_servers_sharing_a_hub_share_no_port() -> None:
     cert = ServerCert(b"chain", b"key")
     roles = main_hub_roles(ReferenceTarget(), cert, cert)
     ports = [port for r in roles for port in r.ports.values() if port]
-    assert {53, 8000, 8080, 8090, 443, 80, 8081, 8443, 8082} == set(ports), sorted(ports)
+    assert {53, 8053, 8000, 8080, 8090, 443, 80, 8081, 8443, 8082} == set(ports), sorted(ports)
     assert len(ports) == len(set(ports)), sorted(ports)
     assert len({r.name for r in roles}) == len(roles)
     # and each answers to its own names: the hostnames the plugin and the checks use.
     aliases = {alias for r in roles for alias in r.aliases}
     assert {"try.getaxonflow.com", "axonflow-untrusted.conformance.test"} <= aliases
     assert "checkpoint.getaxonflow.com" not in aliases  # port 443 is the SaaS recorder's here
+
+
+def free_port(kind: int) -> int:
+    with socket.socket(socket.AF_INET, kind) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_the_dns_sink_answers_nxdomain_and_serves_its_queries() -> None:
+    udp, control = free_port(socket.SOCK_DGRAM), free_port(socket.SOCK_STREAM)
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "codex_conformance.services.dnssink",
+            "--port",
+            str(udp),
+            "--control-port",
+            str(control),
+        ],
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None
+        assert server.stdout.readline() == f"dns sink listening on udp/{udp}\n"
+        query = struct.pack("!HHHHHH", 7, 0x0100, 1, 0, 0, 0) + b"\x01a\x07example\x00\x00\x01\x00\x01"
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as client:
+            client.settimeout(5)
+            client.sendto(query, ("127.0.0.1", udp))
+            answer, _ = client.recvfrom(512)
+        ident, flags = struct.unpack("!HH", answer[:4])
+        assert (ident, flags & 0x000F) == (7, 3)  # NXDOMAIN, for the query asked
+        assert server.stdout.readline().startswith("query a.example type=1 from=127.0.0.1 ts=")
+        base = f"http://127.0.0.1:{control}/_suite/queries"
+        with httpx.Client(trust_env=False) as http:
+            queries = http.get(base).json()["queries"]
+            assert [(q["name"], q["type"], q["from"]) for q in queries] == [("a.example", 1, "127.0.0.1")]
+            sink = DnsSink.__new__(DnsSink)  # the view's reading, over this server
+            sink._client = DnsClient(httpx.Client(base_url=f"http://127.0.0.1:{control}", trust_env=False))
+            assert sink.queries(since=queries[0]["ts"]) == ["a.example"]
+            assert sink.queries(since=queries[0]["ts"] + 0.001) == []
+            sink.close()
+    finally:
+        server.kill()
+        server.wait()

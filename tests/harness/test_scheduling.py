@@ -84,6 +84,16 @@ def test_the_pacer_keeps_long_checks_apart_while_short_ones_remain() -> None:
     assert len(pacer) == 3
 
 
+def test_a_long_check_that_would_end_the_run_alone_starts_whatever_the_share() -> None:
+    pacer = Pacer([6.0, 5.0] + [1.0] * 20)  # 11 of 31 s long: 4 x 0.35 -> 2 workers
+    assert pacer.share(4) == 2 and not pacer.due(4)
+    # The share is full: short checks, until the work left per worker (24 s over 4) is no
+    # more than the 6 s check.
+    assert [pacer.next(4, holding_long=2) for _ in range(8)] == [2, 3, 4, 5, 6, 7, 8, 0]
+    assert pacer.due(4)  # then 5 s against 18 s over 4 workers: due too
+    assert pacer.next(4, holding_long=3) == 1
+
+
 def test_a_run_where_all_checks_take_the_same_time_has_no_long_ones() -> None:
     pacer = Pacer([3.0] * 6)
     assert pacer.long == [] and pacer.share(4) == 0

@@ -5,15 +5,26 @@ outside names into the void and callers wait 5-20 s per name (contract/docker.md
 The codex container uses this server as its upstream instead: outside names fail
 immediately, nothing leaves the machine, and every name asked is logged as one line
 (``query <name> type=<n> from=<ip> ts=<epoch>``), the run's record of attempted egress.
+
+With ``--control-port`` the same record is served as JSON (``GET /_suite/queries?since=<epoch>``):
+the harness reads it after every session, and a read of the container's log through the
+engine costs the engine far more than an HTTP request costs this server.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import socket
 import struct
 import sys
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+QUERIES: list[dict[str, object]] = []
+LOCK = threading.Lock()
 
 
 def question(packet: bytes) -> tuple[str, int, int]:
@@ -37,12 +48,38 @@ def nxdomain(packet: bytes, end: int) -> bytes:
     return header + packet[12:end]
 
 
+class Control(BaseHTTPRequestHandler):
+    """``GET /_suite/queries[?since=<epoch>]``: the names asked (at or after ``since``)."""
+
+    def do_GET(self) -> None:
+        url = urlsplit(self.path)
+        if url.path not in ("/_suite/queries", "/health"):
+            self.send_error(404)
+            return
+        since = float(parse_qs(url.query).get("since", ["0"])[0])
+        with LOCK:
+            queries = [q for q in QUERIES if float(str(q["ts"])) >= since]
+        body = json.dumps({"queries": queries}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        pass  # the queries are the log; the harness's reads of them are not
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, default=53)
+    parser.add_argument("--control-port", type=int, default=0, help="serve the queries as JSON (0: no)")
     args = parser.parse_args()
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sock.bind(("0.0.0.0", args.port))
+    if args.control_port:
+        control = ThreadingHTTPServer(("0.0.0.0", args.control_port), Control)
+        threading.Thread(target=control.serve_forever, daemon=True).start()
     print(f"dns sink listening on udp/{args.port}", flush=True)
     while True:
         packet, peer = sock.recvfrom(4096)
@@ -50,7 +87,10 @@ def main() -> None:
             name, qtype, end = question(packet)
         except (IndexError, struct.error):
             continue
-        sys.stdout.write(f"query {name} type={qtype} from={peer[0]} ts={time.time():.3f}\n")
+        now = time.time()
+        with LOCK:
+            QUERIES.append({"name": name, "type": qtype, "from": peer[0], "ts": round(now, 3)})
+        sys.stdout.write(f"query {name} type={qtype} from={peer[0]} ts={now:.3f}\n")
         sys.stdout.flush()
         sock.sendto(nxdomain(packet, end), peer)
 
