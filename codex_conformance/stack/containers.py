@@ -416,6 +416,33 @@ SESSIONS_DIR = "/sessions"  # the image's directory of the sessions (images/code
 AGENT_ANSWER_S = 900.0
 
 
+# What ``update-ca-certificates`` does when one certificate was added to
+# /usr/local/share/ca-certificates of a box whose trust store it built (the images'): the
+# certificate's link in /etc/ssl/certs, the bundle with it appended (the tool appends the
+# local certificates after the system ones), and its subject-hash link (what its
+# ``openssl rehash`` adds). The tool itself rebuilds the bundle from all 142 system
+# certificates and tests every link, about 600 processes and a CPU-second per box. Where
+# it would do more (a hook in update.d, such as Java's keystore, or no bundle yet), it runs.
+ADD_RUN_CA = r"""
+set -eu
+cert=$1
+bundle=/etc/ssl/certs/ca-certificates.crt
+if [ -n "$(ls -A /etc/ca-certificates/update.d 2>/dev/null)" ] || [ ! -f "$bundle" ]; then
+  exec update-ca-certificates
+fi
+cd /etc/ssl/certs
+pem=$(basename "$cert" .crt).pem
+ln -sf "$cert" "$pem"
+{ cat "$bundle"; sed -e '$a\' "$cert"; } > "$bundle.new"
+chmod 0644 "$bundle.new"
+mv -f "$bundle.new" "$bundle"
+hash=$(openssl x509 -hash -noout -in "$cert")
+n=0
+while [ -e "$hash.$n" ]; do n=$((n + 1)); done
+ln -s "$pem" "$hash.$n"
+"""
+
+
 class CodexBox(SuiteContainer):
     """The real Codex binary, idle, with the box agent (services/boxagent) as its main
     process: every command, file read and file write of a session goes over the agent's
@@ -467,7 +494,7 @@ class CodexBox(SuiteContainer):
         # The run CA joins the system bundle every OpenSSL/curl client in the box reads.
         # Written by the agent: an archive call costs the engine a re-exec of itself.
         self.put_files({self.CA_PATH: self._ca_pem}, owner=0)
-        self.run_ok(["update-ca-certificates"], user="root")
+        self.run_ok(["bash", "-c", ADD_RUN_CA, "add-run-ca", self.CA_PATH], user="root")
         return self
 
     def stop(self, force: bool = True, delete_volume: bool = True) -> None:
