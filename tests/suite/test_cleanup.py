@@ -14,24 +14,16 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import docker
 import pytest
 
 from codex_conformance.paths import REPO_ROOT
-from codex_conformance.stack.resources import OWNER_LABEL, RUN_LABEL, connect
+from codex_conformance.stack.resources import OWNER_LABEL, RUN_LABEL
 
 CHECK = "e2e/test_enforcement.py::test_dangerous_command_is_blocked[ENF-SSRF]"
 SECOND_CHECK = "e2e/test_enforcement.py::test_allowed_command_runs_and_is_audited"
-
-
-@pytest.fixture(scope="module")
-def client() -> Iterator[docker.DockerClient]:
-    engine = connect()
-    yield engine
-    engine.close()
 
 
 def owned_by(client: docker.DockerClient, *pids: int) -> list[str]:

@@ -12,7 +12,6 @@ message). The container has no network; nothing but stdio is used.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import docker
 import pytest
@@ -20,7 +19,7 @@ import pytest
 from codex_conformance.codex.hook_trust import EVENT_LABELS, trust_entries, trust_toml
 from codex_conformance.inputs.preflight import DEFAULT_CODEX_VERSION
 from codex_conformance.stack.images import Images
-from codex_conformance.stack.resources import RunLabels, connect, new_run_id, owner_token
+from codex_conformance.stack.resources import RunLabels, new_run_id, owner_token
 
 HOOKS_JSON = "/home/agent/.codex/hooks.json"
 # Codex 0.171.0 is npm's latest at the time of writing; it adds no event over 0.169.0.
@@ -79,13 +78,6 @@ def hooks_list(client: docker.DockerClient, image: str, document: dict, config: 
         if message.get("id") == 2:
             return message["result"]["data"][0]["hooks"]
     raise AssertionError(f"no hooks/list answer from app-server: {output.decode()[-500:]}")
-
-
-@pytest.fixture(scope="module")
-def client() -> Iterator[docker.DockerClient]:
-    engine = connect()
-    yield engine
-    engine.close()
 
 
 @pytest.mark.parametrize("version", VERSIONS)

@@ -6,26 +6,17 @@ itself because the tool rebuilds the whole trust store for it (a CPU-second per 
 from __future__ import annotations
 
 import shlex
-from collections.abc import Iterator
 
 import docker
-import pytest
 import trustme
 
 from codex_conformance.inputs.preflight import DEFAULT_CODEX_VERSION
 from codex_conformance.stack.containers import ADD_RUN_CA, CodexBox
 from codex_conformance.stack.images import Images
-from codex_conformance.stack.resources import RunLabels, connect, new_run_id, owner_token
+from codex_conformance.stack.resources import RunLabels, new_run_id, owner_token
 
 # The trust store after the addition: the bundle's digest, then every link and its target.
 STATE = "cd /etc/ssl/certs && sha256sum ca-certificates.crt && find . -type l -printf '%p -> %l\\n' | sort"
-
-
-@pytest.fixture(scope="module")
-def client() -> Iterator[docker.DockerClient]:
-    engine = connect()
-    yield engine
-    engine.close()
 
 
 def trust_store_after(client: docker.DockerClient, image: str, pem: str, add: list[str]) -> str:

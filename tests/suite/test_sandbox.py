@@ -11,15 +11,13 @@ sandbox's own network cut is seen as curl failing to connect to loopback.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import docker
-import pytest
 
 from codex_conformance.inputs.preflight import DEFAULT_CODEX_VERSION
 from codex_conformance.stack.containers import seccomp_profile
 from codex_conformance.stack.images import Images
-from codex_conformance.stack.resources import RunLabels, connect, new_run_id, owner_token
+from codex_conformance.stack.resources import RunLabels, new_run_id, owner_token
 
 PROBE = r"""
 mkdir -p /tmp/w && cd /tmp/w
@@ -32,13 +30,6 @@ codex sandbox -- sh -c 'touch /tmp/w/ro.txt 2>/dev/null || echo read-only-refuse
 python3 -c 'import ctypes, os; libc = ctypes.CDLL(None, use_errno=True)
 print("setns", libc.setns(0, 0), os.strerror(ctypes.get_errno()))'
 """
-
-
-@pytest.fixture(scope="module")
-def client() -> Iterator[docker.DockerClient]:
-    engine = connect()
-    yield engine
-    engine.close()
 
 
 def probe(client: docker.DockerClient, **options: object) -> str:
