@@ -118,7 +118,7 @@ class Pacer:
 
 
 def _load_scheduling() -> type:
-    from xdist.scheduler import LoadScheduling  # only where xdist runs the session
+    from xdist.scheduler import LoadScheduling  # type: ignore[import-untyped]  # only under xdist
 
     return LoadScheduling
 
@@ -131,6 +131,7 @@ def make_paced(config: pytest.Config, log: Any) -> Any:
         the pacer, never chunked out."""
 
         pacer: Pacer | None = None
+        collection: list[str] | None
 
         def schedule(self) -> None:
             assert self.collection_is_completed
@@ -141,8 +142,9 @@ def make_paced(config: pytest.Config, log: Any) -> Any:
             if not self._check_nodes_have_same_collection():
                 self.log("**Different tests collected, aborting run**")
                 return
-            self.collection = next(iter(self.node2collection.values()))
-            self.pacer = Pacer(expected_durations(self.collection, measured_durations()))
+            collection: list[str] = next(iter(self.node2collection.values()))
+            self.collection = collection
+            self.pacer = Pacer(expected_durations(collection, measured_durations()))
             self.pending[:] = []
             for node in self.nodes:
                 self.check_schedule(node)
