@@ -8,9 +8,10 @@ check and the machine idles for the first 20 s of the run (measured: 33-64% busy
 the long checks ran together, 99% once they were done).
 
 ``PacedScheduling`` keeps each worker two items ahead (the one it runs and the next, as
-xdist's worker loop needs) and picks the next item only when a worker takes one: the
-longest remaining of the long checks while fewer than their fair share of workers hold
-one, otherwise the longest remaining of the others. The long checks' share is the
+xdist's worker loop needs; at the start every worker gets its first before any gets its
+second, so a run of few checks uses all the workers) and picks the next item only when
+a worker takes one: the longest remaining of the long checks while fewer than their
+fair share of workers hold one, otherwise the longest remaining of the others. The long checks' share is the
 workers times their part of the remaining expected time, rounded up, so they are spread
 over the run instead of stacked at its start, and a run where they are behind gives
 them more workers as it goes; a long check that takes as long as the work left per
@@ -146,8 +147,9 @@ def make_paced(config: pytest.Config, log: Any) -> Any:
             self.collection = collection
             self.pacer = Pacer(expected_durations(collection, measured_durations()))
             self.pending[:] = []
-            for node in self.nodes:
-                self.check_schedule(node)
+            for upto in (1, 2):  # every worker its first check before any its second
+                for node in self.nodes:
+                    self.check_schedule(node, upto=upto)
 
         @property
         def tests_finished(self) -> bool:
@@ -159,11 +161,11 @@ def make_paced(config: pytest.Config, log: Any) -> Any:
         def has_pending(self) -> bool:
             return bool(self.pacer and len(self.pacer)) or any(self.node2pending.values())
 
-        def check_schedule(self, node: Any, duration: float = 0) -> None:
+        def check_schedule(self, node: Any, duration: float = 0, upto: int = 2) -> None:
             if node.shutting_down or self.pacer is None:
                 return
             pending = self.node2pending[node]
-            while len(pending) < 2:
+            while len(pending) < upto:
                 holding = sum(self.pacer.is_long(i) for p in self.node2pending.values() for i in p)
                 index = self.pacer.next(len(self.node2pending), holding)
                 if index is None:

@@ -139,12 +139,12 @@ def test_the_paced_scheduler_runs_every_check_once_two_ahead_and_shuts_the_worke
     sched.schedule()
     # Each worker holds two (the one it runs and the next); 17 of 37 s are long: of two
     # workers, one may hold a long check at a time.
-    assert a.sent == [2, 0] and b.sent == [1, 3]
+    assert a.sent == [2, 1] and b.sent == [0, 3]  # each its first, then each its second
     assert sched.has_pending and not sched.tests_finished
-    sched.mark_test_complete(b, 1)
-    assert b.sent == [1, 3, 5]  # worker a still holds the 9 s check
+    sched.mark_test_complete(b, 0)
+    assert b.sent == [0, 3, 5]  # worker a still holds the 9 s check
     sched.mark_test_complete(a, 2)  # done: the 8 s one goes to the worker that is free of one
-    assert a.sent == [2, 0, 4]
+    assert a.sent == [2, 1, 4]
     while any(sched.node2pending.values()):
         node = next(n for n in (a, b) if sched.node2pending[n])
         assert len(sched.node2pending[node]) <= 2
@@ -152,6 +152,19 @@ def test_the_paced_scheduler_runs_every_check_once_two_ahead_and_shuts_the_worke
     assert sorted(a.sent + b.sent) == list(range(len(ids)))
     assert a.shutting_down and b.shutting_down
     assert sched.tests_finished
+
+
+def test_fewer_checks_than_two_per_worker_still_use_every_worker(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sched, ids = paced(tmp_path, monkeypatch, [1.0, 1.0])
+    a, b = Node("gw0"), Node("gw1")
+    for node in (a, b):
+        sched.add_node(node)
+        sched.add_node_collection(node, ids)
+    sched.schedule()
+    assert (a.sent, b.sent) == ([0], [1])  # one each, as xdist's load scheduling deals them
+    assert a.shutting_down and b.shutting_down  # nothing more: each runs its one and ends
 
 
 def test_a_crashed_workers_next_check_goes_to_another(
@@ -163,9 +176,9 @@ def test_a_crashed_workers_next_check_goes_to_another(
         sched.add_node(node)
         sched.add_node_collection(node, ids)
     sched.schedule()
-    assert (a.sent, b.sent) == ([0, 1], [2, 3])
+    assert (a.sent, b.sent) == ([0, 2], [1, 3])
     assert sched.remove_node(a) == ids[0]  # it crashed in its first check
-    sched.mark_test_complete(b, 2)
-    assert b.sent == [2, 3, 1]  # the crashed worker's next check, before the rest
+    sched.mark_test_complete(b, 1)
+    assert b.sent == [1, 3, 2]  # the crashed worker's next check, before the rest
     sched.mark_test_complete(b, 3)
-    assert b.sent == [2, 3, 1, 4] and b.shutting_down
+    assert b.sent == [1, 3, 2, 4] and b.shutting_down
