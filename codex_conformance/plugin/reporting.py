@@ -35,15 +35,19 @@ def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
+    state = item.config.stash[STATE]
+    stack_start = None
+    if call.when == "setup" and state.stack_start_s is not None:
+        # This item's setup started the stack (a boundary route's too, which is no check:
+        # the time must not pass on to the next check's setup).
+        stack_start, state.stack_start_s = state.stack_start_s, None
     meta = check_of(item)
     if meta is None:
-        clean_report(report, item.config.stash[STATE].redactor)
+        clean_report(report, state.redactor)
         return report
     report.user_properties.append((CHECK_PROPERTY, meta.to_json(worker_id(item.config))))
-    state = item.config.stash[STATE]
-    if call.when == "setup" and state.stack_start_s is not None:
-        report.user_properties.append((STACK_START_PROPERTY, round(state.stack_start_s, 3)))
-        state.stack_start_s = None
+    if stack_start is not None:
+        report.user_properties.append((STACK_START_PROPERTY, round(stack_start, 3)))
     if call.when == "call" and item.stash.get(BROKEN, None):
         report.user_properties.append((INVARIANTS_PROPERTY, item.stash[BROKEN]))
     if call.when == "call" and item.stash.get(KNOWN_BROKEN, None):
