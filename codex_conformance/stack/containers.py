@@ -241,14 +241,23 @@ class SuiteContainer(DockerContainer):
         if since is not None:
             params["since"] = max(0, int(since))
         try:
-            # The engine's logs endpoint itself: docker-py's logs() asks the engine first
-            # whether the container has a TTY (an inspect call per read); the suite's
-            # containers never have one, so the stream is always multiplexed.
-            api = self.container.client.api
-            response = api._get(api._url("/containers/{0}/logs", self.container.id), params=params)
-            return bytes(api._get_result_tty(False, response, False)).decode(errors="replace")
+            return self._engine_logs(params).decode(errors="replace")
         except Exception as exc:  # the container may already be gone
             return f"(no logs: {exc})"
+
+    def _engine_logs(self, params: dict[str, int | str]) -> bytes:
+        """The engine's logs endpoint itself: docker-py's ``logs()`` asks the engine first
+        whether the container has a TTY (an inspect call per read); the suite's containers
+        never have one, so the stream is always multiplexed. Those helpers are docker-py's
+        private ones: a docker-py without them gets the public call (one inspect more)."""
+        container = self.container
+        api = container.client.api
+        try:
+            get, url, result = api._get, api._url, api._get_result_tty
+        except AttributeError:
+            since = params.get("since")
+            return bytes(container.logs(stdout=True, stderr=True, since=since if since else None))
+        return bytes(result(False, get(url("/containers/{0}/logs", container.id), params=params), False))
 
     def run(
         self,

@@ -87,12 +87,12 @@ class ServicesHub(SuiteContainer):
     def role_logs(self, name: str, since: float | None = None) -> str:
         """The lines role ``name`` printed (from ``since`` on, epoch seconds), without the
         hub's prefix."""
-        return self.split_logs(since, self.logs_text(since))[name]
+        return self.split_logs(since)[name]
 
-    def split_logs(self, since: float | None = None, text: str | None = None) -> dict[str, str]:
+    def split_logs(self, since: float | None = None) -> dict[str, str]:
         """Every role's lines (``role_logs``) out of one read of the hub's log: each role's
         own, and the hub's own (why it stopped), never another role's."""
-        text = self.logs_text(since) if text is None else text
+        text = self.logs_text(since)
         prefixes = {f"{name}{PREFIX_SEPARATOR}": name for name in self.roles}
         lines: dict[str, list[str]] = {name: [] for name in self.roles}
         for line in text.splitlines():

@@ -11,12 +11,13 @@ import struct
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import httpx
 import pytest
 
 from codex_conformance.stack.clients import DnsClient
-from codex_conformance.stack.containers import LogReady
+from codex_conformance.stack.containers import LogReady, SuiteContainer
 from codex_conformance.stack.hub import DnsSink, HostedService, Role, ServicesHub
 from codex_conformance.stack.stack import main_hub_roles
 from codex_conformance.stack.targets import ReferenceTarget
@@ -103,7 +104,10 @@ def test_a_server_reads_only_its_own_lines_and_the_hubs() -> None:
     ]
     # One read of the log, split: the same lines per server as each server's own read.
     assert hub.split_logs() == {name: hub.role_logs(name) for name in ("dns", "saas", "saas2")}
-    assert hub.split_logs(text="saas2| x | y\nsaas| z\n")["saas2"] == "x | y\n"
+    # A line is its prefix's only: "saas2| " is not "saas| ", and a separator later in
+    # the line is the server's own text.
+    other = FakeHub([role("saas"), role("saas2")], "saas2| x | y\nsaas| z\n")
+    assert other.split_logs() == {"saas": "z\n", "saas2": "x | y\n"}
 
 
 def test_the_hub_refuses_two_servers_of_one_name() -> None:
@@ -171,3 +175,63 @@ def test_the_dns_sink_answers_nxdomain_and_serves_its_queries() -> None:
     finally:
         server.kill()
         server.wait()
+
+
+class _LogsOnly:
+    """docker-py's public container API alone: ``logs()`` (a docker-py without the private
+    helpers ``logs_text`` prefers)."""
+
+    def __init__(self, log: bytes) -> None:
+        self.id = "c0ffee"
+        self.client = SimpleNamespace(api=SimpleNamespace())
+        self.log = log
+        self.asked: list[dict[str, object]] = []
+
+    def logs(self, **kwargs: object) -> bytes:
+        self.asked.append(kwargs)
+        return self.log
+
+
+class _EngineApi:
+    """The private helpers: one GET of the logs endpoint, its multiplexed stream decoded."""
+
+    def __init__(self, log: bytes) -> None:
+        self.log = log
+        self.asked: list[tuple[str, dict[str, object]]] = []
+
+    def _url(self, template: str, *args: str) -> str:
+        return template.format(*args)
+
+    def _get(self, url: str, params: dict[str, object]) -> str:
+        self.asked.append((url, params))
+        return "response"
+
+    def _get_result_tty(self, stream: bool, response: str, tty: bool) -> bytes:
+        assert (stream, response, tty) == (False, "response", False)
+        return self.log
+
+
+class _Logged(SuiteContainer):
+    def __init__(self, container: object) -> None:  # no engine, no container created
+        self._fake = container
+
+    @property
+    def container(self) -> object:
+        return self._fake
+
+
+def test_logs_are_one_call_of_the_engines_logs_endpoint() -> None:
+    api = _EngineApi(b"ready\n")
+    box = _Logged(SimpleNamespace(id="c0ffee", client=SimpleNamespace(api=api)))
+    assert box.logs_text(since=12.7) == "ready\n"
+    assert api.asked == [("/containers/c0ffee/logs", {"stdout": 1, "stderr": 1, "tail": "all", "since": 12})]
+
+
+def test_logs_without_docker_pys_private_helpers_use_its_public_call() -> None:
+    container = _LogsOnly(b"ready\n")
+    assert _Logged(container).logs_text(since=12.7) == "ready\n"
+    assert _Logged(container).logs_text() == "ready\n"
+    assert container.asked == [
+        {"stdout": True, "stderr": True, "since": 12},
+        {"stdout": True, "stderr": True, "since": None},
+    ]
