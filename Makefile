@@ -120,13 +120,15 @@ soak: preflight docker
 # The compatibility matrix: one pytest run per cell (plugin x Codex x platform) into
 # reports/matrix/<cell>/, then reports/matrix.{json,md,html}. SHARD=i/N runs every N-th
 # cell (CI fan-out); copy the shards' reports/matrix/ together and `make merge-reports`.
+# Cells of one Codex, userland and reference platform share their stacks, one per worker,
+# when run one at a time; OWN_STACKS=1 gives every cell its own (stack/sharing.py).
 MATRIX ?= matrices/ci.toml
 SHARD ?=
 MATRIX_WORKERS ?= 2
 MATRIX_JOBS ?= 1
 matrix: $(STAMP) docker
 	$(CLI) matrix $(MATRIX) --reports $(REPORTS) --workers $(MATRIX_WORKERS) --jobs $(MATRIX_JOBS) \
-	  $(if $(SHARD),--shard $(SHARD)) $(if $(ALLOW_KNOWN),--allow-known)
+	  $(if $(SHARD),--shard $(SHARD)) $(if $(ALLOW_KNOWN),--allow-known) $(if $(OWN_STACKS),--own-stacks)
 
 # The README's compatibility table, from the codex-range matrix's reports/matrix.json (and a
 # trimmed copy of it in docs/compat/ that a unit test holds the README to).

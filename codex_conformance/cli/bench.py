@@ -213,10 +213,13 @@ def cpu(out: Path, sides: list[Side], workers: int, rounds: int) -> dict[str, An
 
 
 # -- matrix throughput -------------------------------------------------------------------
-def matrix_rate(out: Path, path: Path, shard_text: str, workers: int, jobs: int) -> dict[str, Any]:
-    """The matrix's cells run as ``make matrix`` runs them; images (one per Codex version,
-    downloaded and built on first use) are prepared and timed before the cells' clock, and
-    the inputs resolved once for both."""
+def matrix_rate(
+    out: Path, path: Path, shard_text: str, workers: int, jobs: int, share_stacks: bool = True
+) -> dict[str, Any]:
+    """The matrix's cells run as ``make matrix`` runs them (cells of one Codex sharing
+    their stacks unless ``share_stacks`` is off); images (one per Codex version, downloaded
+    and built on first use) are prepared and timed before the cells' clock, and the inputs
+    resolved once for both."""
     document = matrices.load(path)
     cells = matrices.shard(document.cells, shard_text)
     if not cells:
@@ -227,7 +230,7 @@ def matrix_rate(out: Path, path: Path, shard_text: str, workers: int, jobs: int)
     images_s = round(time.monotonic() - started, 1)
     root = out / f"matrix-{document.name}"
     shutil.rmtree(root, ignore_errors=True)
-    options = matrices.RunOptions(workers=workers, jobs=jobs, shard=shard_text)
+    options = matrices.RunOptions(workers=workers, jobs=jobs, shard=shard_text, share_stacks=share_stacks)
     started = time.monotonic()
     with phase(f"matrix: {document.name}, {len(cells)} cells, {jobs} at a time, {workers} workers each"):
         status = matrices.run(document, options, root=root, resolved=resolved)
@@ -243,6 +246,7 @@ def matrix_rate(out: Path, path: Path, shard_text: str, workers: int, jobs: int)
         "of_cells": len(document.cells),
         "workers_per_cell": workers,
         "jobs": jobs,
+        "shared_stacks": share_stacks and jobs <= 1,
         "images_s": images_s,
         "wall_s": round(wall_s, 1),
         "cells_per_hour": round(len(cells) * 3600 / wall_s, 1),
@@ -405,6 +409,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--matrix-workers", type=int, default=2, help="matrix: xdist workers per cell")
     parser.add_argument("--matrix-jobs", type=int, default=1, help="matrix: cells at a time")
     parser.add_argument(
+        "--matrix-own-stacks", action="store_true", help="matrix: every cell starts its own stacks"
+    )
+    parser.add_argument(
         "--against-env", action="append", default=[], metavar="K=V", help="cpu: this checkout with K=V set"
     )
     args = parser.parse_args(argv)
@@ -446,7 +453,12 @@ def main(argv: list[str] | None = None) -> int:
             if args.matrix_shard:
                 matrices.parse_shard(args.matrix_shard)
             result["matrix"] = matrix_rate(
-                out, args.matrix, args.matrix_shard, args.matrix_workers, args.matrix_jobs
+                out,
+                args.matrix,
+                args.matrix_shard,
+                args.matrix_workers,
+                args.matrix_jobs,
+                not args.matrix_own_stacks,
             )
         if "cold" not in skip:
             result["cold"] = cold(out)

@@ -185,6 +185,7 @@ def matrix(args: argparse.Namespace, pytest_args: Sequence[str]) -> int:
     argv = ["run", str(_matrix_file(args.matrix)), "--workers", str(args.workers), "--jobs", str(args.jobs)]
     argv += [
         *(["--shard", args.shard] if args.shard else []),
+        *(["--own-stacks"] if args.own_stacks else []),
         *(["--checks", args.checks] if args.checks else []),
     ]
     if args.list:
@@ -304,6 +305,11 @@ def parser() -> argparse.ArgumentParser:
     matrix_p.add_argument("--workers", type=int, default=2, help="workers per cell (default 2)")
     matrix_p.add_argument("--jobs", type=int, default=1, help="cells at once (default 1)")
     matrix_p.add_argument("--checks", help="comma-separated check IDs for every cell")
+    matrix_p.add_argument(
+        "--own-stacks",
+        action="store_true",
+        help="every cell starts its own stacks (default: cells one at a time share their group's)",
+    )
     matrix_p.add_argument("--list", action="store_true", help="print the (shard's) cells and exit")
     merge_p = add("merge", merge, "combine every <reports>/matrix/*/ (all shards) into one report")
     merge_p.add_argument("matrix", nargs="?", help="keep only this matrix file's cells")

@@ -66,8 +66,10 @@ from codex_conformance.paths import reports_dir
 from codex_conformance.progress import phase, say
 from codex_conformance.reports import matrix_report
 from codex_conformance.reports.matrix_report import plugin_label
+from codex_conformance.stack import sharing
 from codex_conformance.stack.images import Images, build_lock
 from codex_conformance.stack.resources import connect
+from codex_conformance.stack.stack import StackConfig
 
 AXES = ("plugin", "codex", "platform", "mode", "userland")
 DEFAULTS = {
@@ -272,9 +274,16 @@ def cell_dir(root: Path, cell: Cell) -> Path:
 
 
 def run_cell(
-    cell: Cell, resolved: Resolved, root: Path, workers: int, matrix: Matrix, total: int
+    cell: Cell,
+    resolved: Resolved,
+    root: Path,
+    workers: int,
+    matrix: Matrix,
+    total: int,
+    shared_stacks: Path | None = None,
 ) -> dict[str, Any]:
-    """One cell = one pytest process with its own stack and reports directory."""
+    """One cell = one pytest process with its own reports directory, and its own stacks
+    unless ``shared_stacks`` hands it the stacks of its group (stack/sharing.py)."""
     out = cell_dir(root, cell)
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
@@ -284,6 +293,7 @@ def run_cell(
         "PLATFORM": cell.platform,
         "MODE": cell.mode,
         "USERLAND": cell.userland,
+        **({sharing.SHARED_STACKS_ENV: str(shared_stacks)} if shared_stacks else {}),
     }
     args = (f"--junitxml={out / 'junit.xml'}", f"--alluredir={out / 'allure-results'}", "--clean-alluredir")
     record: dict[str, Any] = {
@@ -298,6 +308,7 @@ def run_cell(
         },
         "expected_failures": list(resolved.expected_failures),
         "codex_resolved": resolved.codex_version,
+        "shared_stacks": shared_stacks is not None,
     }
     with phase(f"matrix cell {cell.index + 1}/{total} {cell.id}"):
         run = run_suite(out, env=env, checks=cell.checks, workers=workers, args=args)
@@ -318,6 +329,55 @@ class RunOptions:
     jobs: int = 1
     shard: str = ""
     checks: tuple[str, ...] = field(default_factory=tuple)
+    share_stacks: bool = True  # cells one at a time share their group's stacks
+
+
+def stack_groups(
+    cells: list[Cell], resolved: dict[str, Resolved]
+) -> list[tuple[StackConfig | None, list[Cell]]]:
+    """The cells in running order, by the stack they can share: one group per Codex version
+    (as resolved), userland and platform, in the order of each group's first cell; a
+    platform whose stack is the run's own (compose, url) and a group of one cell share
+    nothing (None): they start their stacks themselves."""
+    groups: dict[StackConfig, list[Cell]] = {}
+    for cell in cells:
+        key = StackConfig(resolved[cell.id].codex_version, cell.platform, cell.userland)
+        groups.setdefault(key, []).append(cell)
+    return [
+        (config if len(group) > 1 and sharing.shareable(config.platform) else None, group)
+        for config, group in groups.items()
+    ]
+
+
+def run_cells(
+    cells: list[Cell], resolved: dict[str, Resolved], root: Path, options: RunOptions, matrix: Matrix
+) -> None:
+    """Every cell: ``jobs`` at a time, each with its own stacks; or, one at a time, the
+    cells of a group on the stacks the group shares (one per worker, started here)."""
+    total = len(matrix.cells)
+    if options.jobs > 1 or not options.share_stacks:
+        with ThreadPoolExecutor(max_workers=max(1, options.jobs)) as pool:
+            list(pool.map(lambda c: run_cell(c, resolved[c.id], root, options.workers, matrix, total), cells))
+        return
+    client = connect()
+    try:
+        for config, group in stack_groups(cells, resolved):
+            if config is None:
+                for cell in group:
+                    run_cell(cell, resolved[cell.id], root, options.workers, matrix, total)
+                continue
+            count = max(1, options.workers)
+            where = f"Codex {config.codex_version} ({config.userland}, {config.platform})"
+            stacks = sharing.SharedStacks(client, config, count)
+            with phase(f"matrix: {count} stack(s) shared by {len(group)} cells on {where}"):
+                path = stacks.start()
+            try:
+                for cell in group:
+                    run_cell(cell, resolved[cell.id], root, options.workers, matrix, total, path)
+            finally:
+                stacks.close()
+    finally:
+        client.close()
 
 
 def run(
@@ -348,12 +408,7 @@ def run(
             key=lambda vu: (_version_key(vu[0]), vu[1]),
         )
     )
-    with ThreadPoolExecutor(max_workers=max(1, options.jobs)) as pool:
-        list(
-            pool.map(
-                lambda c: run_cell(c, resolved[c.id], root, options.workers, matrix, len(matrix.cells)), cells
-            )
-        )
+    run_cells(cells, resolved, root, options, matrix)
     results = [matrix_report.load_cell(cell_dir(root, c)) for c in cells]
     report = matrix_report.build(
         matrix.name, results, wall_s=round(time.monotonic() - started, 1), shard=options.shard
@@ -398,6 +453,12 @@ def main(argv: list[str] | None = None) -> int:
     run_p.add_argument("--workers", type=int, default=2, help="xdist workers per cell (0: one process)")
     run_p.add_argument("--jobs", type=int, default=1, help="cells run at once")
     run_p.add_argument("--checks", default="", help="comma-separated check IDs for every cell")
+    run_p.add_argument(
+        "--own-stacks",
+        action="store_true",
+        help="every cell starts its own stacks (default: cells of one Codex, userland and "
+        "reference platform share theirs when run one at a time)",
+    )
     run_p.add_argument("--list", action="store_true", help="print the (shard's) cells and exit")
     merge_p = sub.add_parser("merge", help="combine reports/matrix/*/ into reports/matrix.{json,md,html}")
     merge_p.add_argument("matrix", type=Path, nargs="?", help="only this matrix file's cells")
@@ -412,7 +473,7 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"{cell.index + 1:>3} {cell.id}  checks={','.join(cell.checks) or 'all'}")
                 return 0
             checks = tuple(c.strip() for c in args.checks.split(",") if c.strip())
-            status = run(matrix, RunOptions(args.workers, args.jobs, args.shard, checks))
+            status = run(matrix, RunOptions(args.workers, args.jobs, args.shard, checks, not args.own_stacks))
     except SuiteError as exc:
         print(f"codex-conformance: {exc}", file=sys.stderr)
         return 2

@@ -5,6 +5,7 @@ parameters)."""
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 import time
 from collections.abc import Iterator
@@ -19,7 +20,15 @@ from codex_conformance.codex import capabilities
 from codex_conformance.codex.modes import SANDBOXED
 from codex_conformance.errors import SuiteError
 from codex_conformance.plugin import metadata
-from codex_conformance.plugin.state import REACH_PROPERTY, RUNNER, STATE, USERLAND_PROPERTY, SuiteState
+from codex_conformance.plugin.state import (
+    REACH_PROPERTY,
+    RUNNER,
+    STACK_PROPERTY,
+    STATE,
+    USERLAND_PROPERTY,
+    SuiteState,
+)
+from codex_conformance.stack import sharing
 from codex_conformance.stack.images import Images
 from codex_conformance.stack.resources import (
     RunLabels,
@@ -88,23 +97,30 @@ def stack(request: pytest.FixtureRequest) -> Iterator[Stack]:
                 f"\n[codex-conformance] swept {removed[0]} containers and "
                 f"{removed[1]} networks left by dead runs\n"
             )
-        state.run_id = new_run_id()
-        labels = RunLabels(state.run_id, owner_token())
         config = StackConfig(state.codex_version, state.platform, state.userland)
+        # A matrix cell may be handed a stack its matrix started for every cell of this
+        # Codex, userland and platform (stack/sharing.py): this worker then attaches to it.
+        shared = sharing.descriptor_for(config, os.environ.get("PYTEST_XDIST_WORKER"), os.environ)
+        state.run_id = shared["labels"]["run_id"] if shared else new_run_id()
+        labels = RunLabels(state.run_id, owner_token())
         with contextlib.ExitStack() as scope:
             began = time.monotonic()
             # The allure "build" phase: images found or built, the stack started.
             with allure.step(
                 f"build: images for Codex {state.codex_version} on {state.userland} "
-                f"and the stack ({state.platform})"
+                f"and the stack ({state.platform}{', shared by the matrix' if shared else ''})"
             ):
-                started = scope.enter_context(StackLauncher(client, Images(client), labels, config))
+                if shared:
+                    started = scope.enter_context(sharing.attach(client, shared))
+                else:
+                    started = scope.enter_context(StackLauncher(client, Images(client), labels, config))
             state.stack = started
+            state.stack_shared = shared is not None
             state.stack_start_s = time.monotonic() - began
             yield started
         state.stack = None
-        if engine_answers() is not None:
-            return  # the run already stopped with the reason (reporting.py)
+        if engine_answers() is not None or shared:
+            return  # the run already stopped with the reason (reporting.py); the owner's stack
         left = leftovers(client, state.run_id)
         if left:
             raise AssertionError(f"the run left resources behind: {', '.join(left)}")
@@ -150,6 +166,10 @@ def conformance(request: pytest.FixtureRequest, stack: Stack) -> Runner:
     if not state.summary.cell.get("reach"):
         request.node.user_properties.append((REACH_PROPERTY, stack.reach))
         state.summary.cell["reach"] = stack.reach
+    stacks = state.summary.cell.setdefault("stacks", {})
+    if stack.name not in stacks:
+        stacks[stack.name] = "shared" if state.stack_shared else "own"
+        request.node.user_properties.append((STACK_PROPERTY, [stack.name, stacks[stack.name]]))
     return runner
 
 

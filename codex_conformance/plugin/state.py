@@ -34,6 +34,7 @@ class SuiteState:
     known_invariants: list[deviations.Deviation] = field(default_factory=list)
     stack: Stack | None = None
     run_id: str = ""
+    stack_shared: bool = False  # the stack is one the matrix started for its cells (sharing.py)
     # Seconds the stack took to start, until the first check's setup report carries them
     # (that check's duration is its own, not the stack's: scheduling.py plans with it).
     stack_start_s: float | None = None
@@ -58,6 +59,8 @@ KNOWN_BROKEN = pytest.StashKey[list[str]]()  # invariants broken as a manifest k
 CHECK_PROPERTY = "codex-conformance-check"  # the check's metadata (metadata.CheckMeta)
 USERLAND_PROPERTY = "codex-conformance-userland-tools"  # the stack's bash/jq/curl, once per worker
 REACH_PROPERTY = "codex-conformance-reach"  # how the test process reached the stack (reach.py)
+# The stack a worker ran its checks on, and whether the matrix shared it (stack/sharing.py).
+STACK_PROPERTY = "codex-conformance-stack"
 INVARIANTS_PROPERTY = "codex-conformance-invariants"  # IDs of the invariants a check broke
 HARNESS_PROPERTY = "codex-conformance-harness-error"  # the suite failed, not the plugin
 KNOWN_INVARIANTS_PROPERTY = "codex-conformance-known-invariants"  # broken as a manifest knows

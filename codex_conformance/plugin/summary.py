@@ -22,6 +22,7 @@ from codex_conformance.plugin.state import (
     KNOWN_ENTRIES_PROPERTY,
     KNOWN_INVARIANTS_PROPERTY,
     REACH_PROPERTY,
+    STACK_PROPERTY,
     STACK_START_PROPERTY,
     USERLAND_PROPERTY,
     SuiteState,
@@ -64,6 +65,9 @@ class SummaryReporter:
         reach = properties.get(REACH_PROPERTY)
         if reach and not self.summary.cell.get("reach"):
             self.summary.cell["reach"] = reach
+        stack = properties.get(STACK_PROPERTY)
+        if stack:  # [name, "shared" | "own"], once per worker
+            self.summary.cell.setdefault("stacks", {})[stack[0]] = stack[1]
         self.used_entries.update(properties.get(KNOWN_ENTRIES_PROPERTY, []))
         check = properties.get(CHECK_PROPERTY)
         if check is None:

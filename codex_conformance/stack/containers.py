@@ -56,6 +56,10 @@ class SuiteNetwork(Network):
         with contextlib.suppress(docker.errors.NotFound):
             super().remove()
 
+    def adopt(self, client: docker.DockerClient, network_id: str) -> None:
+        """Take over a network another process created (a shared stack, sharing.py)."""
+        self._network = client.networks.get(network_id)
+
 
 @dataclass
 class ExecResult:
@@ -211,6 +215,11 @@ class SuiteContainer(DockerContainer):
     @property
     def container(self) -> Any:
         return self.get_wrapped_container()
+
+    def adopt(self, client: docker.DockerClient, container_id: str) -> None:
+        """Take over a container another process started (a shared stack, sharing.py):
+        this object then reads, execs and reaches it, and never removes it."""
+        self._container = client.containers.get(container_id)
 
     @property
     def ip(self) -> str:
@@ -462,6 +471,7 @@ class CodexBox(SuiteContainer):
 
     CA_PATH = "/usr/local/share/ca-certificates/codex-conformance-run.crt"
     USER = "agent"  # the image's user: a command with no user runs as it, as under docker exec
+    AGENT_COMMAND = ("python3", "-u", "-c", AGENT_SOURCE.read_text())
 
     def __init__(
         self, image: str, labels: RunLabels, network: SuiteNetwork, name: str, dns_server: str, ca_pem: bytes
@@ -476,7 +486,7 @@ class CodexBox(SuiteContainer):
             labels,
             network,
             name,
-            command=["python3", "-u", "-c", AGENT_SOURCE.read_text()],
+            command=list(self.AGENT_COMMAND),
             dns=[dns_server],
             security_opt=[f"seccomp={seccomp_profile()}"],
             stdin_open=True,
@@ -493,23 +503,38 @@ class CodexBox(SuiteContainer):
 
     def start(self) -> CodexBox:
         super().start()
-        container = self.container
-
-        def logs() -> str:
-            return f"\n--- last logs of the codex box ---\n{tail(self.logs_text())}"
-
-        self._channel = reaches.RelayChannel(container.client.api, container.id, logs)
-        self._channel.ping()
+        self._connect()
         # The run CA joins the system bundle every OpenSSL/curl client in the box reads.
         # Written by the agent: an archive call costs the engine a re-exec of itself.
         self.put_files({self.CA_PATH: self._ca_pem}, owner=0)
         self.run_ok(["bash", "-c", ADD_RUN_CA, "add-run-ca", self.CA_PATH], user="root")
         return self
 
-    def stop(self, force: bool = True, delete_volume: bool = True) -> None:
+    def _connect(self, own_agent: bool = False) -> None:
+        container = self.container
+
+        def logs() -> str:
+            return f"\n--- last logs of the codex box ---\n{tail(self.logs_text())}"
+
+        command = list(self.AGENT_COMMAND) if own_agent else None
+        self._channel = reaches.RelayChannel(container.client.api, container.id, logs, command)
+        self._channel.ping()
+
+    def adopt(self, client: docker.DockerClient, container_id: str) -> None:
+        """A box another process started (sharing.py), reached through an agent of this
+        process's own (the same program, started with ``docker exec``, ending with this
+        process's connection); the CA is in its trust store already."""
+        super().adopt(client, container_id)
+        self._connect(own_agent=True)
+
+    def disconnect(self) -> None:
+        """Close this process's connection to the agent (the box itself stays)."""
         if self._channel is not None:
             self._channel.close()
             self._channel = None
+
+    def stop(self, force: bool = True, delete_volume: bool = True) -> None:
+        self.disconnect()
         super().stop(force, delete_volume)
 
     def _call(self, request: dict[str, Any], timeout_s: float = AGENT_ANSWER_S) -> dict[str, Any]:

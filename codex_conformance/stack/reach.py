@@ -184,15 +184,31 @@ class RelayChannel:
     from its stdout, both on one connection attached through the engine's API; answers are
     matched to requests by id, so threads may share it."""
 
-    def __init__(self, api: Any, container_id: str, describe_logs: Callable[[], str] | None = None) -> None:
+    def __init__(
+        self,
+        api: Any,
+        container_id: str,
+        describe_logs: Callable[[], str] | None = None,
+        exec_command: list[str] | None = None,
+    ) -> None:
+        """Attached to the container's main process; or, with ``exec_command``, to a new
+        process started with it (``docker exec``): the engine closes a main process's stdin
+        when its first attachment ends (docker-py creates every container with stdin open as
+        "stdin once"), so a second process that talks to it needs a process of its own."""
         self._ids = itertools.count(1)
         self._pending: dict[int, Future[dict[str, Any]]] = {}
         self._lock = threading.Lock()
         self._closed: str | None = None
         self._logs = describe_logs or (lambda: "")
-        self._socket = api.attach_socket(
-            container_id, params={"stdin": 1, "stdout": 1, "stderr": 0, "stream": 1}
-        )
+        if exec_command is None:
+            self._socket = api.attach_socket(
+                container_id, params={"stdin": 1, "stdout": 1, "stderr": 0, "stream": 1}
+            )
+        else:
+            started = api.exec_create(
+                container_id, exec_command, stdin=True, stdout=True, stderr=False, user="root"
+            )
+            self._socket = api.exec_start(started["Id"], socket=True)
         self._raw = getattr(self._socket, "_sock", self._socket)
         self._reader = threading.Thread(target=self._read, name="relay-reader", daemon=True)
         self._reader.start()

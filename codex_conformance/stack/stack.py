@@ -213,6 +213,82 @@ class Stack:
         return logs
 
 
+@dataclass
+class ServerParts:
+    """The test process's handles on a started stack's servers: views of the hubs' roles
+    and a client of each, closed with the stack. Made by the launcher, and by a process
+    that attaches to a stack another one started (sharing.py)."""
+
+    dns: DnsSink
+    model: ModelDouble
+    platform_client: PlatformClient
+    outside_containers: list[OutsideHost]
+    outside: dict[str, RecorderClient]
+    model_client: ModelClient
+
+    @classmethod
+    def connect(cls, ctx: TargetContext, target: PlatformTarget, telemetry_hub: ServicesHub) -> ServerParts:
+        hub = ctx.hub
+        dns = hub.view(DnsSink, "dns")
+        ctx.callback(dns.close)
+        model = hub.view(ModelDouble, "model")
+        platform_client = target.start(ctx)
+        ctx.callback(platform_client.close)
+        outside_containers = [
+            hub.view(OutsideHost, "saas"),
+            telemetry_hub.view(OutsideHost, "telemetry"),
+            hub.view(OutsideHost, "untrusted"),
+        ]
+        outside: dict[str, RecorderClient] = {}
+        for host in outside_containers:
+            client = RecorderClient(host.http(host.control_port))
+            ctx.callback(client.close)
+            outside[host.hostname] = client
+        model_client = ModelClient(model.http(ModelDouble.PORT))
+        ctx.callback(model_client.close)
+        return cls(dns, model, platform_client, outside_containers, outside, model_client)
+
+    def stack(
+        self,
+        config: StackConfig,
+        labels: RunLabels,
+        name: str,
+        services_image: str,
+        ca: RunCA,
+        network: SuiteNetwork,
+        target: PlatformTarget,
+        codex: CodexBox,
+        userland_tools: dict[str, str],
+        capabilities: dict[str, Probed],
+        resources: contextlib.ExitStack,
+    ) -> Stack:
+        return Stack(
+            config,
+            labels,
+            name,
+            services_image,
+            ca,
+            network,
+            self.dns,
+            self.model,
+            target,
+            self.platform_client,
+            self.outside,
+            self.outside_containers,
+            codex,
+            userland_tools,
+            capabilities,
+            self.model_client,
+            repr(network.reach),
+            resources,
+        )
+
+
+def telemetry_roles(outside_cert: ServerCert) -> list[Role]:
+    """The second hub's one server: the telemetry recorder, on port 443 of its own address."""
+    return [OutsideHost.role("telemetry", "telemetry", OUTSIDE_HOSTS[1], outside_cert)]
+
+
 def main_hub_roles(
     target: PlatformTarget, outside_cert: ServerCert, untrusted_cert: ServerCert
 ) -> list[Role]:
@@ -236,6 +312,32 @@ def main_hub_roles(
             control_port=UNTRUSTED_CONTROL_PORT,
         ),
     ]
+
+
+def choose_reach(
+    client: docker.DockerClient,
+    network: SuiteNetwork,
+    resources: contextlib.ExitStack,
+    relay: Callable[[], Relay],
+) -> reaches.Reach:
+    """Direct to the containers' addresses only where this host provably routes them
+    through the engine's own bridge; otherwise (or when asked) through the relay ``relay()``
+    starts (or, for a shared stack, finds)."""
+    mode = reaches.reach_mode()
+    if network.id is None:
+        raise SuiteError(f"the engine did not create the run network {network.name}")
+    subnet, bridge = reaches.bridge_of(client.networks.get(network.id).attrs)
+    problem = reaches.direct_route_problem(subnet, bridge, reaches.host_routes())
+    if problem is None and mode != "relay":
+        return reaches.DirectReach(subnet, bridge)
+    if mode == "direct":
+        raise SuiteError(
+            f"the engine's containers are unreachable from here ({problem}): unset "
+            f"{reaches.REACH_ENV} to reach them through a relay container"
+        )
+    reach = reaches.RelayReach(relay().channel(), problem or f"{reaches.REACH_ENV}=relay")
+    resources.callback(reach.close)
+    return reach
 
 
 class StackLauncher:
@@ -285,13 +387,10 @@ class StackLauncher:
                     self.labels,
                     network,
                     f"{self.name}-telemetry",
-                    [OutsideHost.role("telemetry", "telemetry", OUTSIDE_HOSTS[1], outside_cert)],
+                    telemetry_roles(outside_cert),
                 )
             )
-            dns = hub.view(DnsSink, "dns")
-            self._resources.callback(dns.close)
-            model = hub.view(ModelDouble, "model")
-            platform_client = target.start(
+            parts = ServerParts.connect(
                 TargetContext(
                     self.client,
                     self.labels,
@@ -301,19 +400,10 @@ class StackLauncher:
                     enter,
                     self._resources.callback,
                     hub,
-                )
+                ),
+                target,
+                telemetry_hub,
             )
-            self._resources.callback(platform_client.close)
-            outside_containers = [
-                hub.view(OutsideHost, "saas"),
-                telemetry_hub.view(OutsideHost, "telemetry"),
-                hub.view(OutsideHost, "untrusted"),
-            ]
-            outside: dict[str, RecorderClient] = {}
-            for host in outside_containers:
-                client = RecorderClient(host.http(host.control_port))
-                self._resources.callback(client.close)
-                outside[host.hostname] = client
             codex = enter(
                 CodexBox(codex_image, self.labels, network, f"{self.name}-codex", hub.ip, ca.cert_pem)
             )
@@ -328,50 +418,29 @@ class StackLauncher:
                 return result.exit_code, result.stdout + result.stderr
 
             capabilities = probe_all(probe)
-            model_client = ModelClient(model.http(ModelDouble.PORT))
-            self._resources.callback(model_client.close)
-        return Stack(
+        return parts.stack(
             self.config,
             self.labels,
             self.name,
             services,
             ca,
             network,
-            dns,
-            model,
             target,
-            platform_client,
-            outside,
-            outside_containers,
             codex,
             userland_tools,
             capabilities,
-            model_client,
-            repr(network.reach),
             self._resources,
         )
 
     def _choose_reach(self, network: SuiteNetwork, services_image: str) -> reaches.Reach:
-        """Direct to the containers' addresses only where this host provably routes them
-        through the engine's own bridge; otherwise (or when asked) through the relay."""
-        mode = reaches.reach_mode()
-        if network.id is None:
-            raise SuiteError(f"the engine did not create the run network {network.name}")
-        subnet, bridge = reaches.bridge_of(self.client.networks.get(network.id).attrs)
-        problem = reaches.direct_route_problem(subnet, bridge, reaches.host_routes())
-        if problem is None and mode != "relay":
-            return reaches.DirectReach(subnet, bridge)
-        if mode == "direct":
-            raise SuiteError(
-                f"the engine's containers are unreachable from here ({problem}): unset "
-                f"{reaches.REACH_ENV} to reach them through a relay container"
-            )
-        relay = self._resources.enter_context(
-            Relay(services_image, self.labels, network, f"{self.name}-relay")
+        return choose_reach(
+            self.client,
+            network,
+            self._resources,
+            lambda: self._resources.enter_context(
+                Relay(services_image, self.labels, network, f"{self.name}-relay")
+            ),
         )
-        reach = reaches.RelayReach(relay.channel(), problem or f"{reaches.REACH_ENV}=relay")
-        self._resources.callback(reach.close)
-        return reach
 
     def _start_reaper(self, services_image: str) -> None:
         engine = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")

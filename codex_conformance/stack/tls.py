@@ -28,9 +28,25 @@ class ServerCert:
 
 
 class RunCA:
-    def __init__(self) -> None:
-        self._ca = trustme.CA(organization_name="codex-conformance run CA")
-        self._untrusted = trustme.CA(organization_name="codex-conformance UNTRUSTED CA")
+    def __init__(self, pems: tuple[bytes, bytes, bytes, bytes] | None = None) -> None:
+        """A new pair of CAs, or (``pems``, from ``pems()``) the pair of a started stack that
+        another process attaches to (sharing.py): its recorders serve that CA's certificates."""
+        if pems is None:
+            self._ca = trustme.CA(organization_name="codex-conformance run CA")
+            self._untrusted = trustme.CA(organization_name="codex-conformance UNTRUSTED CA")
+        else:
+            self._ca = trustme.CA.from_pem(pems[0], pems[1])
+            self._untrusted = trustme.CA.from_pem(pems[2], pems[3])
+
+    def pems(self) -> tuple[bytes, bytes, bytes, bytes]:
+        """Certificate and private key of the trusted CA, then of the untrusted one: a
+        secret of the run, kept only in files of mode 0600 (sharing.py), never a report."""
+        return (
+            self._ca.cert_pem.bytes(),
+            self._ca.private_key_pem.bytes(),
+            self._untrusted.cert_pem.bytes(),
+            self._untrusted.private_key_pem.bytes(),
+        )
 
     @property
     def cert_pem(self) -> bytes:

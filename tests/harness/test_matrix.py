@@ -586,3 +586,45 @@ def test_links_follow_the_directory_the_report_is_written_to(tmp_path: Path) -> 
     assert (
         references.parse("plugin#pre-01").href(REPO_ROOT / "reports") == "../docs/contract/plugin.md#pre-01"
     )
+
+
+COMPOSE = f"compose:{REPO_ROOT / 'fixtures/compose/reference-platform.yml'}"
+
+
+def test_cells_share_stacks_by_codex_userland_and_reference_platform() -> None:
+    """One group per (Codex as resolved, userland, platform), in the order of each group's
+    first cell; a compose platform or a lone cell shares nothing."""
+    cells = matrix.parse(
+        {
+            "name": "groups",
+            "cell": [
+                {"plugin": "reference", "codex": "latest", "id": "a"},
+                {"plugin": "reference", "codex": "0.148.0", "id": "b"},
+                {
+                    "plugin": "mutant:EXIT-1-ON-BLOCK",
+                    "codex": "0.171.0",
+                    "mode": "workspace-write",
+                    "id": "c",
+                },
+                {"plugin": "reference", "codex": "0.171.0", "userland": "trixie", "id": "d"},
+                {"plugin": "reference", "codex": "0.171.0", "platform": COMPOSE, "id": "e"},
+                {"plugin": "reference", "codex": "0.171.0", "platform": COMPOSE, "id": "f"},
+            ],
+        }
+    ).cells
+    versions = {
+        "a": "0.171.0",
+        "b": "0.148.0",
+        "c": "0.171.0",
+        "d": "0.171.0",
+        "e": "0.171.0",
+        "f": "0.171.0",
+    }
+    resolved = {c.id: matrix.Resolved(Path("/p"), "axonflow", "1", "", (), versions[c.id]) for c in cells}
+    groups = matrix.stack_groups(cells, resolved)
+    assert [([c.id for c in group], config) for config, group in groups] == [
+        (["a", "c"], matrix.StackConfig("0.171.0", "reference", "bookworm")),
+        (["b"], None),
+        (["d"], None),
+        (["e", "f"], None),
+    ]
