@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import posixpath
 import re
+import secrets
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -34,6 +35,11 @@ from codex_conformance.stack.stack import Stack
 from codex_conformance.stack.tls import OTHER_MCP_HOST
 
 _counter = itertools.count(1)
+# Every session directory is new in its box. A box may serve several processes one after
+# another (a matrix's cells on shared stacks, stack/sharing.py), each counting from 1: without
+# a token of this process, a cell's session would find the last cell's files in its work dir
+# (MODE-APPROVAL-ORDER saw the command "run before it was approved": the earlier cell's output).
+_PROCESS = secrets.token_hex(3)
 
 
 def _slug(text: str) -> str:
@@ -178,7 +184,7 @@ class Runner:
         paths = (
             after.paths
             if after is not None
-            else SessionPaths(f"/sessions/{_slug(self.check_id)}-{next(_counter)}")
+            else SessionPaths(f"/sessions/{_slug(self.check_id)}-{_PROCESS}-{next(_counter)}")
         )
         options = InstallOptions(
             stack.platform_endpoint,
@@ -260,7 +266,7 @@ class Runner:
             paths = after.paths
             steps.append(f"continued in the HOME of {after.rendered.key}")
         else:
-            paths = SessionPaths(f"/sessions/{_slug(self.check_id)}-tui-{next(_counter)}")
+            paths = SessionPaths(f"/sessions/{_slug(self.check_id)}-tui-{_PROCESS}-{next(_counter)}")
             options = InstallOptions(
                 stack.platform_endpoint,
                 stack.model_base_url,

@@ -1,6 +1,11 @@
-"""A matrix's cells on shared stacks, for real: two cells of one Codex run one after the
-other on the two stacks their group started once (one per worker). Both pass; each
-reports the same two stacks as shared; the second MCP server a cell starts on a shared
+"""A matrix's cells on a shared stack, for real: a mutant's cell and then the reference's,
+one after the other on the one stack their group started (one worker each).
+
+The mutant (exit 1 on a block) lets the SSRF command run, which leaves its output file in
+that session's work dir; the reference's cell then runs the same check, in the same box,
+from a process that counts its sessions from 1 again. It passes only if its session is
+its own: no earlier cell's file is found where its blocked command would have written.
+Both cells name the one stack as shared; the second MCP server a cell starts on a shared
 stack is its own (the next cell starts it again under the same name); and once the
 matrix is done nothing of the group is left."""
 
@@ -35,29 +40,37 @@ def owned_here(client: docker.DockerClient) -> list[str]:
     ]
 
 
-def test_cells_of_one_codex_share_one_stack_per_worker(tmp_path: Path, client: docker.DockerClient) -> None:
+def cell_results(directory: Path) -> tuple[dict[str, object], dict[str, str], dict[str, str], str]:
+    record = json.loads((directory / "cell.json").read_text())
+    summary = json.loads((directory / "summary.json").read_text())
+    suite = ElementTree.parse(directory / "junit.xml").getroot().find("testsuite")
+    assert suite is not None
+    counts = {k: str(suite.get(k)) for k in ("tests", "failures", "errors", "skipped")}
+    outcomes = {c["id"]: c["outcome"] for c in summary["checks"]}
+    record["stacks"] = summary["cell"]["stacks"]
+    return record, outcomes, counts, (directory / "pytest.log").read_text()[-3000:]
+
+
+def test_cells_on_a_shared_stack_each_have_their_own_sessions(
+    tmp_path: Path, client: docker.DockerClient
+) -> None:
     document = {
         "name": "shared",
         "checks": CHECKS,
-        "cell": [{"plugin": "reference", "id": "first"}, {"plugin": "reference", "id": "second"}],
+        "cell": [
+            {"plugin": "mutant:EXIT-1-ON-BLOCK", "id": "mutant"},
+            {"plugin": "reference", "id": "reference"},
+        ],
     }
-    status = matrix.run(matrix.parse(document), matrix.RunOptions(workers=2), root=tmp_path)
-    cells = {}
-    for cell in ("first", "second"):
-        directory = tmp_path / "matrix" / cell
-        record = json.loads((directory / "cell.json").read_text())
-        summary = json.loads((directory / "summary.json").read_text())
-        log = (directory / "pytest.log").read_text()
-        assert record["shared_stacks"] is True
-        # The boundary map's item (MAP-MCP-OTHER) is reported in boundary.json, not as a check.
-        outcomes = {c["id"]: c["outcome"] for c in summary["checks"]}
-        assert outcomes == dict.fromkeys(CHECKS[:2], "passed"), log[-3000:]
-        suite = ElementTree.parse(directory / "junit.xml").getroot().find("testsuite")
-        assert suite is not None
-        counts = {k: suite.get(k) for k in ("tests", "failures", "errors", "skipped")}
-        assert counts == {"tests": "3", "failures": "0", "errors": "0", "skipped": "0"}, log[-3000:]
-        cells[cell] = summary["cell"]["stacks"]
+    status = matrix.run(matrix.parse(document), matrix.RunOptions(workers=1), root=tmp_path)
+    mutant, mutant_outcomes, _, log = cell_results(tmp_path / "matrix" / "mutant")
+    assert mutant_outcomes["ENF-SSRF"] == "failed", log  # its SSRF command ran and wrote its file
+    reference, outcomes, counts, log = cell_results(tmp_path / "matrix" / "reference")
+    # The boundary map's item (MAP-MCP-OTHER) is reported in boundary.json, not as a check.
+    assert outcomes == {"ENF-SSRF": "passed", "ENF-ALLOW": "passed"}, log
+    assert counts == {"tests": "3", "failures": "0", "errors": "0", "skipped": "0"}, log
     assert status == 0
-    assert cells["first"] == cells["second"]
-    assert len(cells["first"]) == 2 and set(cells["first"].values()) == {"shared"}
+    assert mutant["shared_stacks"] is True and reference["shared_stacks"] is True
+    assert mutant["stacks"] == reference["stacks"]
+    assert list(reference["stacks"].values()) == ["shared"]  # type: ignore[attr-defined]
     assert owned_here(client) == []
