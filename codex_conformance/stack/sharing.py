@@ -34,7 +34,6 @@ from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 import docker
@@ -173,21 +172,14 @@ def descriptor_for(config: StackConfig, worker: str | None, env: Mapping[str, st
 
 
 class SharedStacks:
-    """The owner's side: ``count`` stacks of ``config`` started side by side; entering
-    gives the descriptor file to hand the cells (``SHARED_STACKS_ENV``)."""
+    """The owner's side: ``count`` stacks of ``config`` started side by side; ``start()``
+    gives the descriptor file to hand the cells (``SHARED_STACKS_ENV``), ``close()`` removes
+    them (the matrix times the start as a phase of its own, then runs the group's cells)."""
 
     def __init__(self, client: docker.DockerClient, config: StackConfig, count: int) -> None:
         self.client, self.config, self.count = client, config, max(1, count)
         self._launchers: list[StackLauncher] = []
         self._directory: Path | None = None
-
-    def __enter__(self) -> Path:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
 
     def start(self) -> Path:
         """Start the stacks (all or none: a failed start removes the others)."""
