@@ -19,7 +19,7 @@ STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 # Parallel workers for the checks (pytest-xdist), each with its own stack; 0 = one process.
 # More workers than cores pays off: a check mostly waits (on Codex, hooks, quiet windows).
-WORKERS ?= 4
+WORKERS ?= 5
 XDIST := -n $(WORKERS) --dist worksteal
 REPORTS ?= reports
 export PLUGIN CODEX_VERSION PLATFORM MODE USERLAND

@@ -44,7 +44,7 @@ import docker
 
 from codex_conformance.checks.runner import Runner
 from codex_conformance.cli import matrix as matrices
-from codex_conformance.cli.child_run import run_suite
+from codex_conformance.cli.child_run import DEFAULT_WORKERS, run_suite
 from codex_conformance.cli.cpu_accounting import COMPONENTS, Accounting
 from codex_conformance.codex.install import SessionPaths
 from codex_conformance.errors import SuiteError
@@ -145,6 +145,20 @@ class Side:
     name: str
     root: Path
     env: dict[str, str]
+    workers: int | None = None  # its own worker count (the checkout's default), else the phase's
+
+
+def check_costs(summary: dict[str, Any], top: int = 10) -> dict[str, Any]:
+    """What the checks' own bodies cost, from the summary's ``cpu_s`` (plugin/cpu_use.py):
+    their sum (the rest of a run's CPU is start-up, the stacks and their removal) and the
+    costliest, each with its duration (a long one with little CPU waits)."""
+    measured = [c for c in summary["checks"] if isinstance(c.get("cpu_s"), int | float)]
+    costliest = sorted(measured, key=lambda c: -c["cpu_s"])[:top]
+    return {
+        "measured": len(measured),
+        "bodies_cpu_s": round(sum(c["cpu_s"] for c in measured), 2),
+        "costliest": {c["id"]: {"cpu_s": c["cpu_s"], "duration_s": c["duration_s"]} for c in costliest},
+    }
 
 
 def cpu_run(side: Side, out: Path, workers: int) -> dict[str, Any]:
@@ -166,6 +180,7 @@ def cpu_run(side: Side, out: Path, workers: int) -> dict[str, Any]:
         "processes": m.exited,
         "machine_busy": round(m.busy_s / m.available_s, 3) if m.available_s else None,
         "top_commands": {k: {"runs": n, "cpu_s": c} for k, (n, c) in m.commands.items()},
+        "checks_cpu": check_costs(summary),
     }
 
 
@@ -185,8 +200,9 @@ def cpu(out: Path, sides: list[Side], workers: int, rounds: int) -> dict[str, An
     runs: dict[str, list[dict[str, Any]]] = {side.name: [] for side in sides}
     for number in range(rounds):
         for side in sides:
-            with phase(f"cpu: {side.name}, round {number + 1}/{rounds}, {workers} workers"):
-                runs[side.name].append(cpu_run(side, out / f"cpu-{side.name}-{number}", workers))
+            side_workers = side.workers or workers
+            with phase(f"cpu: {side.name}, round {number + 1}/{rounds}, {side_workers} workers"):
+                runs[side.name].append(cpu_run(side, out / f"cpu-{side.name}-{number}", side_workers))
     result: dict[str, Any] = {"workers": workers, "rounds": rounds, "sides": {}}
     for side in sides:
         side_runs = runs[side.name]
@@ -197,6 +213,7 @@ def cpu(out: Path, sides: list[Side], workers: int, rounds: int) -> dict[str, An
         result["sides"][side.name] = {
             "root": str(side.root),
             "env": side.env,
+            "workers": side.workers or workers,
             "cpu_s_per_check": _median_of(side_runs, "cpu_s_per_check"),
             "wall_s": _median_of(side_runs, "wall_s"),
             "components_s_per_check": components,
@@ -398,7 +415,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--hook-runs", type=int, default=50, help="runs of each hook script (default 50)")
     parser.add_argument(
-        "--cpu-workers", type=int, default=4, help="workers of the cpu phase's runs (default 4)"
+        "--cpu-workers",
+        type=int,
+        default=DEFAULT_WORKERS,
+        help=f"workers of the cpu phase's runs (default {DEFAULT_WORKERS})",
+    )
+    parser.add_argument(
+        "--against-workers",
+        type=int,
+        help="cpu: workers of the --against checkout's runs, its own default (default: --cpu-workers)",
     )
     parser.add_argument("--cpu-rounds", type=int, default=1, help="alternating runs per side (default 1)")
     parser.add_argument("--against", type=Path, help="cpu: another checkout of the suite to compare")
@@ -439,7 +464,9 @@ def main(argv: list[str] | None = None) -> int:
             if args.against:
                 if not (args.against / "e2e").is_dir():
                     parser.error(f"--against {args.against}: not a checkout of the suite (no e2e/)")
-                sides.append(Side(f"against:{args.against}", args.against.resolve(), {}))
+                sides.append(
+                    Side(f"against:{args.against}", args.against.resolve(), {}, args.against_workers)
+                )
             if args.against_env:
                 bad = [e for e in args.against_env if "=" not in e]
                 if bad:

@@ -34,7 +34,7 @@ from pathlib import Path
 from codex_conformance.cli import bench as bench_cli
 from codex_conformance.cli import matrix as matrix_cli
 from codex_conformance.cli import validate as validate_cli
-from codex_conformance.cli.child_run import with_bytecode_cache
+from codex_conformance.cli.child_run import DEFAULT_WORKERS, with_bytecode_cache
 from codex_conformance.codex.modes import validate_mode
 from codex_conformance.errors import SuiteError
 from codex_conformance.inputs.downloads import resolve_version
@@ -292,8 +292,8 @@ def parser() -> argparse.ArgumentParser:
     run_p.add_argument(
         "--workers",
         type=int,
-        default=int(os.environ.get("WORKERS", "4")),
-        help="parallel workers (0: one process)",
+        default=int(os.environ.get("WORKERS", DEFAULT_WORKERS)),
+        help=f"parallel workers, each with its own stack (0: one process; default {DEFAULT_WORKERS})",
     )
     run_p.add_argument("--allow-known", action="store_true", help=ALLOW_KNOWN_HELP)
     add("list", list_checks, "print the check catalogue: ID, area, contract, summary")

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from codex_conformance.cli.bench import full_run
+from codex_conformance.cli.child_run import DEFAULT_WORKERS
 from codex_conformance.paths import reports_dir
 from codex_conformance.progress import phase, say
 from codex_conformance.stack.resources import OWNER_LABEL, RUN_LABEL, connect, owner_alive
@@ -73,7 +74,12 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("-n", "--runs", type=int, default=10, help="how many runs (default 10)")
-    parser.add_argument("--workers", type=int, default=4, help="xdist workers per run (default 4)")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=DEFAULT_WORKERS,
+        help=f"xdist workers per run (default {DEFAULT_WORKERS})",
+    )
     args = parser.parse_args(argv)
     if args.runs < 2:
         parser.error("a soak needs at least 2 runs")

@@ -6,6 +6,7 @@
 - ``scheduling``: under xdist, which check a worker runs next (the waiting ones spread);
 - ``fixtures``: the stack, a runner per check, the cell, the boundary map;
 - ``judging``: every session's invariants after the check's body;
+- ``cpu_use``: the CPU of each check's body (summary.json ``cpu_s``);
 - ``reporting``: report properties, outcomes (``outcome``), artifacts (``artifacts``),
   credentials masked (``masking``);
 - ``summary``: the registered reporter that writes ``reports/summary.json`` and the verdict;
@@ -19,5 +20,6 @@ pytest_plugins = [
     "codex_conformance.plugin.collection",
     "codex_conformance.plugin.fixtures",
     "codex_conformance.plugin.judging",
+    "codex_conformance.plugin.cpu_use",
     "codex_conformance.plugin.reporting",
 ]

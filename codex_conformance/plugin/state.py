@@ -66,6 +66,7 @@ HARNESS_PROPERTY = "codex-conformance-harness-error"  # the suite failed, not th
 KNOWN_INVARIANTS_PROPERTY = "codex-conformance-known-invariants"  # broken as a manifest knows
 KNOWN_ENTRIES_PROPERTY = "codex-conformance-invariant-entries"  # the manifest entries that knew them
 STACK_START_PROPERTY = "codex-conformance-stack-start"  # seconds of the setup that started the stack
+CPU_PROPERTY = "codex-conformance-cpu"  # CPU-seconds of the check's body (cpu_use.py)
 
 
 def is_worker(config: pytest.Config) -> bool:

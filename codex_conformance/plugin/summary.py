@@ -18,6 +18,7 @@ from codex_conformance.paths import reports_dir
 from codex_conformance.plugin.outcome import outcome
 from codex_conformance.plugin.state import (
     CHECK_PROPERTY,
+    CPU_PROPERTY,
     INVARIANTS_PROPERTY,
     KNOWN_ENTRIES_PROPERTY,
     KNOWN_INVARIANTS_PROPERTY,
@@ -85,6 +86,9 @@ class SummaryReporter:
                 outcome=result,
                 # The check's own time: the stack its setup started is the worker's.
                 duration_s=round(max(0.0, sum(r.duration for r in reports) - stack_start), 3),
+                cpu_s=next(
+                    (float(p[CPU_PROPERTY]) for p in map(_properties, reports) if CPU_PROPERTY in p), None
+                ),
                 area=check["area"],
                 contract=list(check["contract"]),
                 summary=check["summary"],

@@ -22,6 +22,7 @@ class CheckResult:
     id: str
     outcome: str  # passed | failed | skipped | not-applicable | xfailed | xpassed | error
     duration_s: float
+    cpu_s: float | None = None  # CPU of its body, where measured (plugin/cpu_use.py)
     area: str = ""
     contract: list[str] = field(default_factory=list)  # references (checks/references.py)
     summary: str = ""

@@ -13,6 +13,7 @@ import os
 import secrets
 import socket
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import docker
@@ -143,6 +144,24 @@ def _remove_container(api: docker.APIClient, container_id: str) -> bool:
         raise
 
 
+def _remove_containers(api: docker.APIClient, container_ids: list[str]) -> int:
+    """Remove containers at once, each in a thread of its own: the engine tears each down
+    (kill, network endpoint, shim, layer) mostly waiting, one after the other took a
+    second per stack at the end of every run. Returns how many were removed."""
+    if len(container_ids) <= 1:
+        return sum(_remove_container(api, c) for c in container_ids)
+    with ThreadPoolExecutor(max_workers=len(container_ids)) as pool:
+        return sum(pool.map(lambda c: _remove_container(api, c), container_ids))
+
+
+def remove_run_containers(client: docker.DockerClient, run_id: str, keep: str = "") -> int:
+    """Remove every container of ``run_id`` (but the one named ``keep``) at once."""
+    found = client.api.containers(all=True, filters={"label": f"{RUN_LABEL}={run_id}"})
+    return _remove_containers(
+        client.api, [c["Id"] for c in found if not keep or f"/{keep}" not in (c.get("Names") or [])]
+    )
+
+
 def _remove_network(api: docker.APIClient, network_id: str, deadline_s: float = 10.0) -> bool:
     """Remove a network, first force-removing whatever is still attached to it.
 
@@ -184,10 +203,8 @@ def sweep(client: docker.DockerClient, run_id: str | None = None) -> tuple[int, 
     def doomed(labels: dict[str, str] | None) -> bool:
         return run_id is not None or not owner_alive((labels or {}).get(OWNER_LABEL))
 
-    containers = sum(
-        _remove_container(api, c["Id"])
-        for c in api.containers(all=True, filters={"label": label})
-        if doomed(c.get("Labels"))
+    containers = _remove_containers(
+        api, [c["Id"] for c in api.containers(all=True, filters={"label": label}) if doomed(c.get("Labels"))]
     )
     networks = sum(
         _remove_network(api, n["Id"])

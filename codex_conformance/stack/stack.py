@@ -8,6 +8,7 @@ which costs milliseconds, instead of a fresh stack, which costs seconds.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import shutil
 import socket
@@ -18,7 +19,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import docker
 
@@ -28,12 +29,14 @@ from codex_conformance.inputs.userland import DEFAULT_USERLAND, parse_userland_t
 from codex_conformance.poll import poll_until
 from codex_conformance.progress import phase, say
 from codex_conformance.stack import reach as reaches
+from codex_conformance.stack.cgroup_cpu import CpuMeter, meter_for
 from codex_conformance.stack.clients import ModelClient, PlatformClient, RecorderClient
 from codex_conformance.stack.containers import (
     CodexBox,
     LoopbackAgent,
     Reaper,
     Relay,
+    SuiteContainer,
     SuiteNetwork,
 )
 from codex_conformance.stack.hub import (
@@ -46,7 +49,7 @@ from codex_conformance.stack.hub import (
     ServicesHub,
 )
 from codex_conformance.stack.images import Images, build_lock
-from codex_conformance.stack.resources import RunLabels, engine_answers, sweep
+from codex_conformance.stack.resources import RunLabels, engine_answers, remove_run_containers, sweep
 from codex_conformance.stack.targets import (
     ComposeTarget,
     ReferenceTarget,
@@ -197,9 +200,23 @@ class Stack:
     def model_base_url(self) -> str:
         return MODEL_BASE_URL
 
+    def _servers(self) -> list[SuiteContainer | HostedService]:
+        return [self.dns, self.model, *self.target.containers(), *self.outside_containers, self.codex]
+
+    @functools.cached_property
+    def cpu_meter(self) -> CpuMeter | None:
+        """The CPU counters of the stack's containers (cgroup_cpu.py), resolved on first use:
+        the servers as the stack started them (a second MCP server or loopback agent a check
+        starts later is not counted). None where they cannot be read from this process."""
+        containers: dict[str, Any] = {}
+        for server in self._servers():
+            owner = server.hub if isinstance(server, HostedService) else server
+            containers.setdefault(owner.container.id, owner.container)
+        return meter_for(containers.values())
+
     def logs(self) -> dict[str, str]:
         """Each server's log (a hub's, split by server) and each container's, by kind."""
-        servers = [self.dns, self.model, *self.target.containers(), *self.outside_containers, self.codex]
+        servers = self._servers()
         hubs: dict[int, dict[str, str]] = {}  # one read of each hub's log, split by server
         logs = {}
         for server in servers:
@@ -481,6 +498,10 @@ class StackLauncher:
     def close(self) -> None:
         try:
             try:
+                # The containers go at once (the reaper last, after its link closes: it
+                # must outlive whatever it would reap); then each part's own exit finds its
+                # container gone, and removes the network.
+                remove_run_containers(self.client, self.labels.run_id, keep=f"{self.name}-reaper")
                 self._resources.close()
             finally:
                 sweep(self.client, self.labels.run_id)

@@ -102,3 +102,20 @@ def test_child_runs_compile_into_the_suite_cache_not_the_checkout(
     chosen = {"PYTHONDONTWRITEBYTECODE": "1", "PYTHONPYCACHEPREFIX": "/elsewhere"}
     assert with_bytecode_cache(chosen) == chosen
     assert with_bytecode_cache({"PATH": "/bin"}) == {"PATH": "/bin"}
+
+
+def test_check_costs_sum_the_bodies_and_name_the_costliest() -> None:
+    summary = {
+        "checks": [
+            {"id": "A", "duration_s": 16.0, "cpu_s": 0.6},
+            {"id": "B", "duration_s": 1.0, "cpu_s": 1.2},
+            {"id": "C", "duration_s": 0.8, "cpu_s": 0.5},
+            {"id": "D", "duration_s": 0.9},  # not measured (a remote engine)
+        ]
+    }
+    costs = bench.check_costs(summary, top=2)
+    assert costs == {
+        "measured": 3,
+        "bodies_cpu_s": 2.3,
+        "costliest": {"B": {"cpu_s": 1.2, "duration_s": 1.0}, "A": {"cpu_s": 0.6, "duration_s": 16.0}},
+    }

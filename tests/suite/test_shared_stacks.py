@@ -5,9 +5,9 @@ The mutant (exit 1 on a block) lets the SSRF command run, which leaves its outpu
 that session's work dir; the reference's cell then runs the same check, in the same box,
 from a process that counts its sessions from 1 again. It passes only if its session is
 its own: no earlier cell's file is found where its blocked command would have written.
-Both cells name the one stack as shared; the second MCP server a cell starts on a shared
-stack is its own (the next cell starts it again under the same name); and once the
-matrix is done nothing of the group is left."""
+Both cells name the one stack as shared and measure their checks' CPU on it; the
+second MCP server a cell starts on a shared stack is its own (the next cell starts it
+again under the same name); and once the matrix is done nothing of the group is left."""
 
 from __future__ import annotations
 
@@ -49,6 +49,7 @@ def cell_results(directory: Path) -> tuple[dict[str, Any], dict[str, str], dict[
     counts = {k: str(suite.get(k)) for k in ("tests", "failures", "errors", "skipped")}
     outcomes = {c["id"]: c["outcome"] for c in summary["checks"]}
     record["stacks"] = summary["cell"]["stacks"]
+    record["cpu"] = {c["id"]: c.get("cpu_s") for c in summary["checks"]}
     return record, outcomes, counts, (directory / "pytest.log").read_text()[-3000:]
 
 
@@ -74,4 +75,8 @@ def test_cells_on_a_shared_stack_each_have_their_own_sessions(
     assert mutant["shared_stacks"] is True and reference["shared_stacks"] is True
     assert mutant["stacks"] == reference["stacks"]
     assert list(reference["stacks"].values()) == ["shared"]
+    # Each check's CPU is measured on the stack the cell attached to (plugin/cpu_use.py),
+    # its containers being the owner's, adopted by this cell's worker.
+    for cpu in (mutant["cpu"], reference["cpu"]):
+        assert cpu and all(isinstance(v, float) and v > 0 for v in cpu.values()), cpu
     assert owned_here(client) == []

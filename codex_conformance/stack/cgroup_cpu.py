@@ -1,0 +1,97 @@
+"""The CPU time a stack's containers have used, read from their cgroups.
+
+The scheduler (plugin/scheduling.py) has to tell a check that waits (a hook held to its
+timeout, a quiet window) from one that keeps the machine busy: both can take 5 s, but on
+2 cores only the first leaves room for another check. A check's CPU is mostly its
+stack's (Codex, the hooks, the services; every ``docker exec`` joins its container's
+cgroup), so the worker reads the counters the kernel keeps for each container: cgroup v2
+``cpu.stat`` (``usage_usec``), or v1 ``cpuacct.usage`` (nanoseconds).
+
+Only where the engine runs on this machine's kernel and the test process sees its
+processes: a container's cgroup is found from its main process (``/proc/<pid>/cgroup``),
+and used only if that path names the container's ID (a pid from another PID namespace,
+a remote engine's or a rootless one's, is never taken for it). Elsewhere the meter is
+absent and the scheduler falls back to its guesses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import docker
+
+CGROUP_ROOT = Path("/sys/fs/cgroup")
+PROC = Path("/proc")
+
+
+def cgroup_cpu_file(pid: int, container_id: str, proc: Path = PROC, root: Path = CGROUP_ROOT) -> Path | None:
+    """The file that counts the CPU of ``container_id``'s cgroup, found from its main
+    process ``pid``; None when that process is not the container's as this machine sees it."""
+    try:
+        lines = (proc / str(pid) / "cgroup").read_text().splitlines()
+    except (OSError, ValueError):
+        return None
+    for line in lines:
+        fields = line.split(":", 2)
+        if len(fields) != 3:
+            continue
+        _, controllers, path = fields
+        if container_id not in path:
+            continue
+        if controllers == "":  # cgroup v2 (unified)
+            candidate = root / path.lstrip("/") / "cpu.stat"
+        elif "cpuacct" in controllers.split(","):  # cgroup v1
+            candidate = root / controllers / path.lstrip("/") / "cpuacct.usage"
+        else:
+            continue
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def read_cpu_s(path: Path) -> float:
+    """Seconds of CPU a cgroup file counts (v2 ``cpu.stat`` or v1 ``cpuacct.usage``); 0.0 for
+    a container that is gone (its cgroup went with it)."""
+    try:
+        text = path.read_text()
+    except OSError:
+        return 0.0
+    if path.name == "cpu.stat":
+        for line in text.splitlines():
+            key, _, value = line.partition(" ")
+            if key == "usage_usec":
+                return int(value) / 1e6
+        return 0.0
+    return int(text.strip() or 0) / 1e9
+
+
+@dataclass(frozen=True)
+class CpuMeter:
+    """The CPU counters of a set of containers, resolved once (a read is a few file reads,
+    no engine call)."""
+
+    files: tuple[Path, ...]
+
+    def read(self) -> float:
+        return sum(read_cpu_s(path) for path in self.files)
+
+
+def meter_for(containers: Iterable[Any], proc: Path = PROC, root: Path = CGROUP_ROOT) -> CpuMeter | None:
+    """A meter over ``containers`` (docker-py Container objects, reloaded here for their
+    main process), or None when not one of them can be measured from this process."""
+    files: list[Path] = []
+    for container in containers:
+        try:
+            container.reload()
+            pid = int(container.attrs["State"]["Pid"])
+        except (docker.errors.APIError, KeyError, TypeError, ValueError):
+            continue
+        if pid <= 0:
+            continue
+        path = cgroup_cpu_file(pid, container.id, proc, root)
+        if path is not None and path not in files:
+            files.append(path)
+    return CpuMeter(tuple(files)) if files else None
