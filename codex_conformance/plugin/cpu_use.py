@@ -25,12 +25,17 @@ CPU = pytest.StashKey[float]()  # CPU-seconds of the check's body
 
 
 def cpu_now(stack: Stack | None) -> float | None:
-    """The stack's containers' CPU plus this process's (and its waited-for children's)."""
-    meter = stack.cpu_meter if stack is not None else None
-    if meter is None:
+    """The stack's containers' CPU plus this process's (and its waited-for children's); None
+    where it cannot be measured. A measurement never changes a check's outcome: an engine
+    that stopped answering while the meter resolved is the check's own report to make."""
+    try:
+        meter = stack.cpu_meter if stack is not None else None
+        if meter is None:
+            return None
+        own = os.times()
+        return meter.read() + own.user + own.system + own.children_user + own.children_system
+    except Exception:
         return None
-    own = os.times()
-    return meter.read() + own.user + own.system + own.children_user + own.children_system
 
 
 @pytest.hookimpl(wrapper=True)

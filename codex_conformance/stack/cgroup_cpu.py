@@ -57,15 +57,15 @@ def read_cpu_s(path: Path) -> float:
     a container that is gone (its cgroup went with it)."""
     try:
         text = path.read_text()
-    except OSError:
+        if path.name == "cpu.stat":
+            for line in text.splitlines():
+                key, _, value = line.partition(" ")
+                if key == "usage_usec":
+                    return int(value) / 1e6
+            return 0.0
+        return int(text.strip() or 0) / 1e9
+    except (OSError, ValueError):
         return 0.0
-    if path.name == "cpu.stat":
-        for line in text.splitlines():
-            key, _, value = line.partition(" ")
-            if key == "usage_usec":
-                return int(value) / 1e6
-        return 0.0
-    return int(text.strip() or 0) / 1e9
 
 
 @dataclass(frozen=True)

@@ -1,14 +1,17 @@
 """A stack's CPU from its containers' cgroups (stack/cgroup_cpu.py): found from each
 container's main process, cgroup v2 and v1, and never a process that is not the
-container's (another PID namespace's pid)."""
+container's (another PID namespace's pid); a measurement that fails is none, never a
+failed check (plugin/cpu_use.py)."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import docker.errors
 
+from codex_conformance.plugin.cpu_use import cpu_now
 from codex_conformance.stack.cgroup_cpu import CpuMeter, cgroup_cpu_file, meter_for, read_cpu_s
 
 CID = "4f" * 32
@@ -60,6 +63,8 @@ def test_a_pid_that_is_not_the_containers_is_never_measured(tmp_path: Path) -> N
 
 def test_a_container_gone_counts_nothing(tmp_path: Path) -> None:
     assert read_cpu_s(tmp_path / "cpu.stat") == 0.0
+    (tmp_path / "cpuacct.usage").write_text("not a number\n")
+    assert read_cpu_s(tmp_path / "cpuacct.usage") == 0.0
 
 
 class Container:
@@ -92,3 +97,16 @@ def test_a_meter_sums_the_containers_it_can_read(tmp_path: Path) -> None:
     assert meter.read() == 1.5
     assert meter_for([Container("cd" * 32, 0)], proc, root) is None
     assert CpuMeter(()).read() == 0.0
+
+
+def test_a_measurement_that_fails_is_no_measurement() -> None:
+    class EngineGone:
+        @property
+        def cpu_meter(self) -> CpuMeter:
+            raise ConnectionError("the engine stopped answering")
+
+    broken: Any = EngineGone()
+    assert cpu_now(broken) is None  # the check's own report says what happened, not this
+    assert cpu_now(None) is None
+    unreadable: Any = SimpleNamespace(cpu_meter=None)
+    assert cpu_now(unreadable) is None
