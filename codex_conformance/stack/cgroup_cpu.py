@@ -1,17 +1,15 @@
 """The CPU time a stack's containers have used, read from their cgroups.
 
-The scheduler (plugin/scheduling.py) has to tell a check that waits (a hook held to its
-timeout, a quiet window) from one that keeps the machine busy: both can take 5 s, but on
-2 cores only the first leaves room for another check. A check's CPU is mostly its
-stack's (Codex, the hooks, the services; every ``docker exec`` joins its container's
-cgroup), so the worker reads the counters the kernel keeps for each container: cgroup v2
-``cpu.stat`` (``usage_usec``), or v1 ``cpuacct.usage`` (nanoseconds).
+A check's CPU (plugin/cpu_use.py, summary.json's ``cpu_s``) is mostly its stack's: Codex,
+the hooks, the services, and every command the suite runs in the box all run in the
+containers' cgroups, so the worker reads the counters the kernel keeps for each container:
+cgroup v2 ``cpu.stat`` (``usage_usec``), or v1 ``cpuacct.usage`` (nanoseconds).
 
 Only where the engine runs on this machine's kernel and the test process sees its
 processes: a container's cgroup is found from its main process (``/proc/<pid>/cgroup``),
 and used only if that path names the container's ID (a pid from another PID namespace,
-a remote engine's or a rootless one's, is never taken for it). Elsewhere the meter is
-absent and the scheduler falls back to its guesses.
+a remote engine's or a rootless one's, is never taken for it). Elsewhere there is no
+meter, and no check records a CPU.
 """
 
 from __future__ import annotations
