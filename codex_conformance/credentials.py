@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
 import re
 import threading
+from collections.abc import Callable
 
 # Shorter values (tenant ids' "cs", a port) would mask ordinary words.
 MIN_LENGTH = 8
@@ -187,10 +189,49 @@ def find(text: str, forms: dict[str, str] | None = None, fragments: bool = False
 def mask_encoded(text: str, mask: str, forms: dict[str, str] | None = None) -> str:
     """``text`` with every base64 run that hides a credential, and every run of token
     characters holding a piece of one, replaced by ``mask``."""
+    if len(text) < FRAGMENT:  # too short for a piece of a token, let alone base64 of one
+        return text
+    hidden, piece = _judges(forms)
+    text = _B64_RUN.sub(lambda m: mask if hidden(m.group(0)) is not None else m.group(0), text)
+    return _TOKEN_RUN.sub(lambda m: mask if piece(m.group(0)) is not None else m.group(0), text)
+
+
+Judge = Callable[[str], "str | None"]
+
+
+def _judges(forms: dict[str, str] | None) -> tuple[Judge, Judge]:
+    """What a base64 run hides and what a token run holds a piece of, for ``forms``; for
+    the registered forms (``None``), answers kept until the next registration."""
+    if forms is None:
+        at = _version
+        return functools.partial(_hidden_known, version_=at), functools.partial(_piece_known, version_=at)
     pieces = _fragments(forms)
-    forms = known() if forms is None else forms
-    text = _B64_RUN.sub(lambda m: mask if _hidden(m.group(0), forms) is not None else m.group(0), text)
-    return _TOKEN_RUN.sub(lambda m: mask if _piece_of(m.group(0), pieces) is not None else m.group(0), text)
+    return functools.partial(_hidden, forms=forms), functools.partial(_piece_of, pieces=pieces)
+
+
+# The registered forms as the maskers read them: one snapshot per registration, not a copy
+# per masked string. The reports mask tens of thousands of strings a run (every string of
+# every JSON artifact), and the same runs of token characters (call ids, paths, a request's
+# id) come back in string after string; each run's answer is kept, keyed by the
+# registration count it was found under, so a registration makes every answer stale.
+_snapshot: tuple[int, dict[str, str]] = (-1, {})
+
+
+def _known_at(version_: int) -> dict[str, str]:
+    global _snapshot
+    if _snapshot[0] != version_:
+        _snapshot = (version_, known())
+    return _snapshot[1]
+
+
+@functools.lru_cache(maxsize=8192)
+def _hidden_known(run: str, version_: int) -> str | None:
+    return _hidden(run, _known_at(version_))
+
+
+@functools.lru_cache(maxsize=8192)
+def _piece_known(run: str, version_: int) -> str | None:
+    return _piece_of(run, _fragments(None))
 
 
 def known() -> dict[str, str]:

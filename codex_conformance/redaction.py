@@ -49,6 +49,8 @@ class Redactor:
         return self._pattern
 
     def text(self, value: str) -> str:
+        if len(value) < credentials.MIN_LENGTH:
+            return value  # shorter than any credential, any piece of one and any header line
         pattern = self._secrets_pattern()
         if pattern is not None:
             # One substring search per secret is far cheaper than the alternation tried at

@@ -28,8 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from codex_conformance import yaml_docs
 from codex_conformance.errors import SuiteError
 from codex_conformance.paths import SCENARIOS_DIR
 
@@ -113,7 +112,7 @@ def load(name: str, directory: Path = SCENARIOS_DIR) -> Scenario:
     path = directory / f"{name}.yaml"
     if not path.is_file():
         raise SuiteError(f"no scenario {name!r} ({path} does not exist)")
-    data = yaml.safe_load(path.read_text())
+    data = yaml_docs.load(path.read_text())
     if not isinstance(data, dict):
         raise SuiteError(f"{path}: a scenario is a mapping")
     missing = {"id", "prompt", "turns"} - data.keys()

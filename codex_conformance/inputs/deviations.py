@@ -53,8 +53,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from codex_conformance import yaml_docs
 from codex_conformance.errors import SuiteError
 from codex_conformance.paths import FIXTURES_DIR
 
@@ -165,7 +164,7 @@ def manifest_dir() -> Path:
 def load(directory: Path | None = None) -> list[Deviation]:
     deviations: list[Deviation] = []
     for path in sorted((directory or manifest_dir()).glob("*.yaml")):
-        entries: Any = yaml.safe_load(path.read_text()) or []
+        entries: Any = yaml_docs.load(path.read_text()) or []
         scope = next((key for key in ("plugin", "codex") if path.stem.startswith(f"{key}-")), "")
         release = path.stem[len(scope) + 1 :] if scope else ""
         for entry in entries:

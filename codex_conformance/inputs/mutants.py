@@ -11,8 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from codex_conformance import yaml_docs
 from codex_conformance.errors import SuiteError
 from codex_conformance.inputs.plugin_cache import cached, tree_digest
 from codex_conformance.paths import FIXTURES_DIR, REFERENCE_PLUGIN, VARIANTS
@@ -44,7 +43,7 @@ class Mutant:
 
 
 def load(path: Path = MUTANTS_FILE) -> tuple[list[str], list[Mutant]]:
-    document = yaml.safe_load(path.read_text())
+    document = yaml_docs.load(path.read_text())
     mutants = [
         Mutant(
             m["id"],

@@ -35,6 +35,7 @@ from pathlib import Path
 
 import yaml
 
+from codex_conformance import yaml_docs
 from codex_conformance.errors import SuiteError
 from codex_conformance.inputs.mutants import materialise_mutant, materialise_variant
 from codex_conformance.inputs.plugin_cache import locked, plugins_cache
@@ -122,7 +123,7 @@ def _frontmatter(text: str) -> dict[str, str]:
     whose frontmatter is not valid YAML is dropped), else line by line as a lenient reader
     takes it, so what a check expects is what the Codex under test can show at best."""
     try:
-        data = yaml.safe_load(text)
+        data = yaml_docs.load(text)
     except yaml.YAMLError:
         data = None
     if isinstance(data, dict):

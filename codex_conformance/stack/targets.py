@@ -33,6 +33,7 @@ import docker.errors
 import httpx
 import yaml
 
+from codex_conformance import yaml_docs
 from codex_conformance.errors import SuiteError
 from codex_conformance.inputs.platform_spec import TargetSpec
 from codex_conformance.poll import poll_until
@@ -131,7 +132,7 @@ class ComposeTarget:
     def _override(self) -> Path:
         """A compose override that labels every service and network of the user's file."""
         assert self.spec.file is not None
-        document = yaml.safe_load(self.spec.file.read_text()) or {}
+        document = yaml_docs.load(self.spec.file.read_text()) or {}
         assert self.ctx is not None and self._workdir is not None
         labels = self.ctx.labels.as_dict()
         override: dict[str, Any] = {

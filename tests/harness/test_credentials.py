@@ -68,3 +68,28 @@ def test_words_a_form_shares_with_ordinary_text_are_kept() -> None:
     text = "[codex-conformance] demo-client axonflow-local starting"
     assert Redactor().text(text) == text
     assert credentials.find(text, fragments=True) == set()
+
+
+def test_a_registration_makes_every_kept_answer_stale() -> None:
+    """The maskers keep each run's answer; a credential registered later is still masked
+    in a text that was masked (and found clean) before it existed."""
+    secret = "later-registered-s3cret-7f2a"
+    encoded = b64(f"cs_later-tenant:{secret}")
+    text = f"auth {encoded} and piece {secret}"
+    assert Redactor().text(text) == text  # unknown yet: nothing to mask, the answers kept
+    credentials.register(secret, "a secret registered later")
+    assert Redactor().text(text) == f"auth {MASK} and piece {MASK}"
+
+
+def test_forms_given_to_mask_encoded_are_judged_without_the_registered_ones() -> None:
+    encoded = b64("k7:zebra-unicorn-88")
+    text = f"x {encoded} y"
+    assert credentials.mask_encoded(text, MASK) == text
+    assert credentials.mask_encoded(text, MASK, {"zebra-unicorn-88": "given"}) == f"x {MASK} y"
+    assert credentials.mask_encoded(text, MASK) == text  # the given forms were not kept
+
+
+def test_strings_shorter_than_any_credential_pass_unchanged() -> None:
+    redactor = Redactor({"abcdefgh"})
+    assert redactor.text("abcdefg") == "abcdefg"
+    assert redactor.text("abcdefgh") == MASK

@@ -48,6 +48,7 @@ FLOORS = {
     "redaction": 0,
     "progress": 0,
     "poll": 0,
+    "yaml_docs": 0,
     "codex": 1,  # the Codex drivers, on a Box protocol: no container class
     "inputs": 2,  # the cell's inputs
     "stack": 3,  # containers, images, TLS, clients, platform targets
