@@ -34,6 +34,7 @@ class Redactor:
         self._pattern: re.Pattern[str] | None = None
         self._every: list[str] = []
         self._built_at = -1
+        self._memo: dict[str, str] = {}
 
     def add(self, value: str) -> None:
         if len(value) >= credentials.MIN_LENGTH:
@@ -43,15 +44,34 @@ class Redactor:
     def _secrets_pattern(self) -> re.Pattern[str] | None:
         if self._pattern is None or self._built_at != credentials.version():
             self._built_at = credentials.version()
+            self._memo.clear()  # masked under fewer secrets
             every = sorted(self.secrets | set(credentials.known()), key=len, reverse=True)
             self._every = every
             self._pattern = re.compile("|".join(map(re.escape, every))) if every else None
         return self._pattern
 
+    # A masked string is kept (strings up to MEMO_CHARS long, MEMO_SIZE of them) until the
+    # secrets change: a JSON artifact repeats the same strings (a model transcript resends
+    # every earlier message with each request), and masking each again was most of the
+    # time a failing check spent writing its artifacts.
+    MEMO_CHARS = 4096
+    MEMO_SIZE = 20000
+
     def text(self, value: str) -> str:
         if len(value) < credentials.MIN_LENGTH:
             return value  # shorter than any credential, any piece of one and any header line
         pattern = self._secrets_pattern()
+        if len(value) > self.MEMO_CHARS:
+            return self._masked(value, pattern)
+        masked = self._memo.get(value)
+        if masked is None:
+            masked = self._masked(value, pattern)
+            if len(self._memo) >= self.MEMO_SIZE:
+                self._memo.clear()
+            self._memo[value] = masked
+        return masked
+
+    def _masked(self, value: str, pattern: re.Pattern[str] | None) -> str:
         if pattern is not None:
             # One substring search per secret is far cheaper than the alternation tried at
             # every position of the text, and most texts hold none of them.

@@ -110,6 +110,24 @@ class Served(Protocol):
     def logs_text(self) -> str: ...
 
 
+class StoppedCheck:
+    """Whether a container a readiness wait polls has stopped: asked of the engine (an
+    inspect call) at the first miss and then at most every ``every_s``, not at every poll of
+    the wait, which the starting stacks paid for in engine CPU while the machine was busiest."""
+
+    def __init__(self, container: Served, every_s: float = 0.5) -> None:
+        self.container, self.every_s = container, every_s
+        self._asked_at: float | None = None
+
+    def __call__(self) -> bool:
+        now = time.monotonic()
+        if self._asked_at is not None and now - self._asked_at < self.every_s:
+            return False
+        self._asked_at = now
+        self.container.reload()
+        return self.container.status not in ("created", "running")
+
+
 class HttpReady(WaitStrategy):
     """Ready when ``GET http://<ip>:<port><path>`` answers 200 from the test process."""
 
@@ -125,12 +143,10 @@ class HttpReady(WaitStrategy):
         last_error = "no attempt"
         exited = False
 
+        stopped = StoppedCheck(container)
+
         def answered() -> bool:
             nonlocal last_error, exited
-            container.reload()
-            if container.status not in ("created", "running"):
-                exited = True  # no use waiting on a container that stopped
-                return True
             try:
                 status = http.get(self.path).status_code
                 if status == 200:
@@ -138,7 +154,8 @@ class HttpReady(WaitStrategy):
                 last_error = f"HTTP {status}"
             except httpx.HTTPError as exc:
                 last_error = str(exc) or type(exc).__name__
-            return False
+            exited = stopped()  # no use waiting on a container that stopped
+            return exited
 
         with container.http(self.port, timeout_s=2.0) as http:
             ready = poll_until(answered, self._startup_timeout)
@@ -164,13 +181,13 @@ class LogReady(WaitStrategy):
 
     def wait_for(self, container: Served) -> None:
         exited = False
+        stopped = StoppedCheck(container)
 
         def logged() -> bool:
             nonlocal exited
             if self.text in container.logs_text():
                 return True
-            container.reload()
-            exited = container.status not in ("created", "running")
+            exited = stopped()
             return exited
 
         if poll_until(logged, self._startup_timeout, interval_s=0.05) and not exited:
@@ -199,6 +216,7 @@ class SuiteContainer(DockerContainer):
     ) -> None:
         kwargs.setdefault("init", True)  # reap the hook processes Codex leaves behind
         super().__init__(image, name=name, command=command)  # type: ignore[arg-type]
+        self._ip: str | None = None
         for host_path, (bind, mode) in (volumes or {}).items():
             self.with_volume_mapping(host_path, bind, mode)
         self.with_kwargs(labels=labels.as_dict(), **kwargs)
@@ -220,12 +238,21 @@ class SuiteContainer(DockerContainer):
         """Take over a container another process started (a shared stack, sharing.py):
         this object then reads, execs and reaches it, and never removes it."""
         self._container = client.containers.get(container_id)
+        self._ip = None
 
     @property
     def ip(self) -> str:
+        """The container's address on the run network, asked of the engine until it has one
+        and then kept: the suite never moves a container of its own off that network, and
+        every client and URL made for it asked again (an inspect call each)."""
         assert self._network is not None, f"{self.kind} has no network"
-        self.reload()
-        return self.container.attrs["NetworkSettings"]["Networks"][self._network.name]["IPAddress"]
+        if self._ip is None:
+            self.reload()
+            address = self.container.attrs["NetworkSettings"]["Networks"][self._network.name]["IPAddress"]
+            if not address:
+                return str(address)
+            self._ip = str(address)
+        return self._ip
 
     def url(self, port: int) -> str:
         return f"http://{self.ip}:{port}"

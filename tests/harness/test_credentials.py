@@ -93,3 +93,15 @@ def test_strings_shorter_than_any_credential_pass_unchanged() -> None:
     redactor = Redactor({"abcdefgh"})
     assert redactor.text("abcdefg") == "abcdefg"
     assert redactor.text("abcdefgh") == MASK
+
+
+def test_one_redactor_masks_again_after_a_registration_or_an_added_secret() -> None:
+    """A redactor keeps what it masked; a new secret makes those answers stale."""
+    redactor = Redactor()
+    registered, added = "kept-answers-regist3red-secret", "kept-answers-added-s3cret"
+    text = f"first {registered} then {added}"
+    assert redactor.text(text) == text
+    credentials.register(registered, "a secret registered after a masking")
+    assert redactor.text(text) == f"first {MASK} then {added}"
+    redactor.add(added)
+    assert redactor.text(text) == f"first {MASK} then {MASK}"
