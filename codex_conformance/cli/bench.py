@@ -8,7 +8,8 @@ numbers worse, never a check red. Phases (each can be skipped with ``--skip``):
 - ``cold``: the suite's images removed from the engine (downloads stay in the host cache,
   as on any machine that ran it once), then a full run with 4 workers: build + run.
 - ``cpu``: where a warm run's CPU goes (cpu_accounting.py): CPU-seconds per check split by
-  component, the machine's busy share; with ``--against DIR`` (another checkout of the
+  component, the machine's busy share and busy CPU-seconds per check (the total without the
+  accounting's blind spot for short processes); with ``--against DIR`` (another checkout of the
   suite, e.g. ``git archive`` of an older commit) or ``--against-env K=V`` (the same
   checkout with other settings), both sides run alternately in one invocation and their
   ratios are reported, so a change is judged on the same machine in the same minutes.
@@ -179,6 +180,10 @@ def cpu_run(side: Side, out: Path, workers: int) -> dict[str, Any]:
         "components_s_per_check": {k: round(v / checks, 3) for k, v in m.components.items()},
         "processes": m.exited,
         "machine_busy": round(m.busy_s / m.available_s, 3) if m.available_s else None,
+        # The machine's busy CPU-seconds (/proc/stat) per check: every process counted in full,
+        # where the accounting charges a process by the clock ticks it was caught running in
+        # and so misses most of the thousands of short ones (cpu_accounting.py).
+        "machine_busy_s_per_check": round(m.busy_s / checks, 3),
         "top_commands": {k: {"runs": n, "cpu_s": c} for k, (n, c) in m.commands.items()},
         "checks_cpu": check_costs(summary),
     }
@@ -215,6 +220,7 @@ def cpu(out: Path, sides: list[Side], workers: int, rounds: int) -> dict[str, An
             "env": side.env,
             "workers": side.workers or workers,
             "cpu_s_per_check": _median_of(side_runs, "cpu_s_per_check"),
+            "machine_busy_s_per_check": _median_of(side_runs, "machine_busy_s_per_check"),
             "wall_s": _median_of(side_runs, "wall_s"),
             "components_s_per_check": components,
             "runs": side_runs,
@@ -224,6 +230,9 @@ def cpu(out: Path, sides: list[Side], workers: int, rounds: int) -> dict[str, An
         other = result["sides"][side.name]
         other["ratio"] = {
             "cpu_s_per_check": round(other["cpu_s_per_check"] / first["cpu_s_per_check"], 3),
+            "machine_busy_s_per_check": round(
+                other["machine_busy_s_per_check"] / first["machine_busy_s_per_check"], 3
+            ),
             "wall_s": round(other["wall_s"] / first["wall_s"], 3),
         }
     return result

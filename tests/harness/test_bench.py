@@ -119,3 +119,32 @@ def test_check_costs_sum_the_bodies_and_name_the_costliest() -> None:
         "bodies_cpu_s": 2.3,
         "costliest": {"B": {"cpu_s": 1.2, "duration_s": 1.0}, "A": {"cpu_s": 0.6, "duration_s": 16.0}},
     }
+
+
+def test_side_by_side_ratios_include_the_machines_busy_cpu_per_check(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Each side's medians and the ratios to the first side, for the accounted CPU and for
+    the machine's busy CPU (which also counts the short processes the accounting misses)."""
+    measured = {"this": [(0.8, 1.0, 57.0), (0.7, 0.9, 55.0)], "base": [(1.6, 2.2, 99.0), (1.7, 2.0, 98.0)]}
+    taken = {"this": 0, "base": 0}
+
+    def cpu_run(side: bench.Side, out: Path, workers: int) -> dict[str, object]:
+        cpu_s, busy_s, wall_s = measured[side.name][taken[side.name]]
+        taken[side.name] += 1
+        return {
+            "cpu_s_per_check": cpu_s,
+            "machine_busy_s_per_check": busy_s,
+            "wall_s": wall_s,
+            "components_s_per_check": dict.fromkeys(bench.COMPONENTS, 0.1),
+        }
+
+    monkeypatch.setattr(bench.Accounting, "available", staticmethod(lambda: ""))
+    monkeypatch.setattr(bench, "run_suite", lambda *args, **kwargs: None)
+    monkeypatch.setattr(bench, "cpu_run", cpu_run)
+    sides = [bench.Side("this", tmp_path, {}), bench.Side("base", tmp_path, {}, workers=4)]
+    result = bench.cpu(tmp_path, sides, workers=5, rounds=2)
+    base = result["sides"]["base"]
+    assert (base["cpu_s_per_check"], base["machine_busy_s_per_check"], base["wall_s"]) == (1.65, 2.1, 98.5)
+    assert base["workers"] == 4
+    assert base["ratio"] == {"cpu_s_per_check": 2.2, "machine_busy_s_per_check": 2.211, "wall_s": 1.759}
