@@ -9,7 +9,8 @@ numbers worse, never a check red. Phases (each can be skipped with ``--skip``):
   as on any machine that ran it once), then a full run with 4 workers: build + run.
 - ``cpu``: where a warm run's CPU goes (cpu_accounting.py): CPU-seconds per check split by
   component, the machine's busy share and busy CPU-seconds per check (the total without the
-  accounting's blind spot for short processes); with ``--against DIR`` (another checkout of the
+  accounting's blind spot for short processes) and the containers' share of it (the
+  engine's parent cgroup, where it keeps one); with ``--against DIR`` (another checkout of the
   suite, e.g. ``git archive`` of an older commit) or ``--against-env K=V`` (the same
   checkout with other settings), both sides run alternately in one invocation and their
   ratios are reported, so a change is judged on the same machine in the same minutes.
@@ -184,6 +185,10 @@ def cpu_run(side: Side, out: Path, workers: int) -> dict[str, Any]:
         # where the accounting charges a process by the clock ticks it was caught running in
         # and so misses most of the thousands of short ones (cpu_accounting.py).
         "machine_busy_s_per_check": round(m.busy_s / checks, 3),
+        # ... and the part of it in the containers (Codex, the hooks, the services), exact.
+        "containers_cpu_s_per_check": (
+            round(m.containers_s / checks, 3) if m.containers_s is not None else None
+        ),
         "top_commands": {k: {"runs": n, "cpu_s": c} for k, (n, c) in m.commands.items()},
         "checks_cpu": check_costs(summary),
     }
@@ -191,6 +196,15 @@ def cpu_run(side: Side, out: Path, workers: int) -> dict[str, Any]:
 
 def _median_of(runs: list[dict[str, Any]], key: str) -> float:
     return round(statistics.median(r[key] for r in runs), 3)
+
+
+def _median_or_none(runs: list[dict[str, Any]], key: str) -> float | None:
+    """The median where every run measured ``key``, else None (not measurable here)."""
+    values = [r.get(key) for r in runs]
+    measured = [float(v) for v in values if v is not None]
+    if not values or len(measured) < len(values):
+        return None
+    return round(statistics.median(measured), 3)
 
 
 def cpu(out: Path, sides: list[Side], workers: int, rounds: int) -> dict[str, Any]:
@@ -221,6 +235,7 @@ def cpu(out: Path, sides: list[Side], workers: int, rounds: int) -> dict[str, An
             "workers": side.workers or workers,
             "cpu_s_per_check": _median_of(side_runs, "cpu_s_per_check"),
             "machine_busy_s_per_check": _median_of(side_runs, "machine_busy_s_per_check"),
+            "containers_cpu_s_per_check": _median_or_none(side_runs, "containers_cpu_s_per_check"),
             "wall_s": _median_of(side_runs, "wall_s"),
             "components_s_per_check": components,
             "runs": side_runs,
@@ -235,6 +250,10 @@ def cpu(out: Path, sides: list[Side], workers: int, rounds: int) -> dict[str, An
             ),
             "wall_s": round(other["wall_s"] / first["wall_s"], 3),
         }
+        if other["containers_cpu_s_per_check"] and first["containers_cpu_s_per_check"]:
+            other["ratio"]["containers_cpu_s_per_check"] = round(
+                other["containers_cpu_s_per_check"] / first["containers_cpu_s_per_check"], 3
+            )
     return result
 
 

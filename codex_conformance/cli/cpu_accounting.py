@@ -25,7 +25,9 @@ running in, so a process that lives a few milliseconds is mostly charged nothing
 run 6,754 of 6,810 bash records (the hooks' subshells) and every cat, tr and dirname were
 charged 0 s, curl 4.8 s where perf's sampling put it near 8.5 s; jq (about 20 ms a run)
 was charged in full. The components therefore undercount ``hooks`` and ``services`` most;
-the machine's busy CPU-seconds per check (bench.py) count every process in full.
+the machine's busy CPU-seconds per check (bench.py) count every process in full, and so does
+the engine's parent cgroup for everything in the containers (Codex, the hooks, the
+services) where the engine keeps one (``containers_s``).
 """
 
 from __future__ import annotations
@@ -37,6 +39,8 @@ import struct
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from codex_conformance.stack.cgroup_cpu import engine_parent_cpu_file, read_cpu_s
 
 ACCT_V3 = struct.Struct("<BBHIIIIIIf8H16s")  # struct acct_v3 (linux/acct.h), 64 bytes
 AHZ = 100  # ticks per second of ac_utime/ac_stime
@@ -175,6 +179,9 @@ class Measurement:
     busy_s: float  # the whole machine's busy CPU-seconds over the measurement
     available_s: float  # ... and the CPU-seconds it had
     commands: dict[str, tuple[int, float]] = field(default_factory=dict)  # comm -> (runs, cpu_s)
+    # Every container's CPU over the measurement, from the engine's parent cgroup (exact, the
+    # short processes included); None where the engine keeps no such parent.
+    containers_s: float | None = None
 
     @property
     def total_s(self) -> float:
@@ -205,6 +212,8 @@ class Accounting:
         self.path.touch(mode=0o600)
         engine = daemons()
         before = {pid: proc_cpu_s(pid) for pid in engine}
+        parent = engine_parent_cpu_file()
+        containers0 = read_cpu_s(parent) if parent is not None else 0.0
         busy0, total0 = machine_cpu_s()
         if self.libc.acct(str(self.path).encode()) != 0:
             raise OSError(ctypes.get_errno(), "acct() failed")
@@ -214,6 +223,7 @@ class Accounting:
         finally:
             self.libc.acct(None)  # every record is written when it returns
         busy1, total1 = machine_cpu_s()
+        containers_s = round(read_cpu_s(parent) - containers0, 1) if parent is not None else None
         records = parse(self.path.read_bytes())
         components = classify(records, test_root_pid)
         for pid, cpu in before.items():
@@ -225,5 +235,12 @@ class Accounting:
             commands[record.comm] = (runs + 1, round(cpu + record.cpu_s, 2))
         top = dict(sorted(commands.items(), key=lambda item: -item[1][1])[:15])
         out.append(
-            Measurement(components, len(records), round(busy1 - busy0, 1), round(total1 - total0, 1), top)
+            Measurement(
+                components,
+                len(records),
+                round(busy1 - busy0, 1),
+                round(total1 - total0, 1),
+                top,
+                containers_s,
+            )
         )

@@ -66,6 +66,22 @@ def read_cpu_s(path: Path) -> float:
         return 0.0
 
 
+def engine_parent_cpu_file(root: Path = CGROUP_ROOT) -> Path | None:
+    """The counter of the cgroup the engine puts every container under, where there is one:
+    the cgroupfs driver's ``docker`` parent (v1 ``cpuacct.usage``, v2 ``cpu.stat``). None
+    under the systemd driver, whose containers are scopes of system.slice beside the
+    machine's own services. A parent keeps what its removed children used, so two reads
+    bracket the CPU of every container a run started and removed in between (bench.py)."""
+    for candidate in (
+        root / "cpuacct" / "docker" / "cpuacct.usage",
+        root / "cpu,cpuacct" / "docker" / "cpuacct.usage",
+        root / "docker" / "cpu.stat",
+    ):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
 @dataclass(frozen=True)
 class CpuMeter:
     """The CPU counters of a set of containers, resolved once (a read is a few file reads,

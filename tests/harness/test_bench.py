@@ -126,15 +126,19 @@ def test_side_by_side_ratios_include_the_machines_busy_cpu_per_check(
 ) -> None:
     """Each side's medians and the ratios to the first side, for the accounted CPU and for
     the machine's busy CPU (which also counts the short processes the accounting misses)."""
-    measured = {"this": [(0.8, 1.0, 57.0), (0.7, 0.9, 55.0)], "base": [(1.6, 2.2, 99.0), (1.7, 2.0, 98.0)]}
+    measured = {
+        "this": [(0.8, 1.0, 0.7, 57.0), (0.7, 0.9, 0.6, 55.0)],
+        "base": [(1.6, 2.2, 1.4, 99.0), (1.7, 2.0, 1.2, 98.0)],
+    }
     taken = {"this": 0, "base": 0}
 
     def cpu_run(side: bench.Side, out: Path, workers: int) -> dict[str, object]:
-        cpu_s, busy_s, wall_s = measured[side.name][taken[side.name]]
+        cpu_s, busy_s, containers_s, wall_s = measured[side.name][taken[side.name]]
         taken[side.name] += 1
         return {
             "cpu_s_per_check": cpu_s,
             "machine_busy_s_per_check": busy_s,
+            "containers_cpu_s_per_check": containers_s,
             "wall_s": wall_s,
             "components_s_per_check": dict.fromkeys(bench.COMPONENTS, 0.1),
         }
@@ -147,4 +151,16 @@ def test_side_by_side_ratios_include_the_machines_busy_cpu_per_check(
     base = result["sides"]["base"]
     assert (base["cpu_s_per_check"], base["machine_busy_s_per_check"], base["wall_s"]) == (1.65, 2.1, 98.5)
     assert base["workers"] == 4
-    assert base["ratio"] == {"cpu_s_per_check": 2.2, "machine_busy_s_per_check": 2.211, "wall_s": 1.759}
+    assert base["containers_cpu_s_per_check"] == 1.3
+    assert base["ratio"] == {
+        "cpu_s_per_check": 2.2,
+        "machine_busy_s_per_check": 2.211,
+        "wall_s": 1.759,
+        "containers_cpu_s_per_check": 2.0,
+    }
+
+
+def test_a_side_whose_engine_keeps_no_parent_cgroup_has_no_containers_figure() -> None:
+    runs = [{"containers_cpu_s_per_check": 0.5}, {"containers_cpu_s_per_check": None}]
+    assert bench._median_or_none(runs, "containers_cpu_s_per_check") is None
+    assert bench._median_or_none(runs[:1], "containers_cpu_s_per_check") == 0.5

@@ -12,7 +12,13 @@ from typing import Any
 import docker.errors
 
 from codex_conformance.plugin.cpu_use import cpu_now
-from codex_conformance.stack.cgroup_cpu import CpuMeter, cgroup_cpu_file, meter_for, read_cpu_s
+from codex_conformance.stack.cgroup_cpu import (
+    CpuMeter,
+    cgroup_cpu_file,
+    engine_parent_cpu_file,
+    meter_for,
+    read_cpu_s,
+)
 
 CID = "4f" * 32
 
@@ -110,3 +116,20 @@ def test_a_measurement_that_fails_is_no_measurement() -> None:
     assert cpu_now(None) is None
     unreadable: Any = SimpleNamespace(cpu_meter=None)
     assert cpu_now(unreadable) is None
+
+
+def test_the_engines_parent_cgroup_where_it_keeps_one(tmp_path: Path) -> None:
+    """cgroupfs driver: v1's cpuacct (or cpu,cpuacct) hierarchy or v2's docker/ parent; the
+    systemd driver's scopes have no parent of their own: none."""
+    v1 = tmp_path / "v1"
+    (v1 / "cpu,cpuacct" / "docker").mkdir(parents=True)
+    (v1 / "cpu,cpuacct" / "docker" / "cpuacct.usage").write_text("2500000000\n")
+    assert engine_parent_cpu_file(v1) == v1 / "cpu,cpuacct" / "docker" / "cpuacct.usage"
+    assert read_cpu_s(v1 / "cpu,cpuacct" / "docker" / "cpuacct.usage") == 2.5
+    v2 = tmp_path / "v2"
+    (v2 / "docker").mkdir(parents=True)
+    (v2 / "docker" / "cpu.stat").write_text("usage_usec 1500000\nuser_usec 1000000\n")
+    assert engine_parent_cpu_file(v2) == v2 / "docker" / "cpu.stat"
+    systemd = tmp_path / "systemd"
+    (systemd / "system.slice" / f"docker-{CID}.scope").mkdir(parents=True)
+    assert engine_parent_cpu_file(systemd) is None
