@@ -207,6 +207,10 @@ def _median_or_none(runs: list[dict[str, Any]], key: str) -> float | None:
     return round(statistics.median(measured), 3)
 
 
+# What the side-by-side mode compares (each side's median over the first side's).
+RATIOS = ("cpu_s_per_check", "machine_busy_s_per_check", "wall_s", "containers_cpu_s_per_check")
+
+
 def cpu(out: Path, sides: list[Side], workers: int, rounds: int) -> dict[str, Any]:
     """Each side's warm run, alternating ``rounds`` times; medians, and each side against the
     first (``ratio`` < 1: cheaper than the first side)."""
@@ -244,16 +248,10 @@ def cpu(out: Path, sides: list[Side], workers: int, rounds: int) -> dict[str, An
     for side in sides[1:]:
         other = result["sides"][side.name]
         other["ratio"] = {
-            "cpu_s_per_check": round(other["cpu_s_per_check"] / first["cpu_s_per_check"], 3),
-            "machine_busy_s_per_check": round(
-                other["machine_busy_s_per_check"] / first["machine_busy_s_per_check"], 3
-            ),
-            "wall_s": round(other["wall_s"] / first["wall_s"], 3),
+            key: round(other[key] / first[key], 3)
+            for key in RATIOS
+            if other.get(key) and first.get(key)  # the containers' figure is not measured everywhere
         }
-        if other["containers_cpu_s_per_check"] and first["containers_cpu_s_per_check"]:
-            other["ratio"]["containers_cpu_s_per_check"] = round(
-                other["containers_cpu_s_per_check"] / first["containers_cpu_s_per_check"], 3
-            )
     return result
 
 
