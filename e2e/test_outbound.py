@@ -201,12 +201,30 @@ def test_air_gapped_talks_only_to_the_endpoint(conformance: Runner) -> None:
 
 
 @pytest.mark.usefixtures("faults_supported")
-@pytest.mark.check(
-    id="VER-MIN",
-    contract=["plugin#ver-01"],
-    summary="a platform requiring a newer plugin makes the hook warn the user (once) in the documented words",
+@pytest.mark.parametrize(
+    "env",
+    [
+        check_param(
+            {},
+            id="VER-MIN",
+            contract=["plugin#ver-01"],
+            summary="a platform requiring a newer plugin makes the hook warn the user (once) in the "
+            "documented words",
+        ),
+        # The reference plugin checks the version inside a due heartbeat (one /health probe
+        # for both); with the heartbeat off the check must still run on its own.
+        check_param(
+            {"AXONFLOW_TELEMETRY": "off"},
+            id="VER-MIN-TEL-OFF",
+            contract=["plugin#ver-01", "plugin#tel-02"],
+            summary="AXONFLOW_TELEMETRY=off stops only the heartbeat: the version warning still "
+            "appears (once)",
+        ),
+    ],
 )
-def test_version_below_minimum_is_reported(conformance: Runner, stack: Stack, cell: SuiteState) -> None:
+def test_version_below_minimum_is_reported(
+    conformance: Runner, stack: Stack, cell: SuiteState, env: dict[str, str]
+) -> None:
     health = stack.platform_client.health()
     health["plugin_compatibility"] = {
         "min_plugin_version": {"codex": "99.0.0"},
@@ -221,8 +239,8 @@ def test_version_below_minimum_is_reported(conformance: Runner, stack: Stack, ce
         "count": None,
     }
     warning = f"Plugin v{cell.plugin.version} is below the platform's minimum supported version (v99.0.0)"
-    first = conformance.run("outbound-probe", faults=[newer_required])
-    second = conformance.run("outbound-probe", faults=[newer_required], after=first)
+    first = conformance.run("outbound-probe", env=env, faults=[newer_required])
+    second = conformance.run("outbound-probe", env=env, faults=[newer_required], after=first)
     shown = [tool_output(obs).count(warning) for obs in (first, second)]
     assert sum(shown) == 1, (
         f"the minimum-version warning appeared {shown} times in the two runs' block messages "
