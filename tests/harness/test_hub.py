@@ -10,12 +10,14 @@ import socket
 import struct
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 from types import SimpleNamespace
 
 import httpx
 import pytest
 
+from codex_conformance.poll import poll_until
 from codex_conformance.stack.clients import DnsClient
 from codex_conformance.stack.containers import LogReady, SuiteContainer
 from codex_conformance.stack.hub import DnsSink, HostedService, Role, ServicesHub
@@ -235,3 +237,47 @@ def test_logs_without_docker_pys_private_helpers_use_its_public_call() -> None:
         {"stdout": True, "stderr": True, "since": 12},
         {"stdout": True, "stderr": True, "since": None},
     ]
+
+
+def test_the_suites_servers_are_forked_from_the_hub_and_run_as_under_dash_m() -> None:
+    # No interpreter at argv[0]: a server of the suite's is run by a fork of the hub (its
+    # module imported once), so the role starts anyway; argparse's own exit statuses and its
+    # stderr come through as they would from `python3 -m`.
+    missing = "/nonexistent/python3"
+    usage = [missing, "-m", "codex_conformance.services.dnssink", "--help"]
+    wrong = [missing, "-m", "codex_conformance.services.dnssink", "--no-such-flag"]
+    result = run_hub([{"name": "usage", "argv": usage}])
+    lines = result.stdout.splitlines()
+    assert any(line.startswith("usage| usage: ") for line in lines), lines
+    assert lines[-1] == "hub: usage exited 0", lines
+    result = run_hub([{"name": "wrong", "argv": wrong}])
+    lines = result.stdout.splitlines()
+    assert any("unrecognized arguments: --no-such-flag" in line for line in lines if line.startswith("wrong| ")), lines
+    assert lines[-1] == "hub: wrong exited 2", lines
+
+
+def processes_with(marker: str) -> list[int]:
+    """Live processes whose environment holds ``marker`` (this user's)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and marker.encode() in (entry / "environ").read_bytes():
+                if "Z" not in (entry / "stat").read_text().rpartition(")")[2].split()[:1]:
+                    found.append(int(entry.name))
+        except OSError:
+            continue
+    return found
+
+
+def test_a_forked_server_is_stopped_with_the_hub() -> None:
+    # A forked DNS sink serves until the other role exits; the hub then stops it (SIGTERM)
+    # and exits 1: no server outlives the hub (the roles' JSON, in every child's
+    # environment, carries this test's own name for the sink).
+    name = f"dns-{uuid.uuid4().hex}"
+    sink = ["python3", "-m", "codex_conformance.services.dnssink", "--port", "0", "--control-port", "0"]
+    quits = [sys.executable, "-c", "import time; time.sleep(1); print('bye')"]
+    result = run_hub([{"name": name, "argv": sink}, {"name": "quits", "argv": quits}], timeout_s=10)
+    lines = result.stdout.splitlines()
+    assert result.returncode == 1, result
+    assert lines[-1] == "hub: quits exited 0", lines
+    assert poll_until(lambda: not processes_with(name), 5.0), processes_with(name)
