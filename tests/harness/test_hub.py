@@ -252,7 +252,8 @@ def test_the_suites_servers_are_forked_from_the_hub_and_run_as_under_dash_m() ->
     assert lines[-1] == "hub: usage exited 0", lines
     result = run_hub([{"name": "wrong", "argv": wrong}])
     lines = result.stdout.splitlines()
-    assert any("unrecognized arguments: --no-such-flag" in line for line in lines if line.startswith("wrong| ")), lines
+    said = [line for line in lines if line.startswith("wrong| ")]
+    assert any("unrecognized arguments: --no-such-flag" in line for line in said), lines
     assert lines[-1] == "hub: wrong exited 2", lines
 
 
