@@ -261,10 +261,12 @@ def processes_with(marker: str) -> list[int]:
     """Live processes whose environment holds ``marker`` (this user's)."""
     found = []
     for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
         try:
-            if entry.name.isdigit() and marker.encode() in (entry / "environ").read_bytes():
-                if "Z" not in (entry / "stat").read_text().rpartition(")")[2].split()[:1]:
-                    found.append(int(entry.name))
+            alive = "Z" not in (entry / "stat").read_text().rpartition(")")[2].split()[:1]
+            if alive and marker.encode() in (entry / "environ").read_bytes():
+                found.append(int(entry.name))
         except OSError:
             continue
     return found

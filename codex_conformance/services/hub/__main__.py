@@ -58,7 +58,8 @@ class Forked:
     """A server running in a fork of the hub, waited for and stopped like a Popen."""
 
     def __init__(self, pid: int, stdout: IO[bytes]) -> None:
-        self.pid, self.stdout = pid, stdout
+        self.pid = pid
+        self.stdout: IO[bytes] | None = stdout
         self.returncode: int | None = None
 
     def wait(self) -> int:
