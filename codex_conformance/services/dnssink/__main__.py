@@ -49,7 +49,10 @@ def nxdomain(packet: bytes, end: int) -> bytes:
 
 
 class Control(BaseHTTPRequestHandler):
-    """``GET /_suite/queries[?since=<epoch>]``: the names asked (at or after ``since``)."""
+    """``GET /_suite/queries[?since=<epoch>]``: the names asked (at or after ``since``).
+    HTTP/1.1 (every answer has a Content-Length): the test process keeps its connection."""
+
+    protocol_version = "HTTP/1.1"
 
     def do_GET(self) -> None:
         url = urlsplit(self.path)

@@ -287,7 +287,11 @@ def sse_stream(response_id: str, items: list[dict[str, Any]]) -> bytes:
 
 
 class Handler(BaseHTTPRequestHandler):
+    """HTTP/1.1 for the test process's ``/_suite/`` calls, which keep their connection; every
+    other answer (Codex's model requests) closes it, as the HTTP/1.0 server always did."""
+
     server_version = "codex-conformance-model/1"
+    protocol_version = "HTTP/1.1"
     book: ScriptBook  # set on the class by serve()
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
@@ -305,6 +309,8 @@ class Handler(BaseHTTPRequestHandler):
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(data)))
+        if not self.path.startswith("/_suite/"):
+            self.send_header("Connection", "close")
         self.end_headers()
         self.wfile.write(data)
 

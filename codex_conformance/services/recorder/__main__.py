@@ -281,7 +281,11 @@ class Handler(BaseHTTPRequestHandler):
 
 
 class Control(BaseHTTPRequestHandler):
-    """The test process's view: recorded requests, staged rules, reset."""
+    """The test process's view: recorded requests, staged rules, reset. HTTP/1.1, so the test
+    process's client keeps one connection instead of a connection (and a server thread) per
+    request; every answer has a Content-Length."""
+
+    protocol_version = "HTTP/1.1"
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
         pass
