@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import functools
 import io
 import json
 import os
@@ -74,6 +75,35 @@ class ExecResult:
             f"$ {' '.join(self.command)}\n(exit {self.exit_code})\n"
             f"--- stdout ---\n{tail(self.stdout)}\n--- stderr ---\n{tail(self.stderr)}"
         )
+
+
+# The root of a tree's archive kept for the box agent (CodexBox.put_tree), which unpacks it
+# at each session's own directory instead.
+TREE_ROOT = "tree"
+LEFT_OUT = ("__pycache__", ".git")  # never copied into a container (tree_tar's filter)
+
+
+def tree_fingerprint(source: Path) -> tuple[tuple[str, int, int, int], ...]:
+    """What a tree's archive is made of: every copied entry's path and mode, and a file's size
+    and mtime. A file changed, added, removed or chmodded gives another fingerprint, so
+    another archive (a directory's own mtime moves with entries that are left out, too)."""
+    entries = []
+    for directory, dirnames, filenames in os.walk(source):
+        dirnames[:] = sorted(d for d in dirnames if d not in LEFT_OUT)
+        for name in (".", *sorted(f for f in filenames if f not in LEFT_OUT)):
+            path = os.path.join(directory, name)
+            stat = os.lstat(path)
+            changed = (0, 0) if name == "." else (stat.st_size, stat.st_mtime_ns)
+            entries.append((os.path.relpath(path, source), stat.st_mode, *changed))
+    return tuple(entries)
+
+
+@functools.lru_cache(maxsize=8)
+def rooted_tree_tar_b64(source: Path, owner: int, fingerprint: tuple[tuple[str, int, int, int], ...]) -> str:
+    """``tree_tar`` of ``source`` rooted at TREE_ROOT, base64: built once per version of the
+    tree (``fingerprint``) instead of once per session (a plugin's: 127 times a run)."""
+    del fingerprint  # part of the cache key only
+    return base64.b64encode(tree_tar(source, TREE_ROOT, owner)).decode("ascii")
 
 
 def tree_tar(source: Path, target: str, owner: int) -> bytes:
@@ -650,9 +680,8 @@ class CodexBox(SuiteContainer):
         self._call({"op": "put", "files": entries})
 
     def put_tree(self, source: Path, target: str, owner: int = 1000) -> None:
-        self._call(
-            {"op": "put_tar", "tar": base64.b64encode(tree_tar(source, target, owner)).decode("ascii")}
-        )
+        archive = rooted_tree_tar_b64(source, owner, tree_fingerprint(source))
+        self._call({"op": "put_tar", "tar": archive, "rooted_at": TREE_ROOT, "root": target})
 
 
 class Reaper(SuiteContainer):

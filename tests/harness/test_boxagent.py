@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from codex_conformance.stack.containers import AGENT_SOURCE
+from codex_conformance.stack.containers import AGENT_SOURCE, TREE_ROOT, rooted_tree_tar_b64, tree_fingerprint
 
 
 class Agent:
@@ -120,6 +120,47 @@ def test_a_tar_is_unpacked_with_its_modes(agent: Agent, tmp_path: Path) -> None:
         archive.addfile(info, io.BytesIO(b"ok"))
     assert agent.call(op="put_tar", tar=base64.b64encode(buffer.getvalue()).decode()) == {"ok": True}
     assert (tmp_path / "tree" / "run.sh").stat().st_mode & 0o777 == 0o755
+
+
+def test_a_kept_tree_archive_is_unpacked_at_each_sessions_root(agent: Agent, tmp_path: Path) -> None:
+    # One archive of a tree (rooted at TREE_ROOT) serves every session: the agent moves its
+    # entries, hard links' targets too, to the root each request names.
+    source = tmp_path / "plugin"
+    (source / "scripts").mkdir(parents=True)
+    (source / "scripts" / "hook.sh").write_text("echo hook\n")
+    (source / "scripts" / "hook.sh").chmod(0o755)
+    os.link(source / "scripts" / "hook.sh", source / "scripts" / "again.sh")
+    archive = rooted_tree_tar_b64(source, os.getuid(), tree_fingerprint(source))
+    for session in ("s1", "s2"):
+        root = tmp_path / session / "plugin"
+        assert agent.call(op="put_tar", tar=archive, rooted_at=TREE_ROOT, root=str(root)) == {"ok": True}
+        assert (root / "scripts" / "hook.sh").read_text() == "echo hook\n"
+        assert (root / "scripts" / "hook.sh").stat().st_mode & 0o777 == 0o755
+        assert (root / "scripts" / "again.sh").samefile(root / "scripts" / "hook.sh")
+    assert not (tmp_path / TREE_ROOT).exists()
+    outside = io.BytesIO()
+    with tarfile.open(fileobj=outside, mode="w") as stray:
+        stray.addfile(tarfile.TarInfo("etc/passwd"), io.BytesIO(b""))
+    answer = agent.call(op="put_tar", tar=base64.b64encode(outside.getvalue()).decode(), rooted_at=TREE_ROOT,
+                        root=str(tmp_path / "s3"))  # fmt: skip
+    assert "not under" in answer["error"], answer
+
+
+def test_a_tree_archive_is_kept_until_the_tree_changes(tmp_path: Path) -> None:
+    (tmp_path / "a.sh").write_text("one")
+    first = rooted_tree_tar_b64(tmp_path, 1000, tree_fingerprint(tmp_path))
+    assert rooted_tree_tar_b64(tmp_path, 1000, tree_fingerprint(tmp_path)) is first
+    (tmp_path / "__pycache__").mkdir()  # left out of the archive, so no change
+    (tmp_path / "__pycache__" / "x.pyc").write_bytes(b"x")
+    assert rooted_tree_tar_b64(tmp_path, 1000, tree_fingerprint(tmp_path)) is first
+    (tmp_path / "a.sh").chmod(0o700)
+    chmodded = rooted_tree_tar_b64(tmp_path, 1000, tree_fingerprint(tmp_path))
+    assert chmodded != first
+    (tmp_path / "b.sh").write_text("two")
+    grown = rooted_tree_tar_b64(tmp_path, 1000, tree_fingerprint(tmp_path))
+    with tarfile.open(fileobj=io.BytesIO(base64.b64decode(grown))) as archive:
+        names = archive.getnames()
+    assert sorted(names) == [TREE_ROOT, f"{TREE_ROOT}/a.sh", f"{TREE_ROOT}/b.sh"], names
 
 
 def test_a_failed_request_is_an_error_answer_and_the_agent_goes_on(agent: Agent) -> None:

@@ -20,6 +20,7 @@ Protocol, one JSON object per line each way (bytes as base64):
     -> {"id": 5, "op": "put", "files": [{"path": "/x", "data": "...", "mode": 420, "uid": 1000,
         "gid": 1000}]}                                <- {"id": 5, "ok": true}
     -> {"id": 6, "op": "put_tar", "tar": "..."}       <- {"id": 6, "ok": true}
+    -> {"id": 6, "op": "put_tar", "tar": "...", "rooted_at": "tree", "root": "/x/plugin"}
     -> {"id": 7, "op": "end_user", "user": "agent", "deadline": 5.0}
                                                       <- {"id": 7, "ended": ["cmdline", ...], "left": []}
     <- {"id": 8, "error": "..."}                      (the request failed; the agent goes on)
@@ -29,6 +30,9 @@ the container's environment has none), the container's environment plus the requ
 working directory unless ``cwd``, stdin from /dev/null, and both streams read to their end.
 At ``timeout`` the command's process group is killed (exit 137, ``timed_out``). ``put``
 creates missing parent directories as the engine's archive call did (root, 0755).
+``put_tar`` with ``rooted_at`` and ``root`` unpacks an archive whose every entry lies under
+``rooted_at`` at ``root`` instead: the test process builds one archive of a tree (the plugin)
+and sends it for every session, each to its own directory.
 """
 
 from __future__ import annotations
@@ -136,13 +140,28 @@ def _put(request: dict[str, Any]) -> dict[str, Any]:
     return {"ok": True}
 
 
+def _relocated(members: list[tarfile.TarInfo], rooted_at: str, root: str) -> list[tarfile.TarInfo]:
+    """The entries under ``rooted_at`` moved to ``root`` (names and hard links' targets)."""
+    base = root.strip("/")
+    for member in members:
+        for attribute in ("name", "linkname") if member.islnk() else ("name",):
+            name = getattr(member, attribute)
+            if name != rooted_at and not name.startswith(rooted_at + "/"):
+                raise ValueError(f"archive entry {name!r} is not under {rooted_at!r}")
+            setattr(member, attribute, base + name[len(rooted_at) :])
+    return members
+
+
 def _put_tar(request: dict[str, Any]) -> dict[str, Any]:
     with tarfile.open(fileobj=io.BytesIO(base64.b64decode(request["tar"]))) as archive:
+        members = archive.getmembers()
+        if request.get("rooted_at"):
+            members = _relocated(members, request["rooted_at"], request["root"])
         trusted = getattr(tarfile, "fully_trusted_filter", None)  # owners and modes as given
         if trusted is not None:
-            archive.extractall("/", numeric_owner=True, filter=trusted)
+            archive.extractall("/", members, numeric_owner=True, filter=trusted)
         else:
-            archive.extractall("/", numeric_owner=True)
+            archive.extractall("/", members, numeric_owner=True)
     return {"ok": True}
 
 
