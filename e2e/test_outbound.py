@@ -175,7 +175,7 @@ def test_community_saas_off_means_no_connection(conformance: Runner) -> None:
         "outbound-probe",
         env={"AXONFLOW_ENDPOINT": None, "AXONFLOW_AUTH": None, "AXONFLOW_COMMUNITY_SAAS": "0"},
     )
-    obs.wait_for(lambda: bool(obs.outside_connections(SAAS)), QUIET_WINDOW_S)
+    obs.quiet(lambda: bool(obs.outside_connections(SAAS)), QUIET_WINDOW_S)
     connections = obs.outside_connections(SAAS)
     assert connections == [], (
         f"{len(connections)} connection(s) to {SAAS} although AXONFLOW_COMMUNITY_SAAS=0: "
@@ -192,7 +192,7 @@ def test_community_saas_off_means_no_connection(conformance: Runner) -> None:
 def test_air_gapped_talks_only_to_the_endpoint(conformance: Runner) -> None:
     obs = conformance.run("outbound-probe", env={"AXONFLOW_COMMUNITY_SAAS": "0", "AXONFLOW_TELEMETRY": "off"})
     assert hook_events(obs) == ["Blocked"], hook_events(obs)
-    obs.wait_for(
+    obs.quiet(
         lambda: bool(obs.outside_connections(SAAS) or obs.outside_connections(TELEMETRY)), QUIET_WINDOW_S
     )
     assert obs.outside_connections(SAAS) == [], obs.outside_requests(SAAS)

@@ -145,7 +145,8 @@ def assert_ran_after_hook(obs: Observation, outcome: str = "Completed") -> None:
 SAAS = "try.getaxonflow.com"
 TELEMETRY = "checkpoint.getaxonflow.com"
 # Background work (heartbeat, registration) is bounded by the plugin's own timeouts; a
-# check that something did NOT happen watches this long after the session ended.
+# check that something did NOT happen watches at most this long after the session ended:
+# less once the session's processes have all ended (Observation.quiet).
 QUIET_WINDOW_S = 3.0
 
 
@@ -170,7 +171,7 @@ def pings(obs: Observation) -> list[dict[str, Any]]:
 
 def stays_quiet(obs: Observation, hostname: str) -> list[dict[str, Any]]:
     """Connections to ``hostname`` during the quiet window after the session (ideally none)."""
-    obs.wait_for(lambda: bool(obs.outside_connections(hostname)), QUIET_WINDOW_S)
+    obs.quiet(lambda: bool(obs.outside_connections(hostname)), QUIET_WINDOW_S)
     return obs.outside_connections(hostname)
 
 

@@ -9,6 +9,7 @@ assert on it; on a failure it writes itself into the check's artifacts (``write_
 from __future__ import annotations
 
 import posixpath
+import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
@@ -171,6 +172,22 @@ class Observation:
     def wait_for(self, predicate: Callable[[], bool], timeout_s: float = 10.0) -> bool:
         """Poll ``predicate`` until true or the deadline (for background hook work)."""
         return bool(poll_until(predicate, timeout_s))
+
+    def quiet(self, seen: Callable[[], bool], timeout_s: float) -> bool:
+        """Watch for what must NOT happen after the session (a connection, a second ping):
+        whether ``seen`` holds once nothing is left that could still make it happen - every
+        process of the session user has ended by itself (a hook's detached heartbeat,
+        registration or audit included) and no connection waits unlogged in an outside
+        host's accept queue - or at the deadline, whichever comes first. A process that
+        outlives the deadline is watched for the whole of it, as a fixed window would be."""
+        deadline = time.monotonic() + timeout_s
+
+        def left() -> float:
+            return max(0.0, deadline - time.monotonic())
+
+        if not seen() and self._stack.codex.wait_idle(left()):
+            poll_until(lambda: all(host.pending() == 0 for host in self._stack.outside.values()), left())
+        return seen()
 
     # -- files --------------------------------------------------------------------------
     def work_path(self, relative: str) -> str:

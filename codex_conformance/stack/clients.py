@@ -75,6 +75,10 @@ class RecorderClient(_Client):
         """Every TCP connection accepted, even one that never became a request."""
         return self._json("GET", "/_suite/requests")["connections"]
 
+    def pending(self) -> int:
+        """Connections made to the recorder that it has not accepted, so not logged, yet."""
+        return int(self._json("GET", "/_suite/requests")["pending"])
+
     def stage(self, rule: dict[str, Any]) -> None:
         """Answer the next matching request(s) as ``rule`` says (status, body, delay_s, times)."""
         self._json("POST", "/_suite/rules", json=rule)

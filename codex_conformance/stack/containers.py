@@ -648,6 +648,12 @@ class CodexBox(SuiteContainer):
             )
         return list(answer["ended"])
 
+    def wait_idle(self, deadline_s: float) -> bool:
+        """Whether every process of the session user ended by itself (none killed) within
+        ``deadline_s``: after that, nothing of a session can still make a request."""
+        answer = self._call({"op": "user_idle", "user": self.USER, "deadline": deadline_s}, deadline_s + 30.0)
+        return bool(answer["idle"])
+
     def read_file(self, path: str) -> str | None:
         answer = self._call({"op": "read", "path": path})
         if answer.get("missing"):

@@ -163,6 +163,22 @@ def test_a_tree_archive_is_kept_until_the_tree_changes(tmp_path: Path) -> None:
     assert sorted(names) == [TREE_ROOT, f"{TREE_ROOT}/a.sh", f"{TREE_ROOT}/b.sh"], names
 
 
+@pytest.mark.skipif(os.geteuid() != 0, reason="starts a process as nobody: needs root")
+def test_user_idle_waits_for_the_users_processes_to_end_by_themselves(agent: Agent) -> None:
+    nobody = subprocess.Popen(
+        ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "sleep", "1"],
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        short = agent.call(op="user_idle", user="nobody", deadline=0.2)
+        assert short["idle"] is False and any("sleep 1" in left for left in short["left"]), short
+        assert agent.call(op="user_idle", user="nobody", deadline=10.0) == {"idle": True, "left": []}
+        assert nobody.poll() == 0  # it ended by itself: nothing was killed
+    finally:
+        nobody.kill()
+        nobody.wait()
+
+
 def test_a_failed_request_is_an_error_answer_and_the_agent_goes_on(agent: Agent) -> None:
     assert "error" in agent.call(op="run", argv=["/no/such/binary"])
     assert "error" in agent.call(op="nonsense")

@@ -4,6 +4,7 @@ server a thread. Codex's own model requests still close theirs, as they always d
 
 from __future__ import annotations
 
+import socket
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -66,3 +67,26 @@ def test_model_requests_still_close_their_connection() -> None:
         assert answer.status_code == 200 and answer.headers["connection"] == "close", answer.headers
         assert client.get("/_suite/requests?key=k").status_code == 200
         assert len(accepted) == 2, accepted
+
+
+def test_a_connection_is_pending_until_the_recorder_logs_it() -> None:
+    # The kernel completes a connection before the recorder accepts it; until then the
+    # control port says it is pending, so a quiet window never ends with it unlogged.
+    from codex_conformance.services.recorder import __main__ as recorder
+
+    recorder.JOURNAL.reset()
+    listener = recorder.LoggingServer(("127.0.0.1", 0), recorder.Handler)
+    recorder.LISTENERS[:] = [listener]
+    try:
+        with counting_server(recorder.Control) as (client, _):
+            assert client.get("/_suite/requests").json()["pending"] == 0
+            probe = socket.create_connection(listener.server_address)  # no one accepts yet
+            document = client.get("/_suite/requests").json()
+            assert (document["pending"], document["connections"]) == (1, [])
+            listener.handle_request()  # accept (and log), then the handler reads the probe
+            probe.close()
+            document = client.get("/_suite/requests").json()
+            assert document["pending"] == 0 and len(document["connections"]) == 1, document
+    finally:
+        recorder.LISTENERS.clear()
+        listener.server_close()

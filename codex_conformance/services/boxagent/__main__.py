@@ -23,6 +23,8 @@ Protocol, one JSON object per line each way (bytes as base64):
     -> {"id": 6, "op": "put_tar", "tar": "...", "rooted_at": "tree", "root": "/x/plugin"}
     -> {"id": 7, "op": "end_user", "user": "agent", "deadline": 5.0}
                                                       <- {"id": 7, "ended": ["cmdline", ...], "left": []}
+    -> {"id": 9, "op": "user_idle", "user": "agent", "deadline": 3.0}
+                                                      <- {"id": 9, "idle": true, "left": []}
     <- {"id": 8, "error": "..."}                      (the request failed; the agent goes on)
 
 ``run`` does what ``docker exec`` did: the user's uid and gid (and HOME from /etc/passwd when
@@ -202,8 +204,22 @@ def _end_user(request: dict[str, Any]) -> dict[str, Any]:
         time.sleep(0.02)  # the kernel tears them down; polled against the deadline
 
 
+def _user_idle(request: dict[str, Any]) -> dict[str, Any]:
+    """Wait until no process of the user lives (what a session left running, a hook's
+    detached heartbeat or audit, has ended by itself), up to ``deadline`` s; nothing is
+    killed. ``left``: what still lived at the deadline."""
+    uid = pwd.getpwnam(request["user"]).pw_uid
+    deadline = time.monotonic() + float(request.get("deadline", 3.0))
+    while True:
+        alive = _processes_of(uid)
+        if not alive or time.monotonic() >= deadline:
+            return {"idle": not alive, "left": sorted(alive.values())}
+        time.sleep(0.05)  # polled against the deadline
+
+
 OPS = {
     "end_user": _end_user,
+    "user_idle": _user_idle,
     "run": _run,
     "read": _read,
     "read_tree": _read_tree,

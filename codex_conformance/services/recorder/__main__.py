@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import select
 import ssl
 import sys
 import threading
@@ -55,7 +56,11 @@ class Journal:
 
     def connection(self, peer: str, port: int) -> None:
         with self.lock:
-            self.connections.append({"ts": time.time(), "peer": peer, "port": port})
+            self.log_connection(peer, port)
+
+    def log_connection(self, peer: str, port: int) -> None:
+        """Under ``lock``, held by the caller."""
+        self.connections.append({"ts": time.time(), "peer": peer, "port": port})
 
     def record(self, entry: dict[str, Any], epoch: int) -> None:
         with self.lock:
@@ -84,6 +89,16 @@ class Journal:
 
 
 JOURNAL = Journal()
+# The recorded listeners (LoggingServer), for the control port's "pending".
+LISTENERS: list[ThreadingHTTPServer] = []
+
+
+def pending_connections() -> int:
+    """Connections the kernel completed that no listener has accepted (so logged) yet: a
+    listening socket is readable exactly while its accept queue is not empty. Asked under
+    JOURNAL.lock, which a listener holds from its accept to its log, so a connection is
+    always either pending or logged, never neither."""
+    return sum(1 for server in LISTENERS if select.select([server.socket], [], [], 0)[0])
 
 
 def rpc_fields(parsed: Any) -> dict[str, Any]:
@@ -301,7 +316,13 @@ class Control(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         if self.path.startswith("/_suite/requests"):
             with JOURNAL.lock:
-                self._reply({"requests": list(JOURNAL.requests), "connections": list(JOURNAL.connections)})
+                self._reply(
+                    {
+                        "requests": list(JOURNAL.requests),
+                        "connections": list(JOURNAL.connections),
+                        "pending": pending_connections(),
+                    }
+                )
         else:
             self._reply({"status": "ok"})
 
@@ -326,8 +347,9 @@ class LoggingServer(ThreadingHTTPServer):
     tls: ssl.SSLContext | None = None
 
     def get_request(self) -> tuple[Any, Any]:
-        sock, peer = self.socket.accept()
-        JOURNAL.connection(peer[0], self.server_address[1])
+        with JOURNAL.lock:  # accepted and logged at once (pending_connections)
+            sock, peer = self.socket.accept()
+            JOURNAL.log_connection(peer[0], self.server_address[1])
         return sock, peer
 
     def finish_request(self, request: Any, client_address: Any) -> None:
@@ -365,12 +387,14 @@ def main() -> None:
     servers: list[ThreadingHTTPServer] = []
     if args.http_port:  # 0: none (a second recorder sharing an address, services/hub)
         servers.append(LoggingServer(("0.0.0.0", args.http_port), Handler))
+        LISTENERS.append(servers[-1])
     if args.cert and args.key:
         tls_handler = type("TlsHandler", (Handler,), {"scheme": "https"})
         tls = LoggingServer(("0.0.0.0", args.https_port), tls_handler)
         tls.tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         tls.tls.load_cert_chain(args.cert, args.key)
         servers.append(tls)
+        LISTENERS.append(tls)
     servers.append(ThreadingHTTPServer(("0.0.0.0", args.control_port), Control))
     for server in servers:
         serve(server)
