@@ -24,6 +24,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from stat import S_ISDIR
 from typing import Any, Protocol, cast
 
 import docker.errors
@@ -84,16 +85,17 @@ LEFT_OUT = ("__pycache__", ".git")  # never copied into a container (tree_tar's 
 
 
 def tree_fingerprint(source: Path) -> tuple[tuple[str, int, int, int], ...]:
-    """What a tree's archive is made of: every copied entry's path and mode, and a file's size
-    and mtime. A file changed, added, removed or chmodded gives another fingerprint, so
-    another archive (a directory's own mtime moves with entries that are left out, too)."""
+    """What a tree's archive is made of: every copied entry's path and mode, and a file's or
+    a link's size and mtime. A file changed, added, removed or chmodded gives another
+    fingerprint, so another archive (a directory's own mtime moves with entries that are left
+    out too, so a directory counts by its mode)."""
     entries = []
     for directory, dirnames, filenames in os.walk(source):
         dirnames[:] = sorted(d for d in dirnames if d not in LEFT_OUT)
-        for name in (".", *sorted(f for f in filenames if f not in LEFT_OUT)):
+        for name in (".", *dirnames, *sorted(f for f in filenames if f not in LEFT_OUT)):
             path = os.path.join(directory, name)
             stat = os.lstat(path)
-            changed = (0, 0) if name == "." else (stat.st_size, stat.st_mtime_ns)
+            changed = (0, 0) if S_ISDIR(stat.st_mode) else (stat.st_size, stat.st_mtime_ns)
             entries.append((os.path.relpath(path, source), stat.st_mode, *changed))
     return tuple(entries)
 

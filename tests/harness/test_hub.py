@@ -284,3 +284,13 @@ def test_a_forked_server_is_stopped_with_the_hub() -> None:
     assert result.returncode == 1, result
     assert lines[-1] == "hub: quits exited 0", lines
     assert poll_until(lambda: not processes_with(name), 5.0), processes_with(name)
+
+
+def test_a_server_module_that_cannot_be_imported_fails_in_its_own_role() -> None:
+    # Not forkable (no such module): started as a process of its own, whose error and exit
+    # status come through its role as before.
+    missing = [sys.executable, "-m", "codex_conformance.services.no_such_server"]
+    result = run_hub([{"name": "gone", "argv": missing}])
+    lines = result.stdout.splitlines()
+    assert any("No module named codex_conformance.services.no_such_server" in line for line in lines), lines
+    assert lines[-1] == "hub: gone exited 1", lines

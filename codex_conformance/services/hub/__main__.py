@@ -108,11 +108,25 @@ def _run_forked(module: str, args: list[str], write_fd: int, inherited: list[int
         os._exit(code)
 
 
-def start(argv: list[str], inherited: list[int]) -> Child:
-    """One role's server: forked when it is one of the suite's (its module imported by now),
+def preload(modules: set[str]) -> set[str]:
+    """The server modules the hub could import (their ``__main__``s, guarded), to be forked;
+    one that fails to import is left to a process of its own, which reports the error in
+    its role's lines and exit status as it always did."""
+    loaded = set()
+    for module in sorted(modules):
+        try:
+            importlib.import_module(f"{module}.__main__")
+        except Exception:  # reported by the role's own process instead
+            continue
+        loaded.add(module)
+    return loaded
+
+
+def start(argv: list[str], inherited: list[int], forkable: set[str]) -> Child:
+    """One role's server: forked when it is one of the suite's and its module is imported,
     else a process of its own. ``inherited``: the read ends of the servers started before."""
     module = server_module(argv)
-    if module is None:
+    if module is None or module not in forkable:
         return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     read_fd, write_fd = os.pipe()
     for stream in (sys.stdout, sys.stderr):
@@ -161,11 +175,10 @@ def main() -> int:
 
     # Every server module imported, then every server started, before the first thread:
     # a fork copies only the thread that made it.
-    for module in sorted({m for m in (server_module(role["argv"]) for role in roles) if m}):
-        importlib.import_module(f"{module}.__main__")
+    forkable = preload({m for m in (server_module(role["argv"]) for role in roles) if m})
     for role in roles:
         inherited = [c.stdout.fileno() for _, c in children if c.stdout is not None]
-        children.append((role["name"], start(role["argv"], inherited)))
+        children.append((role["name"], start(role["argv"], inherited, forkable)))
     for name, child in children:
         threading.Thread(target=watch, args=(name, child), daemon=True).start()
 
