@@ -177,16 +177,21 @@ class Observation:
         """Watch for what must NOT happen after the session (a connection, a second ping):
         whether ``seen`` holds once nothing is left that could still make it happen - every
         process of the session user has ended by itself (a hook's detached heartbeat,
-        registration or audit included) and no connection waits unlogged in an outside
-        host's accept queue - or at the deadline, whichever comes first. A process that
-        outlives the deadline is watched for the whole of it, as a fixed window would be."""
+        registration or audit included) and nothing waits unlogged: no connection in an
+        outside host's accept queue, no query in the DNS sink's - or at the deadline,
+        whichever comes first. A process that outlives the deadline is watched for the whole
+        of it, as a fixed window would be."""
         deadline = time.monotonic() + timeout_s
 
         def left() -> float:
             return max(0.0, deadline - time.monotonic())
 
+        def drained() -> bool:
+            hosts = all(host.pending() == 0 for host in self._stack.outside.values())
+            return hosts and self._stack.dns.pending() == 0
+
         if not seen() and self._stack.codex.wait_idle(left()):
-            poll_until(lambda: all(host.pending() == 0 for host in self._stack.outside.values()), left())
+            poll_until(drained, left())
         return seen()
 
     # -- files --------------------------------------------------------------------------

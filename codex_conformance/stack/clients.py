@@ -61,6 +61,10 @@ class DnsClient(_Client):
         found = self._json("GET", "/_suite/queries", params={"since": repr(since)})["queries"]
         return [str(query["name"]) for query in found]
 
+    def pending(self) -> int:
+        """Queries sent to the sink that it has not read, so not logged, yet (0 or 1)."""
+        return int(self._json("GET", "/_suite/queries", params={"since": "inf"})["pending"])
+
 
 class RecorderClient(_Client):
     """A recorder standing in for an outside host (recorder/): its requests and staged answers."""

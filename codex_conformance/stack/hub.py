@@ -291,9 +291,16 @@ class DnsSink(HostedService):
 
     def queries(self, since: float = 0.0) -> list[str]:
         """Names asked at or after ``since`` (epoch seconds; the container shares the host clock)."""
+        return self._control().queries(since)
+
+    def pending(self) -> int:
+        """Queries not yet read, so not logged (services/dnssink pending_queries)."""
+        return self._control().pending()
+
+    def _control(self) -> DnsClient:
         if self._client is None:
             self._client = DnsClient(self.http(self.CONTROL_PORT))
-        return self._client.queries(since)
+        return self._client
 
     def close(self) -> None:
         if self._client is not None:

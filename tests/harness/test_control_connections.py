@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
+from codex_conformance.poll import poll_until
 from codex_conformance.services.dnssink.__main__ import Control as DnsControl
 from codex_conformance.services.modeldouble import server as model
 from codex_conformance.services.recorder.__main__ import Control as RecorderControl
@@ -90,3 +91,24 @@ def test_a_connection_is_pending_until_the_recorder_logs_it() -> None:
     finally:
         recorder.LISTENERS.clear()
         listener.server_close()
+
+
+def test_a_dns_query_is_pending_until_the_sink_reads_it() -> None:
+    from codex_conformance.services.dnssink import __main__ as sink
+
+    udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    udp.bind(("127.0.0.1", 0))
+    sink.SINK[:] = [udp]
+    try:
+        with (
+            counting_server(sink.Control) as (client, _),
+            socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as out,
+        ):
+            assert client.get("/_suite/queries?since=inf").json() == {"queries": [], "pending": 0}
+            out.sendto(b"\x00" * 12, udp.getsockname())
+            assert poll_until(lambda: client.get("/_suite/queries?since=inf").json()["pending"] == 1, 5.0)
+            udp.recvfrom(4096)
+            assert client.get("/_suite/queries?since=inf").json()["pending"] == 0
+    finally:
+        sink.SINK.clear()
+        udp.close()

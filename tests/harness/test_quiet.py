@@ -38,9 +38,10 @@ class Recorder:
         return 0
 
 
-def observation(box: Box, *recorders: Recorder) -> Any:
+def observation(box: Box, *recorders: Recorder, dns: Recorder | None = None) -> Any:
     obs = object.__new__(Observation)
-    obs._stack = SimpleNamespace(codex=box, outside={f"h{i}": r for i, r in enumerate(recorders)})
+    outside = {f"h{i}": r for i, r in enumerate(recorders)}
+    obs._stack = SimpleNamespace(codex=box, outside=outside, dns=dns or Recorder(0, []))
     return obs
 
 
@@ -55,6 +56,12 @@ def test_ends_when_the_sessions_processes_have_ended_not_at_the_deadline() -> No
 def test_a_connection_still_in_the_accept_queue_is_waited_for_and_seen() -> None:
     log: list[str] = []
     obs = observation(Box(idle_after_s=0.0), Recorder(0, log), Recorder(2, log))
+    assert obs.quiet(lambda: bool(log), 3.0) is True
+
+
+def test_a_dns_query_still_unread_is_waited_for_and_seen() -> None:
+    log: list[str] = []
+    obs = observation(Box(idle_after_s=0.0), Recorder(0, log), dns=Recorder(1, log))
     assert obs.quiet(lambda: bool(log), 3.0) is True
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import select
 import socket
 import struct
 import sys
@@ -25,6 +26,14 @@ from urllib.parse import parse_qs, urlsplit
 
 QUERIES: list[dict[str, object]] = []
 LOCK = threading.Lock()
+SINK: list[socket.socket] = []  # the UDP socket, for the control port's "pending"
+
+
+def pending_queries() -> int:
+    """Whether a query waits unread in the socket (1) or not (0): a UDP socket is readable
+    exactly while a datagram is queued. Asked under LOCK, which the sink holds from its read
+    to its log, so a query is always either pending or logged, never neither."""
+    return sum(1 for sock in SINK if select.select([sock], [], [], 0)[0])
 
 
 def question(packet: bytes) -> tuple[str, int, int]:
@@ -62,7 +71,8 @@ class Control(BaseHTTPRequestHandler):
         since = float(parse_qs(url.query).get("since", ["0"])[0])
         with LOCK:
             queries = [q for q in QUERIES if float(str(q["ts"])) >= since]
-        body = json.dumps({"queries": queries}).encode()
+            pending = pending_queries()
+        body = json.dumps({"queries": queries, "pending": pending}).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
@@ -80,18 +90,20 @@ def main() -> None:
     args = parser.parse_args()
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sock.bind(("0.0.0.0", args.port))
+    SINK.append(sock)
     if args.control_port:
         control = ThreadingHTTPServer(("0.0.0.0", args.control_port), Control)
         threading.Thread(target=control.serve_forever, daemon=True).start()
     print(f"dns sink listening on udp/{args.port}", flush=True)
     while True:
-        packet, peer = sock.recvfrom(4096)
-        try:
-            name, qtype, end = question(packet)
-        except (IndexError, struct.error):
-            continue
-        now = time.time()
+        select.select([sock], [], [])  # a datagram is queued; read and logged under LOCK
         with LOCK:
+            packet, peer = sock.recvfrom(4096)
+            try:
+                name, qtype, end = question(packet)
+            except (IndexError, struct.error):
+                continue
+            now = time.time()
             QUERIES.append({"name": name, "type": qtype, "from": peer[0], "ts": round(now, 3)})
         sys.stdout.write(f"query {name} type={qtype} from={peer[0]} ts={now:.3f}\n")
         sys.stdout.flush()
