@@ -69,7 +69,7 @@ def test_a_process_that_lingers_is_watched_to_the_deadline() -> None:
     log: list[str] = []
     box = Box(idle_after_s=None)
     started = time.monotonic()
-    assert obs_quiet(observation(box, Recorder(0, log)), log, 0.3) is False
+    assert observation(box, Recorder(0, log)).quiet(lambda: bool(log), 0.3) is False
     assert time.monotonic() - started >= 0.3
 
 
@@ -77,7 +77,3 @@ def test_seen_at_once_asks_nothing_more() -> None:
     box = Box(idle_after_s=0.0)
     assert observation(box).quiet(lambda: True, 3.0) is True
     assert box.asked == 0
-
-
-def obs_quiet(obs: Any, log: list[str], timeout_s: float) -> bool:
-    return bool(obs.quiet(lambda: bool(log), timeout_s))
