@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import sys
 import tarfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -166,17 +167,33 @@ def test_a_tree_archive_is_kept_until_the_tree_changes(tmp_path: Path) -> None:
 @pytest.mark.skipif(os.geteuid() != 0, reason="starts a process as nobody: needs root")
 def test_user_idle_waits_for_the_users_processes_to_end_by_themselves(agent: Agent) -> None:
     nobody = subprocess.Popen(
-        ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "sleep", "1"],
+        ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "sleep", "2"],
         stdout=subprocess.DEVNULL,
     )
     try:
+        # Popen returns once the child is forked, before setpriv has changed user and run
+        # sleep: until then, nobody has no process and the agent rightly says idle.
+        _wait_until_running_as(nobody.pid, uid=65534, comm="sleep", timeout_s=5.0)
         short = agent.call(op="user_idle", user="nobody", deadline=0.2)
-        assert short["idle"] is False and any("sleep 1" in left for left in short["left"]), short
+        assert short["idle"] is False and any("sleep 2" in left for left in short["left"]), short
         assert agent.call(op="user_idle", user="nobody", deadline=10.0) == {"idle": True, "left": []}
         assert nobody.poll() == 0  # it ended by itself: nothing was killed
     finally:
         nobody.kill()
         nobody.wait()
+
+
+def _wait_until_running_as(pid: int, uid: int, comm: str, timeout_s: float) -> None:
+    status, name = Path(f"/proc/{pid}/status"), Path(f"/proc/{pid}/comm")
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        real_uid = next(
+            line.split()[1] for line in status.read_text().splitlines() if line.startswith("Uid:")
+        )
+        if int(real_uid) == uid and name.read_text().strip() == comm:
+            return
+        time.sleep(0.01)
+    raise AssertionError(f"process {pid} was not running {comm!r} as uid {uid} after {timeout_s} s")
 
 
 def test_a_failed_request_is_an_error_answer_and_the_agent_goes_on(agent: Agent) -> None:
