@@ -12,13 +12,13 @@ import shutil
 import subprocess
 import sys
 import tarfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from codex_conformance.poll import poll_until
 from codex_conformance.stack.containers import AGENT_SOURCE, TREE_ROOT, rooted_tree_tar_b64, tree_fingerprint
 
 
@@ -173,7 +173,9 @@ def test_user_idle_waits_for_the_users_processes_to_end_by_themselves(agent: Age
     try:
         # Popen returns once the child is forked, before setpriv has changed user and run
         # sleep: until then, nobody has no process and the agent rightly says idle.
-        _wait_until_running_as(nobody.pid, uid=65534, comm="sleep", timeout_s=5.0)
+        assert poll_until(lambda: _running_as(nobody.pid, uid=65534, comm="sleep"), 5.0, 0.01), (
+            "setpriv did not run sleep as nobody within 5 s"
+        )
         short = agent.call(op="user_idle", user="nobody", deadline=0.2)
         assert short["idle"] is False and any("sleep 2" in left for left in short["left"]), short
         assert agent.call(op="user_idle", user="nobody", deadline=10.0) == {"idle": True, "left": []}
@@ -183,17 +185,10 @@ def test_user_idle_waits_for_the_users_processes_to_end_by_themselves(agent: Age
         nobody.wait()
 
 
-def _wait_until_running_as(pid: int, uid: int, comm: str, timeout_s: float) -> None:
-    status, name = Path(f"/proc/{pid}/status"), Path(f"/proc/{pid}/comm")
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        real_uid = next(
-            line.split()[1] for line in status.read_text().splitlines() if line.startswith("Uid:")
-        )
-        if int(real_uid) == uid and name.read_text().strip() == comm:
-            return
-        time.sleep(0.01)
-    raise AssertionError(f"process {pid} was not running {comm!r} as uid {uid} after {timeout_s} s")
+def _running_as(pid: int, uid: int, comm: str) -> bool:
+    status = Path(f"/proc/{pid}/status").read_text().splitlines()
+    real_uid = next(line.split()[1] for line in status if line.startswith("Uid:"))
+    return int(real_uid) == uid and Path(f"/proc/{pid}/comm").read_text().strip() == comm
 
 
 def test_a_failed_request_is_an_error_answer_and_the_agent_goes_on(agent: Agent) -> None:
